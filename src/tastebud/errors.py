@@ -1,0 +1,24 @@
+"""The one error type a caller of tastebud needs to catch for bad input."""
+
+from __future__ import annotations
+
+
+class TastebudError(Exception):
+    """Base class of every error tastebud raises on purpose."""
+
+
+class InvalidInput(TastebudError, ValueError):
+    """Input that tastebud refuses; nothing was written.
+
+    ``field`` names what is wrong in the caller's terms (``"loras[1].strength"``,
+    ``"preferences[12].checkpoint"``) and ``reason`` says why, so an adapter can show both.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+    def within(self, prefix: str) -> InvalidInput:
+        """The same error, with its field placed inside ``prefix`` (``preferences[3]``)."""
+        return InvalidInput(f"{prefix}.{self.field}", self.reason)

@@ -1,0 +1,119 @@
+"""The statistics tastebud keeps, and which of them an event counts towards.
+
+Each statistic is a cell ``(stat_type, key1, key2)`` holding a selected count and a total count,
+kept per profile. The seed's four dimensions plus two overall rates:
+
+==================== ============ ==========
+stat_type            key1         key2
+==================== ============ ==========
+keyword_checkpoint   keyword      checkpoint
+keyword_lora         keyword      LoRA
+checkpoint_lora      checkpoint   LoRA
+checkpoint           checkpoint   ""
+lora                 LoRA         ""
+profile              ""           ""
+==================== ============ ==========
+
+Checkpoints and LoRAs appear by their canonical key (``tastebud.names.model_key``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tastebud.events import PreferenceEvent
+
+
+class StatType(StrEnum):
+    KEYWORD_CHECKPOINT = "keyword_checkpoint"
+    KEYWORD_LORA = "keyword_lora"
+    CHECKPOINT_LORA = "checkpoint_lora"
+    CHECKPOINT = "checkpoint"
+    LORA = "lora"
+    PROFILE = "profile"
+
+
+Cell = tuple[str, str, str]
+"""(stat_type, key1, key2) of one statistic."""
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Selected and total images of one statistic."""
+
+    selected: int = 0
+    total: int = 0
+
+    @property
+    def rate(self) -> float:
+        """The selection rate; 0.0 when nothing was counted."""
+        return self.selected / self.total if self.total else 0.0
+
+    @property
+    def confidence(self) -> float:
+        """The seed's evidence level: ``min(n / 20, 1)``."""
+        return min(self.total / 20.0, 1.0)
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.selected + other.selected, self.total + other.total)
+
+    def __sub__(self, other: Counts) -> Counts:
+        return Counts(self.selected - other.selected, self.total - other.total)
+
+
+NO_COUNTS = Counts()
+
+
+def cells_of(event: PreferenceEvent) -> list[Cell]:
+    """Every cell the event counts towards, each once."""
+    checkpoint = event.checkpoint_key
+    loras = [lora.key for lora in event.loras]
+    cells: list[Cell] = [
+        (StatType.PROFILE, "", ""),
+        (StatType.CHECKPOINT, checkpoint, ""),
+    ]
+    for lora in loras:
+        cells.append((StatType.LORA, lora, ""))
+        cells.append((StatType.CHECKPOINT_LORA, checkpoint, lora))
+    for keyword in event.keywords:
+        cells.append((StatType.KEYWORD_CHECKPOINT, keyword, checkpoint))
+        for lora in loras:
+            cells.append((StatType.KEYWORD_LORA, keyword, lora))
+    return cells
+
+
+def stat_key(cell: Cell) -> str:
+    """The seed's single-string form of a cell's key: ``"beach:epicrealismxl"``."""
+    _, key1, key2 = cell
+    return f"{key1}:{key2}" if key2 else key1
+
+
+StatChanges = dict[tuple[str, Cell], Counts]
+"""Per (user_id, cell): how much its selected and total counts move."""
+
+
+def stat_changes(
+    removed: Iterable[PreferenceEvent], added: Iterable[PreferenceEvent]
+) -> StatChanges:
+    """How the statistics move when ``removed`` events leave and ``added`` events arrive.
+
+    A replaced event is one of each: a changed mind from rejected to selected moves only the
+    selected counts. Cells whose counts do not move are left out.
+    """
+    moves: dict[tuple[str, Cell], list[int]] = {}
+    for sign, events in ((-1, removed), (1, added)):
+        for event in events:
+            selected = sign if event.selected else 0
+            for cell in cells_of(event):
+                move = moves.setdefault((event.user_id, cell), [0, 0])
+                move[0] += selected
+                move[1] += sign
+    return {
+        place: Counts(selected, total)
+        for place, (selected, total) in moves.items()
+        if selected or total
+    }

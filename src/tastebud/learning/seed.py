@@ -1,0 +1,161 @@
+"""The seed's strategy, exactly as its design document describes it.
+
+For a candidate and one keyword of the prompt::
+
+    confidence = min(n / 20, 1)          n = this profile's images of (keyword, candidate)
+    score      = confidence * personal + (1 - confidence) * global
+
+``personal`` is the profile's selection rate for the (keyword, candidate) cell; ``global`` is the
+same cell pooled over all profiles, backing off to the candidate's pooled overall rate when the cell
+is empty everywhere, then to 0.5.
+
+The candidate's score for the prompt is the mean of its keyword scores weighted by how many images
+(all profiles) each keyword has with the candidate, so a keyword never seen with it does not drag
+the score toward the fallback: "beach sunset" scores 0.75 on 15 of 20 "beach" selections even when
+"sunset" was never used. When no keyword has any images with the candidate, the score is the same
+blend over the candidate's overall statistics (profile and pooled), and 0.5 with no data at all.
+
+LoRAs are scored the same way from keyword x LoRA cells. A LoRA *clashes* with the checkpoint when
+the profile has at least ``clash_min_images`` images of the pair and even the optimistic estimate of
+the pair's selection rate (Wilson 90% upper bound) is below the checkpoint's rate without that LoRA:
+"epicrealismXL + anime_v2: 8 of 25 kept" against 70 of 95 without it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tastebud.learning.keys import Cell, Counts, StatType
+from tastebud.learning.strategy import Evidence, KeywordEvidence, Scored
+
+FALLBACK_RATE = 0.5
+_Z90 = 1.6448536269514722  # one-sided 95%, two-sided 90% normal quantile
+
+
+def seed_blend(personal: Counts, global_rate: float) -> float:
+    """The seed's formula: trust the profile's own rate in proportion to its evidence."""
+    confidence = personal.confidence
+    return confidence * personal.rate + (1.0 - confidence) * global_rate
+
+
+def wilson_upper(counts: Counts, z: float = _Z90) -> float:
+    """Upper end of the Wilson score interval of a selection rate (1.0 with no data)."""
+    n = counts.total
+    if n <= 0:
+        return 1.0
+    p = counts.selected / n
+    denominator = 1.0 + z * z / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return min(1.0, (centre + spread) / denominator)
+
+
+@dataclass(frozen=True)
+class SeedStrategy:
+    """The seed's ``min(n/20, 1)`` blend of personal and global selection rates."""
+
+    name: str = "seed"
+    clash_min_images: int = 5
+
+    def checkpoint_cells(self, keywords: Sequence[str], candidates: Sequence[str]) -> list[Cell]:
+        cells: list[Cell] = []
+        for candidate in candidates:
+            cells.append((StatType.CHECKPOINT, candidate, ""))
+            cells.extend((StatType.KEYWORD_CHECKPOINT, keyword, candidate) for keyword in keywords)
+        return cells
+
+    def rank_checkpoints(
+        self, keywords: Sequence[str], candidates: Sequence[str], evidence: Evidence
+    ) -> list[Scored]:
+        scored = [
+            self._score(keywords, candidate, StatType.KEYWORD_CHECKPOINT, StatType.CHECKPOINT, evidence)
+            for candidate in candidates
+        ]
+        return _best_first(scored)
+
+    def lora_cells(
+        self, keywords: Sequence[str], checkpoint: str | None, candidates: Sequence[str]
+    ) -> list[Cell]:
+        cells: list[Cell] = []
+        if checkpoint:
+            cells.append((StatType.CHECKPOINT, checkpoint, ""))
+        for candidate in candidates:
+            cells.append((StatType.LORA, candidate, ""))
+            cells.extend((StatType.KEYWORD_LORA, keyword, candidate) for keyword in keywords)
+            if checkpoint:
+                cells.append((StatType.CHECKPOINT_LORA, checkpoint, candidate))
+        return cells
+
+    def rank_loras(
+        self,
+        keywords: Sequence[str],
+        checkpoint: str | None,
+        candidates: Sequence[str],
+        evidence: Evidence,
+    ) -> list[Scored]:
+        scored = []
+        for candidate in candidates:
+            result = self._score(keywords, candidate, StatType.KEYWORD_LORA, StatType.LORA, evidence)
+            if checkpoint and self._clashes(checkpoint, candidate, evidence):
+                result = Scored(
+                    result.key, result.score, result.evidence, result.confidence,
+                    result.keywords, avoided=True,
+                )  # fmt: skip
+            scored.append(result)
+        return _best_first(scored)
+
+    def _score(
+        self,
+        keywords: Sequence[str],
+        candidate: str,
+        pair_type: StatType,
+        overall_type: StatType,
+        evidence: Evidence,
+    ) -> Scored:
+        overall: Cell = (overall_type, candidate, "")
+        pooled_overall = evidence.everyone(overall)
+        fallback = pooled_overall.rate if pooled_overall.total else FALLBACK_RATE
+        weighted = 0.0
+        weight = 0
+        used = 0
+        seen: list[KeywordEvidence] = []
+        for keyword in keywords:
+            cell: Cell = (pair_type, keyword, candidate)
+            pooled = evidence.everyone(cell)
+            if not pooled.total:
+                continue
+            mine = evidence.mine(cell)
+            weighted += pooled.total * seed_blend(mine, pooled.rate)
+            weight += pooled.total
+            used = max(used, mine.total)
+            if mine.total:
+                seen.append(KeywordEvidence(keyword, mine.selected, mine.total))
+        if weight:
+            score = weighted / weight
+        else:
+            mine_overall = evidence.mine(overall)
+            score = seed_blend(mine_overall, fallback)
+            used = mine_overall.total
+        return Scored(
+            key=candidate,
+            score=score,
+            evidence=used,
+            confidence=min(used / 20.0, 1.0),
+            keywords=tuple(seen),
+        )
+
+    def _clashes(self, checkpoint: str, lora: str, evidence: Evidence) -> bool:
+        pair = evidence.mine((StatType.CHECKPOINT_LORA, checkpoint, lora))
+        if pair.total < self.clash_min_images:
+            return False
+        without = evidence.mine((StatType.CHECKPOINT, checkpoint, "")) - pair
+        if without.total <= 0:
+            return False
+        return wilson_upper(pair) < without.rate
+
+
+def _best_first(scored: list[Scored]) -> list[Scored]:
+    # Stable sort: equal scores keep the caller's order of candidates.
+    return sorted(scored, key=lambda item: (item.avoided, -item.score))

@@ -1,0 +1,88 @@
+"""The contract every scoring strategy keeps, and the evidence it scores from.
+
+A strategy is a plain object: it says which statistics it needs for a question, then ranks the
+candidates from the counts the service fetched. It never touches storage, so the same strategy runs
+on SQLite, PostgreSQL, a benchmark's in-memory counts or a test's hand-made ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tastebud.learning.keys import NO_COUNTS, Cell, Counts
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Counts of the cells a strategy asked for: this profile's, and all profiles' pooled."""
+
+    personal: Mapping[Cell, Counts] = field(default_factory=dict)
+    pooled: Mapping[Cell, Counts] = field(default_factory=dict)
+
+    def mine(self, cell: Cell) -> Counts:
+        return self.personal.get(cell, NO_COUNTS)
+
+    def everyone(self, cell: Cell) -> Counts:
+        return self.pooled.get(cell, NO_COUNTS)
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordEvidence:
+    """What this profile's history says about one keyword with one candidate."""
+
+    keyword: str
+    selected: int
+    total: int
+
+    @property
+    def rate(self) -> float:
+        return self.selected / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One candidate's score for a prompt, with the evidence behind it."""
+
+    key: str
+    score: float
+    evidence: int
+    """Images of this profile behind the score."""
+    confidence: float
+    """The seed's evidence level, ``min(evidence / 20, 1)``."""
+    keywords: tuple[KeywordEvidence, ...] = ()
+    avoided: bool = False
+    """A LoRA that clashes with the checkpoint: ranked last and not recommended."""
+
+
+class Strategy(Protocol):
+    """Ranks checkpoints and LoRAs for a prompt from counts of past selections."""
+
+    name: str
+
+    def checkpoint_cells(self, keywords: Sequence[str], candidates: Sequence[str]) -> list[Cell]:
+        """The cells ``rank_checkpoints`` reads for this question."""
+        ...
+
+    def rank_checkpoints(
+        self, keywords: Sequence[str], candidates: Sequence[str], evidence: Evidence
+    ) -> list[Scored]:
+        """Every candidate once, best first; equal scores keep the candidates' order."""
+        ...
+
+    def lora_cells(
+        self, keywords: Sequence[str], checkpoint: str | None, candidates: Sequence[str]
+    ) -> list[Cell]:
+        """The cells ``rank_loras`` reads for this question."""
+        ...
+
+    def rank_loras(
+        self,
+        keywords: Sequence[str],
+        checkpoint: str | None,
+        candidates: Sequence[str],
+        evidence: Evidence,
+    ) -> list[Scored]:
+        """Every candidate once, best first, those that clash with the checkpoint last."""
+        ...

@@ -1,0 +1,50 @@
+"""One canonical key per checkpoint or LoRA, whatever form its name arrives in.
+
+Names come as ``sd15/realisticVisionV51_v51VAE.safetensors [abc123]``, a bare stem, a Windows path
+or a display name with spaces. They all mean the same model when they agree on the file stem, so the
+key is that stem, lower-cased; statistics are kept per key and the name as the user wrote it is kept
+for display.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Extensions of model files that A1111, ComfyUI and friends load; anything else stays part of the
+# name (a stem may well contain dots, as in "v1.5").
+_MODEL_EXTENSIONS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft")
+# A1111 appends the short hash: "name.safetensors [abc123ef]"; some tools write "(abc123ef)".
+_TRAILING_HASH = re.compile(r"\s*[\[(][0-9a-fA-F]{6,64}[\])]\s*$")
+_SPACES = re.compile(r"\s+")
+
+
+def display_name(name: str) -> str:
+    """The model's name without folders, extension or hash, case kept (``epicrealismXL_pureFix``)."""
+    text = _TRAILING_HASH.sub("", name.strip())
+    text = text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    lowered = text.lower()
+    for extension in _MODEL_EXTENSIONS:
+        if lowered.endswith(extension) and len(text) > len(extension):
+            text = text[: -len(extension)]
+            break
+    return _SPACES.sub(" ", text).strip()
+
+
+def model_key(name: str) -> str:
+    """The canonical key of a checkpoint or LoRA name: its display name in lower case."""
+    return display_name(name).lower()
+
+
+def matches_model(requested_key: str, known_key: str) -> bool:
+    """Whether a requested key names the known model or a version of it.
+
+    Civitai files are named ``<model>_<version>``: asking for ``epicrealismXL`` should find what was
+    recorded as ``epicrealismXL_pureFix``.
+    """
+    if requested_key == known_key:
+        return True
+    return (
+        known_key.startswith(requested_key)
+        and len(known_key) > len(requested_key)
+        and known_key[len(requested_key)] in "_- .("
+    )

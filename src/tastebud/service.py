@@ -1,0 +1,351 @@
+"""``PreferenceLearning``: the one object every adapter (HTTP, CLI, importers) talks to."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NamedTuple
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tastebud.errors import InvalidInput
+from tastebud.events import PreferenceEvent, event_from_dict, make_event
+from tastebud.learning.keys import StatType, stat_key
+from tastebud.learning.seed import SeedStrategy
+from tastebud.learning.strategy import Scored, Strategy
+from tastebud.names import matches_model, model_key
+from tastebud.prompt import parse_prompt
+from tastebud.store.database import DEFAULT_DATABASE, connect
+from tastebud.store.repository import CheckReport, Repository, WriteSummary
+
+EXPORT_VERSION = "1.0"
+TOP_CHECKPOINTS = 10
+
+
+class LoraScore(NamedTuple):
+    """A recommended LoRA and its score for the prompt."""
+
+    name: str
+    score: float
+
+
+class RankedCheckpoint(NamedTuple):
+    """One candidate checkpoint of a ranking, with the evidence behind its score."""
+
+    checkpoint: str
+    score: float
+    evidence: int
+    confidence: float
+
+
+class PreferenceLearning:
+    """Records selections and rejections and recommends checkpoints and LoRAs from them.
+
+    ``database`` is a file path (SQLite, created on first use) or a SQLAlchemy URL
+    (``sqlite:///...``, ``postgresql://user@host/db``). Nothing is opened until the first call;
+    close with ``aclose()`` or use ``async with``.
+    """
+
+    def __init__(
+        self,
+        database: str | Path = DEFAULT_DATABASE,
+        *,
+        strategy: Strategy | None = None,
+        durable: bool = True,
+    ) -> None:
+        self.database = database
+        self.strategy: Strategy = strategy or SeedStrategy()
+        self._durable = durable
+        self._engine: AsyncEngine | None = None
+        self._repository: Repository | None = None
+        self._opening = asyncio.Lock()
+
+    async def __aenter__(self) -> PreferenceLearning:
+        await self._store()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the database connections; the object may be opened again by a later call."""
+        if self._engine is not None:
+            await self._engine.dispose()
+        self._engine = None
+        self._repository = None
+
+    async def _store(self) -> Repository:
+        if self._repository is None:
+            async with self._opening:
+                if self._repository is None:
+                    engine = connect(self.database, durable=self._durable)
+                    repository = Repository(engine)
+                    try:
+                        await repository.migrate()
+                    except BaseException:
+                        await engine.dispose()
+                        raise
+                    self._engine, self._repository = engine, repository
+        return self._repository
+
+    # -- recording ----------------------------------------------------------------------------
+
+    async def record_preference(self, **fields: Any) -> PreferenceEvent:
+        """Record one selected or rejected image; returns the stored event.
+
+        Takes the fields of ``tastebud.events.make_event``: ``prompt``, ``checkpoint``,
+        ``selected`` (or ``action``), ``loras``, ``stage``, ``session_id``, ``generation_id``,
+        ``user_id`` and the rest. Recording a generation id again replaces the earlier event.
+        The event is on disk when this returns.
+        """
+        event = make_event(**fields)
+        await (await self._store()).record([event])
+        return event
+
+    async def record_batch(self, events: Sequence[Mapping[str, Any]]) -> WriteSummary:
+        """Record many events in one transaction: all of them or, on bad input, none."""
+        checked = []
+        for index, fields in enumerate(events):
+            try:
+                checked.append(make_event(**fields))
+            except InvalidInput as error:
+                raise error.within(f"events[{index}]") from None
+            except TypeError as error:
+                raise InvalidInput(f"events[{index}]", str(error)) from None
+        return await (await self._store()).record(checked)
+
+    async def delete_preference(self, generation_id: str, *, user_id: str = "default") -> bool:
+        """Forget one event (undo a mis-click); statistics follow. False when there was none."""
+        removed = await (await self._store()).delete(user_id, [generation_id])
+        return bool(removed)
+
+    # -- recommending -------------------------------------------------------------------------
+
+    async def rank_checkpoints(
+        self,
+        prompt: str,
+        available_checkpoints: Sequence[str] | None = None,
+        *,
+        user_id: str = "default",
+    ) -> list[RankedCheckpoint]:
+        """Every candidate checkpoint for the prompt, best first.
+
+        Candidates are ``available_checkpoints`` (names in any form; a model name finds its
+        recorded versions, "epicrealismXL" finds "epicrealismXL_pureFix") or, without it, the
+        checkpoints this profile has used. Unknown candidates score 0.5, the seed's neutral rate.
+        """
+        store = await self._store()
+        keywords = parse_prompt(_prompt(prompt)).keywords
+        names = await self._candidates(store, available_checkpoints, user_id)
+        scored = self.strategy.rank_checkpoints(
+            keywords,
+            list(names),
+            await store.evidence(user_id, self.strategy.checkpoint_cells(keywords, list(names))),
+        )
+        return [
+            RankedCheckpoint(names[item.key], item.score, item.evidence, item.confidence)
+            for item in scored
+        ]
+
+    async def recommend_checkpoint(
+        self,
+        prompt: str,
+        available_checkpoints: Sequence[str] | None = None,
+        *,
+        user_id: str = "default",
+    ) -> tuple[str | None, float]:
+        """The best checkpoint for the prompt and its score, which the seed calls confidence.
+
+        With no candidates at all (no ``available_checkpoints`` and no history) the answer is
+        ``(None, 0.0)``; with candidates but no history, the first candidate and 0.5.
+        """
+        ranking = await self.rank_checkpoints(prompt, available_checkpoints, user_id=user_id)
+        if not ranking:
+            return None, 0.0
+        return ranking[0].checkpoint, ranking[0].score
+
+    async def recommend_loras(
+        self,
+        prompt: str,
+        checkpoint: str | None = None,
+        count: int = 3,
+        *,
+        available_loras: Sequence[str] | None = None,
+        user_id: str = "default",
+    ) -> list[LoraScore]:
+        """Up to ``count`` LoRAs for the prompt, best first, as ``(name, score)`` pairs.
+
+        Candidates are ``available_loras`` or the LoRAs this profile has used; LoRAs that clash
+        with ``checkpoint`` are left out. With no history the answer is an empty list.
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
+            raise InvalidInput("count", "must be a whole number from 1 to 100")
+        store = await self._store()
+        parsed = parse_prompt(_prompt(prompt))
+        checkpoint_key = model_key(checkpoint) if checkpoint else None
+        if checkpoint is not None and not checkpoint_key:
+            raise InvalidInput("checkpoint", f"{checkpoint!r} is not a model name")
+        if checkpoint_key:
+            known = await store.known_models("checkpoint")
+            checkpoint_key = _resolve(checkpoint_key, known) or checkpoint_key
+        if available_loras is None:
+            names = await store.known_models("lora", user_id)
+        else:
+            names = {model_key(name): name for name in available_loras if model_key(name)}
+        candidates = list(names)
+        scored: list[Scored] = self.strategy.rank_loras(
+            parsed.keywords,
+            checkpoint_key,
+            candidates,
+            await store.evidence(
+                user_id, self.strategy.lora_cells(parsed.keywords, checkpoint_key, candidates)
+            ),
+        )
+        return [LoraScore(names[item.key], item.score) for item in scored if not item.avoided][
+            :count
+        ]
+
+    async def _candidates(
+        self, store: Repository, available: Sequence[str] | None, user_id: str
+    ) -> dict[str, str]:
+        """Key -> name to answer with, for each candidate checkpoint."""
+        if available is None:
+            return await store.known_models("checkpoint", user_id)
+        if isinstance(available, str):
+            available = [available]
+        known = await store.known_models("checkpoint")
+        names: dict[str, str] = {}
+        for index, name in enumerate(available):
+            if not isinstance(name, str) or not model_key(name):
+                raise InvalidInput(f"available_checkpoints[{index}]", "is not a checkpoint name")
+            key = model_key(name)
+            names.setdefault(_resolve(key, known) or key, name)
+        return names
+
+    # -- what has been learned ----------------------------------------------------------------
+
+    async def get_stats(self, *, user_id: str = "default") -> dict[str, Any]:
+        """Totals and the top checkpoints and LoRAs, in the shape of the seed's stats endpoint."""
+        store = await self._store()
+        rows = await store.statistics(user_id)
+        profile = next((row.counts for row in rows if row.cell[0] == StatType.PROFILE), None)
+        selected = profile.selected if profile else 0
+        total = profile.total if profile else 0
+        names = await store.known_models("checkpoint", user_id)
+        lora_names = await store.known_models("lora", user_id)
+
+        def top(stat_type: StatType, label: str, display: dict[str, str]) -> list[dict[str, Any]]:
+            cells = [row for row in rows if row.cell[0] == stat_type]
+            cells.sort(key=lambda row: (-row.counts.rate, -row.counts.total, row.cell[1]))
+            return [
+                {
+                    label: display.get(row.cell[1], row.cell[1]),
+                    "selection_rate": round(row.counts.rate, 4),
+                    "total": row.counts.total,
+                    "selected": row.counts.selected,
+                    "confidence": round(row.counts.confidence, 4),
+                }
+                for row in cells[:TOP_CHECKPOINTS]
+            ]
+
+        return {
+            "user_id": user_id,
+            "total_preferences": total,
+            "action_counts": {"selected": selected, "rejected": total - selected},
+            "top_checkpoints": top(StatType.CHECKPOINT, "checkpoint", names),
+            "top_loras": top(StatType.LORA, "lora", lora_names),
+        }
+
+    async def get_preferences(self, *, user_id: str | None = "default") -> list[PreferenceEvent]:
+        """Every stored event of a profile (or of all profiles with ``user_id=None``), oldest first."""
+        return await (await self._store()).events(user_id)
+
+    # -- export, import, check ----------------------------------------------------------------
+
+    async def export_preferences(self, *, user_id: str | None = "default") -> dict[str, Any]:
+        """Every event and statistic of a profile (all profiles with ``user_id=None``) as JSON data."""
+        store = await self._store()
+        events = await store.events(user_id)
+        stats = await store.statistics(user_id)
+        return {
+            "version": EXPORT_VERSION,
+            "total_preferences": len(events),
+            "preferences": [event.to_dict() for event in events],
+            "stats": [
+                {
+                    "user_id": row.user_id,
+                    "stat_type": row.cell[0],
+                    "key": stat_key(row.cell),
+                    "key1": row.cell[1],
+                    "key2": row.cell[2],
+                    "selected_count": row.counts.selected,
+                    "total_count": row.counts.total,
+                    "selection_rate": row.selection_rate,
+                    "confidence": row.confidence,
+                }
+                for row in stats
+            ],
+        }
+
+    async def import_preferences(
+        self, data: Mapping[str, Any], *, user_id: str | None = None
+    ) -> WriteSummary:
+        """Merge an export document; importing the same document again changes nothing.
+
+        Each event keeps its profile unless ``user_id`` moves them all into one. An event whose
+        generation id is stored already replaces it only when it is newer. Statistics are
+        recomputed from the events, never taken from the document. A bad document raises
+        ``InvalidInput`` naming where it is wrong, and nothing is written.
+        """
+        events = parse_export(data, user_id=user_id)
+        return await (await self._store()).record(events, newer_wins=True)
+
+    async def check(self) -> CheckReport:
+        """Compare every statistic with a recomputation from the events."""
+        return await (await self._store()).check()
+
+    async def repair(self) -> CheckReport:
+        """Rebuild the statistics from the events; returns what was wrong before."""
+        return await (await self._store()).repair()
+
+
+def parse_export(data: Any, *, user_id: str | None = None) -> list[PreferenceEvent]:
+    """The events of an export document, all checked; raises ``InvalidInput`` naming the place."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput("document", "must be a JSON object with 'version' and 'preferences'")
+    version = data.get("version")
+    if not isinstance(version, str) or version.split(".")[0] != EXPORT_VERSION.split(".")[0]:
+        raise InvalidInput("version", f"must be {EXPORT_VERSION!r}, not {version!r}")
+    preferences = data.get("preferences")
+    if not isinstance(preferences, list):
+        raise InvalidInput("preferences", "must be a list")
+    events = []
+    for index, item in enumerate(preferences):
+        if user_id is not None and isinstance(item, Mapping):
+            item = {**item, "user_id": user_id}
+        try:
+            events.append(event_from_dict(item))
+        except InvalidInput as error:
+            raise error.within(f"preferences[{index}]") from None
+    return events
+
+
+def _prompt(prompt: Any) -> str:
+    if not isinstance(prompt, str):
+        raise InvalidInput("prompt", "must be a string")
+    return prompt
+
+
+def _resolve(key: str, known: Mapping[str, str]) -> str | None:
+    """The known key a requested key stands for: itself, or the one recorded version of it."""
+    if key in known:
+        return key
+    versions = [candidate for candidate in known if matches_model(key, candidate)]
+    return versions[0] if len(versions) == 1 else None

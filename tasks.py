@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""The project's two commands, usable on a fresh machine with only Python and git.
+
+    python3 tasks.py run     set up, then start tastebud (the main job)
+    python3 tasks.py test    set up, then run the whole test suite (extra arguments go to pytest)
+
+Set-up means a virtual environment in .venv with tastebud and its test dependencies installed. It is
+redone only when pyproject.toml changes, so the second run starts at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".tastebud-installed"
+
+
+def _venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _wanted_stamp() -> str:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    return f"{sys.version_info[:2]} {digest}"
+
+
+def set_up() -> Path:
+    """Create .venv and install tastebud into it, unless it is already up to date."""
+    python = _venv_python()
+    if not python.exists():
+        print("tasks.py: creating .venv", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if not STAMP.exists() or STAMP.read_text() != _wanted_stamp():
+        print("tasks.py: installing tastebud and its dependencies into .venv", flush=True)
+        pip = [str(python), "-m", "pip", "--disable-pip-version-check", "-q"]
+        subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+        subprocess.run([*pip, "install", "-e", f"{ROOT}[test]"], check=True)
+        STAMP.write_text(_wanted_stamp())
+    return python
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "test"}:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    python = set_up()
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        args = [str(python), "-m", "tastebud", *rest]
+    else:
+        args = [str(python), "-m", "pytest", *rest]
+    return subprocess.run(args, cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
