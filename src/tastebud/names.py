@@ -24,7 +24,7 @@ def display_name(name: str) -> str:
     text = text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     lowered = text.lower()
     for extension in _MODEL_EXTENSIONS:
-        if lowered.endswith(extension) and len(text) > len(extension):
+        if lowered.endswith(extension):
             text = text[: -len(extension)]
             break
     return _SPACES.sub(" ", text).strip()

@@ -1,0 +1,108 @@
+"""Export and import: a portable backup that merges without counting anything twice."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from tastebud import InvalidInput, PreferenceLearning
+
+
+async def _fill(pl: PreferenceLearning) -> None:
+    await pl.record_batch(
+        [
+            {"prompt": "beach at sunset <lora:film:0.4>", "checkpoint": "epicrealismXL",
+             "selected": True, "generation_id": "g1", "session_id": "s1", "stage": 1,
+             "feedback": "warm", "propensity": 0.5, "vision_themes": ["sea"]},
+            {"prompt": "dark forest", "checkpoint": "epicrealismXL", "selected": False,
+             "generation_id": "g2", "implicit": True, "negative_prompt": "blurry"},
+            {"prompt": "anime girl", "checkpoint": "animagineXL", "selected": True,
+             "generation_id": "g3", "user_id": "bob"},
+        ]
+    )  # fmt: skip
+
+
+async def test_export_has_the_seed_shape(pl: PreferenceLearning) -> None:
+    await _fill(pl)
+    data = await pl.export_preferences()
+    assert set(data) == {"version", "total_preferences", "preferences", "stats"}
+    assert (data["version"], data["total_preferences"]) == ("1.0", 2)
+    assert {event["generation_id"] for event in data["preferences"]} == {"g1", "g2"}
+    beach = next(s for s in data["stats"] if s["key"] == "beach:epicrealismxl")
+    assert beach["stat_type"] == "keyword_checkpoint"
+    assert (beach["selected_count"], beach["total_count"], beach["selection_rate"]) == (1, 1, 1.0)
+    assert beach["confidence"] == pytest.approx(0.05)
+    json.dumps(data)  # plain JSON all through
+    everyone = await pl.export_preferences(user_id=None)
+    assert everyone["total_preferences"] == 3
+
+
+async def test_round_trip_into_a_fresh_database(pl: PreferenceLearning, tmp_path) -> None:
+    await _fill(pl)
+    data = json.loads(json.dumps(await pl.export_preferences(user_id=None)))
+    async with PreferenceLearning(database=tmp_path / "copy.db") as other:
+        summary = await other.import_preferences(data)
+        assert summary.added == 3
+        again = await other.export_preferences(user_id=None)
+    assert again["preferences"] == data["preferences"]
+    assert again["stats"] == data["stats"]
+
+
+async def test_importing_the_same_file_twice_changes_nothing(pl: PreferenceLearning) -> None:
+    await _fill(pl)
+    data = await pl.export_preferences()
+    summary = await pl.import_preferences(data)
+    assert (summary.added, summary.replaced, summary.unchanged) == (0, 0, 2)
+    assert await pl.export_preferences() == data
+    assert (await pl.check()).ok
+
+
+async def test_import_into_another_profile(pl: PreferenceLearning) -> None:
+    await _fill(pl)
+    data = await pl.export_preferences()
+    await pl.import_preferences(data, user_id="carol")
+    assert (await pl.get_stats(user_id="carol"))["total_preferences"] == 2
+    assert (await pl.get_stats())["total_preferences"] == 2
+
+
+async def test_a_newer_stored_judgement_is_kept(pl: PreferenceLearning) -> None:
+    await _fill(pl)
+    old = await pl.export_preferences()
+    await pl.record_preference(
+        prompt="beach at sunset <lora:film:0.4>", checkpoint="epicrealismXL", selected=False,
+        generation_id="g1",
+    )  # fmt: skip
+    summary = await pl.import_preferences(old)
+    assert summary.kept_newer == 1
+    events = {event.generation_id: event for event in await pl.get_preferences()}
+    assert events["g1"].action == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ([], "document"),
+        ({"version": "2.0", "preferences": []}, "version"),
+        ({"version": "1.0"}, "preferences"),
+        ({"version": "1.0", "preferences": [{"prompt": "x"}]}, "preferences[0].checkpoint"),
+        ({"version": "1.0", "preferences": [
+            {"prompt": "x", "checkpoint": "a", "action": "selected"},
+            {"prompt": "x", "checkpoint": "a", "action": "selected",
+             "loras": [{"name": "l", "strength": "strong"}]},
+        ]}, "preferences[1].loras[0].strength"),
+        ({"version": "1.0", "preferences": [
+            {"prompt": "x", "checkpoint": "a", "action": "selected", "colour": "red"}]},
+         "preferences[0].colour"),
+    ],
+)  # fmt: skip
+async def test_a_bad_document_changes_nothing(
+    pl: PreferenceLearning, document: object, field: str
+) -> None:
+    await _fill(pl)
+    before = await pl.export_preferences(user_id=None)
+    with pytest.raises(InvalidInput) as caught:
+        await pl.import_preferences(copy.deepcopy(document))  # type: ignore[arg-type]
+    assert caught.value.field == field
+    assert await pl.export_preferences(user_id=None) == before

@@ -1,0 +1,57 @@
+"""Model names in their many forms come down to one key; the name as written is kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from tastebud import PreferenceLearning
+from tastebud.names import display_name, matches_model, model_key
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sd15/realisticVisionV51_v51VAE.safetensors [abc123ef]",
+        "realisticVisionV51_v51VAE",
+        "C:\\stable-diffusion\\models\\Stable-diffusion\\realisticVisionV51_v51VAE.ckpt",
+        "  realisticvisionv51_v51vae.safetensors  ",
+        "realisticVisionV51_v51VAE.safetensors (abc123ef)",
+    ],
+)
+def test_one_key_per_model(name: str) -> None:
+    assert model_key(name) == "realisticvisionv51_v51vae"
+
+
+def test_display_name_keeps_case_and_dots_in_versions() -> None:
+    assert display_name("loras/Detail Tweaker v1.5.safetensors") == "Detail Tweaker v1.5"
+    assert model_key("dreamshaper_8.pruned") == "dreamshaper_8.pruned"
+
+
+def test_a_model_name_matches_its_versions_only() -> None:
+    assert matches_model("epicrealismxl", "epicrealismxl_purefix")
+    assert matches_model("epicrealismxl", "epicrealismxl")
+    assert not matches_model("epicrealism", "epicrealismxl_purefix")
+    assert not matches_model("epicrealismxl_purefix", "epicrealismxl")
+
+
+async def test_names_in_any_form_share_statistics(pl: PreferenceLearning) -> None:
+    await pl.record_preference(
+        prompt="harbour", checkpoint="sd15/dreamshaper_8.safetensors [879db523]", selected=True
+    )
+    await pl.record_preference(prompt="harbour", checkpoint="DreamShaper_8", selected=False)
+    stats = await pl.get_stats()
+    assert [(row["checkpoint"], row["total"]) for row in stats["top_checkpoints"]] == [
+        ("DreamShaper_8", 2)
+    ]
+    checkpoint, _ = await pl.recommend_checkpoint("harbour")
+    assert checkpoint == "DreamShaper_8"
+
+
+async def test_two_versions_are_not_merged_by_a_bare_model_name(pl: PreferenceLearning) -> None:
+    await pl.record_preference(prompt="fox", checkpoint="juggernautXL_v9", selected=True)
+    await pl.record_preference(prompt="fox", checkpoint="juggernautXL_v10", selected=False)
+    ranking = await pl.rank_checkpoints("fox", ["juggernautXL", "juggernautXL_v9"])
+    # "juggernautXL" is ambiguous between two versions: it is a candidate of its own, unknown.
+    assert [(item.checkpoint, item.score) for item in ranking] == [
+        ("juggernautXL_v9", 1.0), ("juggernautXL", 0.5),
+    ]  # fmt: skip

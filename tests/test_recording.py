@@ -1,0 +1,174 @@
+"""Recording: what a host app relies on when it reports selections and rejections."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tastebud import InvalidInput, PreferenceLearning
+from tastebud.learning import StatType
+
+
+async def _stats(pl: PreferenceLearning) -> dict[tuple[str, str, str], tuple[int, int]]:
+    rows = await (await pl._store()).statistics("default")
+    return {row.cell: (row.counts.selected, row.counts.total) for row in rows}
+
+
+async def test_issue_example_records_and_recommends(pl: PreferenceLearning) -> None:
+    event = await pl.record_preference(
+        prompt="beautiful woman on beach at sunset",
+        checkpoint="epicrealismXL_pureFix.safetensors",
+        loras=[{"name": "anime_v2", "strength": 0.7}],
+        selected=True, stage=0, session_id="s1", generation_id="g1",
+    )  # fmt: skip
+    assert event.keywords == ("beautiful", "woman", "beach", "sunset")
+    checkpoint, confidence = await pl.recommend_checkpoint(
+        prompt="beach sunset", available_checkpoints=["epicrealismXL", "realvisxlV40"]
+    )
+    assert checkpoint == "epicrealismXL"
+    assert confidence == pytest.approx(1.0)  # one of one kept, the only profile: global agrees
+    loras = await pl.recommend_loras(prompt="beach sunset", checkpoint="epicrealismXL", count=3)
+    assert [name for name, _ in loras] == ["anime_v2"]
+    stats = await pl.get_stats()
+    assert stats["total_preferences"] == 1
+    assert stats["action_counts"] == {"selected": 1, "rejected": 0}
+
+
+async def test_same_generation_id_twice_counts_once(pl: PreferenceLearning) -> None:
+    fields = {"prompt": "a red fox", "checkpoint": "dreamshaper_8", "generation_id": "g1"}
+    await pl.record_preference(**fields, selected=True)
+    before = await _stats(pl)
+    await pl.record_preference(**fields, selected=True)
+    assert await _stats(pl) == before
+    assert len(await pl.get_preferences()) == 1
+
+
+async def test_changed_mind_replaces_the_action(pl: PreferenceLearning) -> None:
+    fields = {"prompt": "a red fox", "checkpoint": "dreamshaper_8", "generation_id": "g1"}
+    await pl.record_preference(**fields, selected=True)
+    await pl.record_preference(**fields, selected=False)
+    stats = await _stats(pl)
+    assert stats[(StatType.KEYWORD_CHECKPOINT, "fox", "dreamshaper_8")] == (0, 1)
+    assert stats[(StatType.PROFILE, "", "")] == (0, 1)
+    events = await pl.get_preferences()
+    assert [event.action for event in events] == ["rejected"]
+    assert (await pl.check()).ok
+
+
+async def test_replacement_moves_every_statistic(pl: PreferenceLearning) -> None:
+    await pl.record_preference(
+        prompt="a red fox <lora:furry:0.6>", checkpoint="dreamshaper_8", selected=True,
+        generation_id="g1",
+    )  # fmt: skip
+    await pl.record_preference(
+        prompt="a blue whale", checkpoint="juggernautXL", selected=True, generation_id="g1"
+    )
+    stats = await _stats(pl)
+    assert (StatType.KEYWORD_CHECKPOINT, "fox", "dreamshaper_8") not in stats
+    assert (StatType.LORA, "furry", "") not in stats
+    assert stats[(StatType.KEYWORD_CHECKPOINT, "whale", "juggernautxl")] == (1, 1)
+    assert (await pl.check()).ok
+
+
+async def test_same_generation_id_is_separate_per_profile(pl: PreferenceLearning) -> None:
+    for user in ("alice", "bob"):
+        await pl.record_preference(
+            prompt="cat", checkpoint="sdxl", selected=True, generation_id="g1", user_id=user
+        )
+    assert len(await pl.get_preferences(user_id=None)) == 2
+    assert (await pl.get_stats(user_id="alice"))["total_preferences"] == 1
+
+
+async def test_lora_tags_in_the_prompt_are_recorded_as_loras(pl: PreferenceLearning) -> None:
+    event = await pl.record_preference(
+        prompt="portrait <lora:add_detail:0.5> <lyco:film grain:0.3>",
+        checkpoint="sd15/realisticVisionV51_v51VAE.safetensors [abc123ef]",
+        loras=[{"name": "add_detail", "strength": 0.8}],
+        selected=True,
+    )
+    assert [(lora.name, lora.strength) for lora in event.loras] == [
+        ("add_detail", 0.8), ("film grain", 0.3),
+    ]  # fmt: skip
+    assert event.keywords == ("portrait",)
+    stats = await _stats(pl)
+    assert stats[(StatType.CHECKPOINT, "realisticvisionv51_v51vae", "")] == (1, 1)
+    assert stats[(StatType.CHECKPOINT_LORA, "realisticvisionv51_v51vae", "film grain")] == (1, 1)
+
+
+async def test_batch_is_all_or_nothing(pl: PreferenceLearning) -> None:
+    good = {"prompt": "cat", "checkpoint": "sdxl", "selected": True}
+    with pytest.raises(InvalidInput) as caught:
+        await pl.record_batch([good, {**good, "checkpoint": ""}])
+    assert caught.value.field == "events[1].checkpoint"
+    assert await pl.get_preferences() == []
+    summary = await pl.record_batch([good, {**good, "selected": False}])
+    assert (summary.added, summary.replaced) == (2, 0)
+
+
+async def test_delete_undoes_a_mis_click(pl: PreferenceLearning) -> None:
+    await pl.record_preference(prompt="cat", checkpoint="sdxl", selected=True, generation_id="a")
+    await pl.record_preference(prompt="dog", checkpoint="sdxl", selected=False, generation_id="b")
+    assert await pl.delete_preference("a") is True
+    assert await pl.delete_preference("a") is False
+    stats = await _stats(pl)
+    assert (StatType.KEYWORD_CHECKPOINT, "cat", "sdxl") not in stats
+    assert stats[(StatType.CHECKPOINT, "sdxl", "")] == (0, 1)
+    assert (await pl.check()).ok
+
+
+async def test_recorded_event_survives_reopening(database: str) -> None:
+    async with PreferenceLearning(database=database) as first:
+        await first.record_preference(prompt="cat", checkpoint="sdxl", selected=True)
+    async with PreferenceLearning(database=database) as second:
+        assert (await second.get_stats())["total_preferences"] == 1
+
+
+async def test_rejected_images_with_a_path_wait_for_cleanup(pl: PreferenceLearning) -> None:
+    await pl.record_preference(
+        prompt="cat", checkpoint="sdxl", selected=False, generation_id="g1", image_path="/o/1.png"
+    )
+    store = await pl._store()
+    from tastebud.store.schema import image_cleanup
+
+    async with store.engine.connect() as connection:
+        rows = (await connection.execute(image_cleanup.select())).all()
+    assert [(row.generation_id, row.image_path) for row in rows] == [("g1", "/o/1.png")]
+    await pl.record_preference(
+        prompt="cat", checkpoint="sdxl", selected=True, generation_id="g1", image_path="/o/1.png"
+    )
+    async with store.engine.connect() as connection:
+        assert (await connection.execute(image_cleanup.select())).all() == []
+
+
+async def test_sqlite_file_and_folder_are_created_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "data" / "preferences.db"
+    async with PreferenceLearning(database=path) as pl:
+        await pl.record_preference(prompt="cat", checkpoint="sdxl", selected=True)
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 1
+
+
+async def test_default_database_is_data_preferences_db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with PreferenceLearning() as pl:
+        await pl.record_preference(prompt="cat", checkpoint="sdxl", selected=True)
+    assert (tmp_path / "data" / "preferences.db").is_file()
+
+
+async def test_concurrent_records_are_all_counted(pl: PreferenceLearning) -> None:
+    import asyncio
+
+    await asyncio.gather(
+        *(
+            pl.record_preference(prompt="cat on a sofa", checkpoint="sdxl", selected=i % 2 == 0)
+            for i in range(40)
+        )
+    )
+    stats = await _stats(pl)
+    assert stats[(StatType.KEYWORD_CHECKPOINT, "sofa", "sdxl")] == (20, 40)
+    assert (await pl.check()).ok
