@@ -1,0 +1,32 @@
+"""The README's Python example runs as written and prints what the README says."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_example_runs(tmp_path: Path) -> None:
+    text = README.read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S)
+    assert code, "README has a Python example"
+    result = subprocess.run(
+        [sys.executable, "-c", code.group(1)], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.strip()
+    promised = re.search(r"# (epicrealismXL .*)", code.group(1))
+    assert promised
+    assert printed.startswith(promised.group(1).split("...")[0])
+    assert (tmp_path / "data" / "preferences.db").is_file()
+
+
+def test_readme_names_the_two_commands() -> None:
+    text = README.read_text()
+    assert "python3 tasks.py run" in text and "python3 tasks.py test" in text
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert "python3 tasks.py test" in ci
