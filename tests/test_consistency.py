@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tastebud import PreferenceLearning
 from tastebud.learning import Counts, cells_of
+from tastebud.store.cells import STAT_CODES
 from tastebud.store.schema import preference_stats
 
 _profiles = itertools.count()
@@ -89,15 +90,18 @@ async def test_check_finds_a_tampered_statistic_and_repair_mends_it(pl: Preferen
     )
     assert (await pl.check()).ok
     store = await pl._store()
-    async with store.engine.begin() as connection:
-        await connection.execute(
+
+    def tamper(connection: sa.Connection) -> None:
+        connection.execute(
             sa.update(preference_stats)
-            .where(preference_stats.c.stat_type == "keyword_checkpoint")
+            .where(preference_stats.c.stat_type == STAT_CODES["keyword_checkpoint"])
             .values(selected_count=7)
         )
-        await connection.execute(
-            sa.delete(preference_stats).where(preference_stats.c.stat_type == "profile")
+        connection.execute(
+            sa.delete(preference_stats).where(preference_stats.c.stat_type == STAT_CODES["profile"])
         )
+
+    await store.db.write(tamper)
     report = await pl.check()
     assert not report.ok
     wrong = {(cell[0], have, want) for _, cell, have, want in report.wrong}

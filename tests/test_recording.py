@@ -6,9 +6,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tastebud import InvalidInput, PreferenceLearning
 from tastebud.learning import StatType
+from tastebud.store.schema import image_cleanup
 
 
 async def _stats(pl: PreferenceLearning) -> dict[tuple[str, str, str], tuple[int, int]]:
@@ -130,16 +132,16 @@ async def test_rejected_images_with_a_path_wait_for_cleanup(pl: PreferenceLearni
         prompt="cat", checkpoint="sdxl", selected=False, generation_id="g1", image_path="/o/1.png"
     )
     store = await pl._store()
-    from tastebud.store.schema import image_cleanup
 
-    async with store.engine.connect() as connection:
-        rows = (await connection.execute(image_cleanup.select())).all()
-    assert [(row.generation_id, row.image_path) for row in rows] == [("g1", "/o/1.png")]
+    def waiting(connection: sa.Connection) -> list[tuple[str, str]]:
+        rows = connection.execute(sa.select(image_cleanup.c.generation_id, image_cleanup.c.image_path))
+        return [tuple(row) for row in rows]
+
+    assert await store.db.read(waiting) == [("g1", "/o/1.png")]
     await pl.record_preference(
         prompt="cat", checkpoint="sdxl", selected=True, generation_id="g1", image_path="/o/1.png"
     )
-    async with store.engine.connect() as connection:
-        assert (await connection.execute(image_cleanup.select())).all() == []
+    assert await store.db.read(waiting) == []
 
 
 async def test_sqlite_file_and_folder_are_created_in_wal_mode(tmp_path: Path) -> None:

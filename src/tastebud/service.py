@@ -8,8 +8,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from tastebud.errors import InvalidInput
 from tastebud.events import PreferenceEvent, event_from_dict, make_event
 from tastebud.learning.keys import StatType, stat_key
@@ -17,7 +15,7 @@ from tastebud.learning.seed import SeedStrategy
 from tastebud.learning.strategy import Scored, Strategy
 from tastebud.names import matches_model, model_key
 from tastebud.prompt import parse_prompt
-from tastebud.store.database import DEFAULT_DATABASE, connect
+from tastebud.store.database import DEFAULT_DATABASE
 from tastebud.store.repository import CheckReport, Repository, WriteSummary
 
 EXPORT_VERSION = "1.0"
@@ -58,7 +56,6 @@ class PreferenceLearning:
         self.database = database
         self.strategy: Strategy = strategy or SeedStrategy()
         self._durable = durable
-        self._engine: AsyncEngine | None = None
         self._repository: Repository | None = None
         self._opening = asyncio.Lock()
 
@@ -76,23 +73,21 @@ class PreferenceLearning:
 
     async def aclose(self) -> None:
         """Close the database connections; the object may be opened again by a later call."""
-        if self._engine is not None:
-            await self._engine.dispose()
-        self._engine = None
-        self._repository = None
+        if self._repository is not None:
+            repository, self._repository = self._repository, None
+            await repository.close()
 
     async def _store(self) -> Repository:
         if self._repository is None:
             async with self._opening:
                 if self._repository is None:
-                    engine = connect(self.database, durable=self._durable)
-                    repository = Repository(engine)
+                    repository = Repository(self.database, durable=self._durable)
                     try:
                         await repository.migrate()
                     except BaseException:
-                        await engine.dispose()
+                        await repository.close()
                         raise
-                    self._engine, self._repository = engine, repository
+                    self._repository = repository
         return self._repository
 
     # -- recording ----------------------------------------------------------------------------
@@ -234,7 +229,9 @@ class PreferenceLearning:
     async def get_stats(self, *, user_id: str = "default") -> dict[str, Any]:
         """Totals and the top checkpoints and LoRAs, in the shape of the seed's stats endpoint."""
         store = await self._store()
-        rows = await store.statistics(user_id)
+        rows = await store.statistics(
+            user_id, [StatType.PROFILE, StatType.CHECKPOINT, StatType.LORA]
+        )
         profile = next((row.counts for row in rows if row.cell[0] == StatType.PROFILE), None)
         selected = profile.selected if profile else 0
         total = profile.total if profile else 0
@@ -287,8 +284,8 @@ class PreferenceLearning:
                     "key2": row.cell[2],
                     "selected_count": row.counts.selected,
                     "total_count": row.counts.total,
-                    "selection_rate": row.selection_rate,
-                    "confidence": row.confidence,
+                    "selection_rate": row.counts.rate,
+                    "confidence": row.counts.confidence,
                 }
                 for row in stats
             ],

@@ -8,16 +8,15 @@ is the only one there has been.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tastebud.errors import TastebudError
 from tastebud.store.schema import LATEST_VERSION, metadata, schema_version
 
-Step = Callable[[AsyncConnection], Awaitable[None]]
+Step = Callable[[sa.Connection], None]
 
 STEPS: dict[int, Step] = {}
 
@@ -26,16 +25,13 @@ class SchemaTooNew(TastebudError):
     """The database was written by a newer tastebud than this one."""
 
 
-async def migrate(connection: AsyncConnection) -> int:
+def migrate(connection: sa.Connection) -> int:
     """Bring the database to ``LATEST_VERSION``; returns the version it was at (0 when new)."""
-    has_table = await connection.run_sync(
-        lambda sync: sa.inspect(sync).has_table(schema_version.name)
-    )
-    if not has_table:
-        await connection.run_sync(metadata.create_all)
-        await _stamp(connection, LATEST_VERSION)
+    if not sa.inspect(connection).has_table(schema_version.name):
+        metadata.create_all(connection)
+        _stamp(connection, LATEST_VERSION)
         return 0
-    current = (await connection.execute(sa.select(sa.func.max(schema_version.c.version)))).scalar()
+    current = connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
     current = int(current or 0)
     if current > LATEST_VERSION:
         raise SchemaTooNew(
@@ -43,12 +39,12 @@ async def migrate(connection: AsyncConnection) -> int:
             f"{LATEST_VERSION}: upgrade tastebud"
         )
     for version in range(current + 1, LATEST_VERSION + 1):
-        await STEPS[version](connection)
-        await _stamp(connection, version)
+        STEPS[version](connection)
+        _stamp(connection, version)
     return current
 
 
-async def _stamp(connection: AsyncConnection, version: int) -> None:
-    await connection.execute(
+def _stamp(connection: sa.Connection, version: int) -> None:
+    connection.execute(
         schema_version.insert().values(version=version, applied_at=datetime.now(UTC))
     )

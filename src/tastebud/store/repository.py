@@ -7,31 +7,24 @@ event and moves the statistics by the difference.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tastebud.events import Lora, PreferenceEvent
+from tastebud.events import PreferenceEvent
 from tastebud.learning.keys import Cell, Counts, StatChanges, StatType, cells_of, stat_changes
 from tastebud.learning.strategy import Evidence
-from tastebud.store.database import READ_ONLY
+from tastebud.store.cells import STAT_CODES, StoredCell, from_stored, key_kinds, to_stored
+from tastebud.store.database import Database
+from tastebud.store.ids import Ids, Lookup, insert_for
 from tastebud.store.migrations import migrate
-from tastebud.store.schema import (
-    image_cleanup,
-    models,
-    preference_stats,
-    profiles,
-    user_preferences,
-)
+from tastebud.store.rows import event_row, row_event
+from tastebud.store.schema import image_cleanup, preference_stats, profiles, user_preferences
 
-_CHUNK = 500  # ids per IN (...) list: well inside SQLite's and asyncpg's parameter limits
+_CHUNK = 500  # values per IN (...) list: well inside SQLite's and asyncpg's parameter limits
 
 
 @dataclass
@@ -43,27 +36,15 @@ class WriteSummary:
     unchanged: int = 0
     kept_newer: int = 0
     """Events not applied because the stored one with that generation id is newer (imports)."""
-    removed: int = 0
-
-    def __add__(self, other: WriteSummary) -> WriteSummary:
-        return WriteSummary(
-            self.added + other.added,
-            self.replaced + other.replaced,
-            self.unchanged + other.unchanged,
-            self.kept_newer + other.kept_newer,
-            self.removed + other.removed,
-        )
 
 
 @dataclass(frozen=True)
 class StatRow:
-    """One statistic as stored."""
+    """One statistic as stored, by name."""
 
     user_id: str
     cell: Cell
     counts: Counts
-    selection_rate: float = 0.0
-    confidence: float = 0.0
 
 
 @dataclass
@@ -81,16 +62,33 @@ class CheckReport:
 
 
 class Repository:
-    """Storage of events and statistics behind one async engine."""
+    """Storage of events and statistics in one database."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._postgres = engine.dialect.name == "postgresql"
+    def __init__(self, database: str | Path, *, durable: bool = True) -> None:
+        self.db = Database(database, durable=durable)
+        self.ids = Ids()
+        self._upsert = _stats_upsert(self.db.dialect)
 
     async def migrate(self) -> int:
         """Create or bring forward the schema; returns the version the database was at."""
-        async with self.engine.begin() as connection:
-            return await migrate(connection)
+        return await self.db.write(migrate)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def _write(self, work: Any) -> Any:
+        def run(connection: sa.Connection) -> tuple[Any, Lookup]:
+            lookup = self.ids.lookup(connection, self.db.dialect)
+            return work(connection, lookup), lookup
+
+        result, lookup = await self.db.write(run)
+        lookup.commit()
+        return result
+
+    async def _read(self, work: Any) -> Any:
+        return await self.db.read(
+            lambda connection: work(connection, self.ids.lookup(connection, self.db.dialect))
+        )
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -104,191 +102,129 @@ class Repository:
         ``events`` the last event of a generation id counts.
         """
         latest = {(event.user_id, event.generation_id): event for event in events}
+        if not latest:
+            return WriteSummary()
+        return await self._write(lambda c, ids: self._record(c, ids, latest, newer_wins))  # type: ignore[no-any-return]
+
+    def _record(
+        self,
+        connection: sa.Connection,
+        ids: Lookup,
+        latest: dict[tuple[str, str], PreferenceEvent],
+        newer_wins: bool,
+    ) -> WriteSummary:
         summary = WriteSummary()
-        async with self.engine.begin() as connection:
-            stored = await self._stored_events(connection, latest.keys())
-            inserts: list[PreferenceEvent] = []
-            updates: list[tuple[int, PreferenceEvent]] = []
-            removed: list[PreferenceEvent] = []
-            for place, event in latest.items():
-                if place not in stored:
-                    inserts.append(event)
-                    continue
-                row_id, old = stored[place]
-                if _same_event(old, event):
-                    summary.unchanged += 1
-                elif newer_wins and old.timestamp > event.timestamp:
-                    summary.kept_newer += 1
-                else:
-                    updates.append((row_id, event))
-                    removed.append(old)
-            summary.added, summary.replaced = len(inserts), len(updates)
-            added = inserts + [event for _, event in updates]
-            if not added:
-                return summary
-            if inserts:
-                await connection.execute(
-                    user_preferences.insert(), [_event_row(event) for event in inserts]
-                )
-            if updates:
-                await connection.execute(
-                    user_preferences.update()
-                    .where(user_preferences.c.id == sa.bindparam("row_id"))
-                    .values({name: sa.bindparam(name) for name in _event_row(added[0])}),
-                    [{"row_id": row_id, **_event_row(event)} for row_id, event in updates],
-                )
-            await self._apply(connection, stat_changes(removed, added))
-            await self._remember_names(connection, added)
-            await self._track_cleanup(connection, removed, added)
+        profile_ids = ids.profile_ids({user for user, _ in latest}, create=True)
+        stored = _stored_events(connection, ids, profile_ids, latest)
+        inserts: list[PreferenceEvent] = []
+        updates: list[tuple[int, PreferenceEvent]] = []
+        removed: list[PreferenceEvent] = []
+        for place, event in latest.items():
+            if place not in stored:
+                inserts.append(event)
+                continue
+            row_id, old = stored[place]
+            if _same_event(old, event):
+                summary.unchanged += 1
+            elif newer_wins and old.timestamp > event.timestamp:
+                summary.kept_newer += 1
+            else:
+                updates.append((row_id, event))
+                removed.append(old)
+        summary.added, summary.replaced = len(inserts), len(updates)
+        added = inserts + [event for _, event in updates]
+        if not added:
+            return summary
+        names = _save_names(ids, added, removed)
+        checkpoints, loras = names["checkpoint"], names["lora"]
+
+        def row(event: PreferenceEvent) -> dict[str, Any]:
+            return event_row(
+                event, profile_ids[event.user_id], checkpoints[event.checkpoint_key], loras
+            )
+
+        if inserts:
+            connection.execute(user_preferences.insert(), [row(event) for event in inserts])
+        if updates:
+            columns = row(updates[0][1])
+            connection.execute(
+                user_preferences.update()
+                .where(user_preferences.c.id == sa.bindparam("row_id"))
+                .values({name: sa.bindparam(name) for name in columns}),
+                [{"row_id": row_id, **row(event)} for row_id, event in updates],
+            )
+        self._apply(connection, _stored_changes(stat_changes(removed, added), names, profile_ids))
+        _track_cleanup(connection, ids.dialect_name, profile_ids, removed, added)
         return summary
 
     async def delete(self, user_id: str, generation_ids: Iterable[str]) -> list[PreferenceEvent]:
         """Remove events (undo a mis-click); returns the events removed."""
-        async with self.engine.begin() as connection:
-            stored = await self._stored_events(
-                connection, [(user_id, generation_id) for generation_id in generation_ids]
-            )
+        wanted = {(user_id, generation_id): None for generation_id in generation_ids}
+
+        def work(connection: sa.Connection, ids: Lookup) -> list[PreferenceEvent]:
+            profile_ids = ids.profile_ids([user_id])
+            if user_id not in profile_ids:
+                return []
+            stored = _stored_events(connection, ids, profile_ids, wanted)
             if not stored:
                 return []
             row_ids = [row_id for row_id, _ in stored.values()]
             events = [event for _, event in stored.values()]
             for chunk in _chunks(row_ids):
-                await connection.execute(
-                    user_preferences.delete().where(user_preferences.c.id.in_(chunk))
-                )
-            await self._apply(connection, stat_changes(events, []))
-            await self._track_cleanup(connection, events, [])
-        return events
+                connection.execute(user_preferences.delete().where(user_preferences.c.id.in_(chunk)))
+            names = _save_names(ids, [], events)
+            self._apply(connection, _stored_changes(stat_changes(events, []), names, profile_ids))
+            _track_cleanup(connection, ids.dialect_name, profile_ids, events, [])
+            return events
+
+        return await self._write(work)  # type: ignore[no-any-return]
 
     async def repair(self) -> CheckReport:
         """Rebuild every statistic from the events; returns what was wrong before."""
-        async with self.engine.begin() as connection:
-            report = await self._check(connection)
+
+        def work(connection: sa.Connection, ids: Lookup) -> CheckReport:
+            report, recomputed = _check(connection, ids)
             if report.ok:
                 return report
-            await connection.execute(preference_stats.delete())
-            recomputed, _ = await self._recompute(connection)
-            await self._apply(connection, recomputed)
-        return report
+            connection.execute(preference_stats.delete())
+            profile_ids = ids.profile_ids({user for user, _ in recomputed})
+            events = _events(connection, ids, None)
+            names = _save_names(ids, events, [])
+            self._apply(connection, _stored_changes(recomputed, names, profile_ids))
+            return report
 
-    async def _apply(self, connection: AsyncConnection, changes: StatChanges) -> None:
+        return await self._write(work)  # type: ignore[no-any-return]
+
+    def _apply(
+        self, connection: sa.Connection, changes: dict[tuple[int, StoredCell], Counts]
+    ) -> None:
         if not changes:
             return
         # Sorted, so that two transactions touching the same cells lock them in the same order
         # (PostgreSQL would otherwise deadlock them).
-        ordered = sorted(changes.items(), key=lambda item: (item[0][1], item[0][0]))
         rows = [
             {
-                "stat_type": cell[0],
-                "key1": cell[1],
-                "key2": cell[2],
-                "user_id": user_id,
-                "selected_count": counts.selected,
-                "total_count": counts.total,
-                "selection_rate": counts.rate,
-                "confidence": counts.confidence,
-            }
-            for (user_id, cell), counts in ordered
+                "stat_type": cell[0], "key1": cell[1], "key2": cell[2], "profile_id": profile,
+                "selected_count": counts.selected, "total_count": counts.total,
+            }  # fmt: skip
+            for (profile, cell), counts in sorted(changes.items(), key=lambda i: (i[0][1], i[0][0]))
         ]
-        insert = (postgresql.insert if self._postgres else sqlite.insert)(preference_stats)
-        table = preference_stats.c
-        selected = table.selected_count + insert.excluded.selected_count
-        total = table.total_count + insert.excluded.total_count
-        await connection.execute(
-            insert.on_conflict_do_update(
-                index_elements=[table.stat_type, table.key1, table.key2, table.user_id],
-                set_={
-                    "selected_count": selected,
-                    "total_count": total,
-                    "selection_rate": sa.case(
-                        (total > 0, sa.cast(selected, sa.Float) / total), else_=0.0
-                    ),
-                    "confidence": sa.case(
-                        (total >= 20, 1.0), else_=sa.cast(total, sa.Float) / 20.0
-                    ),
-                },
-            ),
-            rows,
-        )
+        connection.execute(self._upsert, rows)
         emptied = [row for row in rows if row["total_count"] < 0]
         if emptied:
             # A statistic whose last event left is removed, as if it had never been counted.
-            await connection.execute(
+            table = preference_stats.c
+            connection.execute(
                 preference_stats.delete().where(
-                    table.stat_type == sa.bindparam("stat_type"),
-                    table.key1 == sa.bindparam("key1"),
-                    table.key2 == sa.bindparam("key2"),
-                    table.user_id == sa.bindparam("user_id"),
+                    table.stat_type == sa.bindparam("s"),
+                    table.key1 == sa.bindparam("k1"),
+                    table.key2 == sa.bindparam("k2"),
+                    table.profile_id == sa.bindparam("p"),
                     table.total_count <= 0,
                 ),
-                [{key: row[key] for key in ("stat_type", "key1", "key2", "user_id")} for row in emptied],
-            )
-
-    async def _remember_names(
-        self, connection: AsyncConnection, events: Sequence[PreferenceEvent]
-    ) -> None:
-        now = datetime.now(UTC)
-        users = sorted({event.user_id for event in events})
-        insert = postgresql.insert if self._postgres else sqlite.insert
-        await connection.execute(
-            insert(profiles).on_conflict_do_nothing(),
-            [{"user_id": user, "created_at": now} for user in users],
-        )
-        names: dict[tuple[str, str], dict[str, Any]] = {}
-        for event in events:
-            names[("checkpoint", event.checkpoint_key)] = {
-                "kind": "checkpoint",
-                "key": event.checkpoint_key,
-                "name": event.checkpoint,
-                "family": event.model_family,
-            }
-            for lora in event.loras:
-                names[("lora", lora.key)] = {
-                    "kind": "lora", "key": lora.key, "name": lora.name, "family": None,
-                }  # fmt: skip
-        statement = insert(models)
-        await connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=[models.c.kind, models.c.key],
-                set_={
-                    "name": statement.excluded.name,
-                    "family": sa.func.coalesce(statement.excluded.family, models.c.family),
-                },
-            ),
-            [names[key] for key in sorted(names)],
-        )
-
-    async def _track_cleanup(
-        self,
-        connection: AsyncConnection,
-        removed: Sequence[PreferenceEvent],
-        added: Sequence[PreferenceEvent],
-    ) -> None:
-        # The seed's image_cleanup: rejected images with a path wait there for vision analysis and
-        # deletion; an image whose rejection is undone leaves the list.
-        gone = [(e.user_id, e.generation_id) for e in removed if not e.selected and e.image_path]
-        for user_id, generation_id in gone:
-            await connection.execute(
-                image_cleanup.delete().where(
-                    image_cleanup.c.user_id == user_id,
-                    image_cleanup.c.generation_id == generation_id,
-                )
-            )
-        waiting = [e for e in added if not e.selected and e.image_path]
-        if waiting:
-            insert = (postgresql.insert if self._postgres else sqlite.insert)(image_cleanup)
-            await connection.execute(
-                insert.on_conflict_do_nothing(),
                 [
-                    {
-                        "user_id": event.user_id,
-                        "generation_id": event.generation_id,
-                        "image_path": event.image_path,
-                        "vision_analyzed": event.vision_description is not None,
-                        "deleted": False,
-                        "created_at": event.timestamp,
-                    }
-                    for event in waiting
+                    {"s": r["stat_type"], "k1": r["key1"], "k2": r["key2"], "p": r["profile_id"]}
+                    for r in emptied
                 ],
             )
 
@@ -297,188 +233,264 @@ class Repository:
     async def evidence(self, user_id: str, cells: Iterable[Cell]) -> Evidence:
         """Counts of the cells for this profile and pooled over all profiles."""
         wanted = set(cells)
-        by_type: dict[str, tuple[set[str], set[str]]] = {}
-        for stat_type, key1, key2 in wanted:
-            first, second = by_type.setdefault(stat_type, (set(), set()))
-            first.add(key1)
-            second.add(key2)
-        personal: dict[Cell, Counts] = {}
-        pooled: Counter[Cell] = Counter()
-        pooled_selected: Counter[Cell] = Counter()
-        table = preference_stats.c
-        async with self._reading() as connection:
-            for stat_type, (first, second) in by_type.items():
-                query = sa.select(
-                    table.key1, table.key2, table.user_id, table.selected_count, table.total_count
-                ).where(
-                    table.stat_type == stat_type,
-                    table.key1.in_(sorted(first)),
-                    table.key2.in_(sorted(second)),
-                )
-                for key1, key2, owner, selected, total in await connection.execute(query):
-                    cell = (stat_type, key1, key2)
-                    if cell not in wanted:
-                        continue
-                    pooled[cell] += total
-                    pooled_selected[cell] += selected
-                    if owner == user_id:
-                        personal[cell] = Counts(selected, total)
-        return Evidence(
-            personal=personal,
-            pooled={cell: Counts(pooled_selected[cell], total) for cell, total in pooled.items()},
-        )
+        return await self._read(lambda c, ids: _evidence(c, ids, user_id, wanted))  # type: ignore[no-any-return]
 
     async def known_models(self, kind: str, user_id: str | None = None) -> dict[str, str]:
         """Key -> display name of the checkpoints (or LoRAs) with statistics, for one profile or all."""
-        stat_type = StatType.CHECKPOINT if kind == "checkpoint" else StatType.LORA
-        table = preference_stats.c
-        query = (
-            sa.select(table.key1, models.c.name)
-            .select_from(
-                preference_stats.outerjoin(
-                    models, sa.and_(models.c.kind == kind, models.c.key == table.key1)
-                )
-            )
-            .where(table.stat_type == stat_type)
-            .distinct()
-        )
-        if user_id is not None:
-            query = query.where(table.user_id == user_id)
-        async with self._reading() as connection:
-            rows = (await connection.execute(query)).all()
-        return {key: name or key for key, name in sorted(rows)}
 
-    async def model_families(self, keys: Iterable[str], kind: str) -> dict[str, str]:
-        """Key -> model family of the models whose family is known."""
-        keys = sorted(set(keys))
-        found: dict[str, str] = {}
-        async with self._reading() as connection:
-            for chunk in _chunks(keys):
-                query = sa.select(models.c.key, models.c.family).where(
-                    models.c.kind == kind, models.c.key.in_(chunk), models.c.family.is_not(None)
-                )
-                found.update({key: family for key, family in await connection.execute(query)})
-        return found
+        def work(connection: sa.Connection, ids: Lookup) -> dict[str, str]:
+            table = preference_stats.c
+            code = STAT_CODES[StatType.CHECKPOINT if kind == "checkpoint" else StatType.LORA]
+            query = sa.select(table.key1).where(table.stat_type == code).distinct()
+            if user_id is not None:
+                profile = ids.profile_ids([user_id]).get(user_id)
+                if profile is None:
+                    return {}
+                query = query.where(table.profile_id == profile)
+            found = [ids.model(model_id) for (model_id,) in connection.execute(query)]
+            return {model.key: model.name for model in sorted(found, key=lambda m: m.key)}
+
+        return await self._read(work)  # type: ignore[no-any-return]
 
     async def statistics(
-        self, user_id: str | None, stat_type: StatType | None = None
+        self, user_id: str | None, stat_types: Sequence[StatType] | None = None
     ) -> list[StatRow]:
-        """Stored statistics of one profile (or all), optionally of one type."""
-        table = preference_stats.c
-        query = sa.select(preference_stats).order_by(
-            table.user_id, table.stat_type, table.key1, table.key2
-        )
-        if user_id is not None:
-            query = query.where(table.user_id == user_id)
-        if stat_type is not None:
-            query = query.where(table.stat_type == stat_type)
-        async with self._reading() as connection:
-            rows = (await connection.execute(query)).all()
-        return [
-            StatRow(
-                row.user_id,
-                (row.stat_type, row.key1, row.key2),
-                Counts(row.selected_count, row.total_count),
-                row.selection_rate,
-                row.confidence,
+        """Stored statistics of one profile (or all), optionally of some types only."""
+
+        def work(connection: sa.Connection, ids: Lookup) -> list[StatRow]:
+            table = preference_stats.c
+            query = sa.select(
+                table.profile_id, table.stat_type, table.key1, table.key2,
+                table.selected_count, table.total_count,
+            )  # fmt: skip
+            users = _profiles_by_id(connection)
+            if user_id is not None:
+                profile = ids.profile_ids([user_id]).get(user_id)
+                if profile is None:
+                    return []
+                query = query.where(table.profile_id == profile)
+            if stat_types is not None:
+                query = query.where(table.stat_type.in_([STAT_CODES[t] for t in stat_types]))
+            need_keywords = stat_types is None or any(
+                "keyword" in key_kinds(t) for t in stat_types
             )
-            for row in rows
-        ]
+            keywords = ids.all_keywords() if need_keywords else {}
+            models = ids.all_models()
+            rows = [
+                StatRow(
+                    users[profile],
+                    from_stored((code, key1, key2), keywords, models),
+                    Counts(selected, total),
+                )
+                for profile, code, key1, key2, selected, total in connection.execute(query)
+            ]
+            return sorted(rows, key=lambda row: (row.user_id, row.cell))
+
+        return await self._read(work)  # type: ignore[no-any-return]
 
     async def events(self, user_id: str | None = None) -> list[PreferenceEvent]:
         """Stored events of one profile (or all), oldest first."""
-        query = sa.select(user_preferences).order_by(user_preferences.c.id)
-        if user_id is not None:
-            query = query.where(user_preferences.c.user_id == user_id)
-        async with self._reading() as connection:
-            rows = (await connection.execute(query)).mappings().all()
-        return [_row_event(row) for row in rows]
-
-    async def users(self) -> list[str]:
-        """Every profile with a stored event."""
-        async with self._reading() as connection:
-            rows = await connection.execute(sa.select(profiles.c.user_id).order_by(profiles.c.user_id))
-            return [user for (user,) in rows]
+        return await self._read(lambda c, ids: _events(c, ids, user_id))  # type: ignore[no-any-return]
 
     async def check(self) -> CheckReport:
         """Compare every stored statistic with a recomputation from the events."""
-        async with self._reading() as connection:
-            return await self._check(connection)
+        return await self._read(lambda c, ids: _check(c, ids)[0])  # type: ignore[no-any-return]
 
-    async def _check(self, connection: AsyncConnection) -> CheckReport:
-        recomputed, report_events = await self._recompute(connection)
-        stored: dict[tuple[str, Cell], Counts] = {}
-        table = preference_stats.c
+
+def _stats_upsert(dialect: str) -> Any:
+    # Built once: SQLAlchemy then finds its compiled form in the cache on every write.
+    insert = insert_for(dialect, preference_stats)
+    table = preference_stats.c
+    return insert.on_conflict_do_update(
+        index_elements=[table.stat_type, table.key1, table.key2, table.profile_id],
+        set_={
+            "selected_count": table.selected_count + insert.excluded.selected_count,
+            "total_count": table.total_count + insert.excluded.total_count,
+        },
+    )
+
+
+def _save_names(
+    ids: Lookup, added: Sequence[PreferenceEvent], removed: Sequence[PreferenceEvent]
+) -> dict[str, dict[str, int]]:
+    """name -> id per kind for every keyword, checkpoint and LoRA of the events."""
+    checkpoints: dict[str, tuple[str, str | None]] = {}
+    loras: dict[str, tuple[str, str | None]] = {}
+    words: set[str] = set()
+    for event in removed:
+        words.update(event.keywords)
+    old_checkpoints = {event.checkpoint_key for event in removed}
+    old_loras = {lora.key for event in removed for lora in event.loras}
+    for event in added:
+        checkpoints[event.checkpoint_key] = (event.checkpoint, event.model_family)
+        for lora in event.loras:
+            loras[lora.key] = (lora.name, None)
+        words.update(event.keywords)
+    return {
+        "checkpoint": {
+            **ids.model_ids("checkpoint", old_checkpoints),
+            **ids.save_models("checkpoint", checkpoints),
+        },
+        "lora": {**ids.model_ids("lora", old_loras), **ids.save_models("lora", loras)},
+        "keyword": ids.keyword_ids(words, create=True),
+    }
+
+
+def _stored_changes(
+    changes: StatChanges, names: Mapping[str, Mapping[str, int]], profile_ids: Mapping[str, int]
+) -> dict[tuple[int, StoredCell], Counts]:
+    stored: dict[tuple[int, StoredCell], Counts] = {}
+    for (user_id, cell), counts in changes.items():
+        place = to_stored(cell, names)
+        assert place is not None, f"no id for {cell}"
+        stored[(profile_ids[user_id], place)] = counts
+    return stored
+
+
+def _evidence(
+    connection: sa.Connection, ids: Lookup, user_id: str, wanted: set[Cell]
+) -> Evidence:
+    words = {key for cell in wanted for key, kind in zip(cell[1:], key_kinds(cell[0]), strict=True)
+             if kind == "keyword"}  # fmt: skip
+    names: dict[str, dict[str, int]] = {"keyword": ids.keyword_ids(words)}
+    for kind in ("checkpoint", "lora"):
+        keys = {key for cell in wanted for key, k in zip(cell[1:], key_kinds(cell[0]), strict=True)
+                if k == kind}  # fmt: skip
+        names[kind] = ids.model_ids(kind, keys)
+    profile = ids.profile_ids([user_id]).get(user_id)
+    named: dict[StoredCell, Cell] = {}
+    by_type: dict[int, tuple[set[int], set[int]]] = {}
+    for cell in wanted:
+        stored = to_stored(cell, names)
+        if stored is None:
+            continue  # a name never recorded: no evidence
+        named[stored] = cell
+        first, second = by_type.setdefault(stored[0], (set(), set()))
+        first.add(stored[1])
+        second.add(stored[2])
+    personal: dict[Cell, Counts] = {}
+    pooled: dict[Cell, Counts] = {}
+    table = preference_stats.c
+    for code, (first, second) in by_type.items():
         query = sa.select(
-            table.user_id, table.stat_type, table.key1, table.key2,
-            table.selected_count, table.total_count, table.selection_rate, table.confidence,
-        )  # fmt: skip
-        report = CheckReport()
-        for user_id, stat_type, key1, key2, selected, total, rate, confidence in (
-            await connection.execute(query)
-        ):
+            table.key1, table.key2, table.profile_id, table.selected_count, table.total_count
+        ).where(
+            table.stat_type == code,
+            table.key1.in_(sorted(first)),
+            table.key2.in_(sorted(second)),
+        )
+        for key1, key2, owner, selected, total in connection.execute(query):
+            cell = named.get((code, key1, key2))
+            if cell is None:
+                continue
             counts = Counts(selected, total)
-            stored[(user_id, (stat_type, key1, key2))] = counts
-            if abs(rate - counts.rate) > 1e-9 or abs(confidence - counts.confidence) > 1e-9:
-                # Counts right but derived columns stale: report as wrong so repair rewrites it.
-                report.wrong.append((user_id, (stat_type, key1, key2), counts, counts))
-        report.statistics = len(stored)
-        report.events = report_events
-        for place in sorted(set(stored) | set(recomputed)):
-            have, want = stored.get(place, Counts()), recomputed.get(place, Counts())
-            if have != want:
-                report.wrong.append((place[0], place[1], have, want))
-        return report
+            pooled[cell] = pooled.get(cell, Counts()) + counts
+            if owner == profile:
+                personal[cell] = counts
+    return Evidence(personal=personal, pooled=pooled)
 
-    async def _recompute(self, connection: AsyncConnection) -> tuple[StatChanges, int]:
-        # Streams the events so a large database is recomputed in bounded memory.
-        totals: dict[tuple[str, Cell], list[int]] = {}
-        count = 0
-        result = await connection.stream(sa.select(user_preferences))
-        async for rows in result.mappings().partitions(2000):
-            for row in rows:
-                event = _row_event(row)
-                count += 1
-                for cell in cells_of(event):
-                    pair = totals.setdefault((event.user_id, cell), [0, 0])
-                    pair[0] += event.selected
-                    pair[1] += 1
-        return {place: Counts(s, t) for place, (s, t) in totals.items()}, count
 
-    async def _stored_events(
-        self, connection: AsyncConnection, places: Iterable[tuple[str, str]]
-    ) -> dict[tuple[str, str], tuple[int, PreferenceEvent]]:
-        by_user: dict[str, list[str]] = {}
-        for user_id, generation_id in places:
-            by_user.setdefault(user_id, []).append(generation_id)
-        found: dict[tuple[str, str], tuple[int, PreferenceEvent]] = {}
-        table = user_preferences.c
-        for user_id, generation_ids in by_user.items():
-            for chunk in _chunks(generation_ids):
-                query = sa.select(user_preferences).where(
-                    table.user_id == user_id, table.generation_id.in_(chunk)
+def _profiles_by_id(connection: sa.Connection) -> dict[int, str]:
+    return dict(connection.execute(sa.select(profiles.c.id, profiles.c.user_id)).all())
+
+
+def _events(connection: sa.Connection, ids: Lookup, user_id: str | None) -> list[PreferenceEvent]:
+    users = _profiles_by_id(connection)
+    query = sa.select(user_preferences).order_by(user_preferences.c.id)
+    if user_id is not None:
+        profile = ids.profile_ids([user_id]).get(user_id)
+        if profile is None:
+            return []
+        query = query.where(user_preferences.c.profile_id == profile)
+    models = ids.all_models()
+    return [
+        row_event(row, users[row.profile_id], models.__getitem__)
+        for row in connection.execute(query)
+    ]
+
+
+def _stored_events(
+    connection: sa.Connection,
+    ids: Lookup,
+    profile_ids: Mapping[str, int],
+    places: Iterable[tuple[str, str]],
+) -> dict[tuple[str, str], tuple[int, PreferenceEvent]]:
+    by_profile: dict[int, list[str]] = {}
+    users: dict[int, str] = {}
+    for user_id, generation_id in places:
+        if user_id in profile_ids:
+            by_profile.setdefault(profile_ids[user_id], []).append(generation_id)
+            users[profile_ids[user_id]] = user_id
+    found: dict[tuple[str, str], tuple[int, PreferenceEvent]] = {}
+    table = user_preferences.c
+    for profile, generation_ids in by_profile.items():
+        for chunk in _chunks(generation_ids):
+            query = sa.select(user_preferences).where(
+                table.profile_id == profile, table.generation_id.in_(chunk)
+            )
+            for row in connection.execute(query):
+                event = row_event(row, users[profile], ids.model)
+                found[(event.user_id, event.generation_id)] = (row.id, event)
+    return found
+
+
+def _check(connection: sa.Connection, ids: Lookup) -> tuple[CheckReport, StatChanges]:
+    """The report, and the statistics recomputed from the events."""
+    events = _events(connection, ids, None)
+    recomputed = stat_changes([], events)
+    users = _profiles_by_id(connection)
+    keywords, models = ids.all_keywords(), ids.all_models()
+    table = preference_stats.c
+    query = sa.select(
+        table.profile_id, table.stat_type, table.key1, table.key2,
+        table.selected_count, table.total_count,
+    )  # fmt: skip
+    stored = {
+        (users[profile], from_stored((code, key1, key2), keywords, models)): Counts(sel, total)
+        for profile, code, key1, key2, sel, total in connection.execute(query)
+    }
+    report = CheckReport(events=len(events), statistics=len(stored))
+    for place in sorted(set(stored) | set(recomputed)):
+        have, want = stored.get(place, Counts()), recomputed.get(place, Counts())
+        if have != want:
+            report.wrong.append((place[0], place[1], have, want))
+    return report, recomputed
+
+
+def _track_cleanup(
+    connection: sa.Connection,
+    dialect: str,
+    profile_ids: Mapping[str, int],
+    removed: Sequence[PreferenceEvent],
+    added: Sequence[PreferenceEvent],
+) -> None:
+    # The seed's image_cleanup: rejected images with a path wait there for vision analysis and
+    # deletion; an image whose rejection is undone leaves the list.
+    table = image_cleanup.c
+    for event in removed:
+        if not event.selected and event.image_path:
+            connection.execute(
+                image_cleanup.delete().where(
+                    table.profile_id == profile_ids[event.user_id],
+                    table.generation_id == event.generation_id,
                 )
-                for row in (await connection.execute(query)).mappings():
-                    found[(row["user_id"], row["generation_id"])] = (row["id"], _row_event(row))
-        return found
-
-    def _reading(self) -> _ReadConnection:
-        return _ReadConnection(self.engine)
-
-
-class _ReadConnection:
-    """``async with`` a connection whose transaction only reads (no write lock on SQLite)."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def __aenter__(self) -> AsyncConnection:
-        self._context = self._engine.connect()
-        connection = await self._context.__aenter__()
-        return await connection.execution_options(**READ_ONLY)
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._context.__aexit__(*exc)  # type: ignore[arg-type]
+            )
+    waiting = [event for event in added if not event.selected and event.image_path]
+    if waiting:
+        connection.execute(
+            insert_for(dialect, image_cleanup).on_conflict_do_nothing(),
+            [
+                {
+                    "profile_id": profile_ids[event.user_id],
+                    "generation_id": event.generation_id,
+                    "image_path": event.image_path,
+                    "vision_analyzed": event.vision_description is not None,
+                    "deleted": False,
+                    "created_at": event.timestamp,
+                }
+                for event in waiting
+            ],
+        )
 
 
 def _same_event(old: PreferenceEvent, new: PreferenceEvent) -> bool:
@@ -487,61 +499,6 @@ def _same_event(old: PreferenceEvent, new: PreferenceEvent) -> bool:
     first.pop("timestamp")
     second.pop("timestamp")
     return first == second
-
-
-def _event_row(event: PreferenceEvent) -> dict[str, Any]:
-    return {
-        "user_id": event.user_id,
-        "generation_id": event.generation_id,
-        "created_at": event.timestamp,
-        "selected": event.selected,
-        "implicit": event.implicit,
-        "stage": event.stage,
-        "checkpoint": event.checkpoint,
-        "model_family": event.model_family,
-        "loras": (
-            json.dumps([[lora.name, lora.strength] for lora in event.loras], separators=(",", ":"))
-            if event.loras
-            else None
-        ),
-        "prompt": event.prompt,
-        "keywords": " ".join(event.keywords),
-        "negative_prompt": event.negative_prompt or None,
-        "session_id": event.session_id,
-        "batch_id": event.batch_id,
-        "feedback": event.feedback,
-        "image_path": event.image_path,
-        "vision_description": event.vision_description,
-        "vision_themes": json.dumps(list(event.vision_themes)) if event.vision_themes else None,
-        "propensity": event.propensity,
-    }
-
-
-def _row_event(row: Any) -> PreferenceEvent:
-    timestamp: datetime = row["created_at"]
-    if timestamp.tzinfo is None:  # SQLite keeps no zone; tastebud writes UTC
-        timestamp = timestamp.replace(tzinfo=UTC)
-    return PreferenceEvent(
-        prompt=row["prompt"],
-        checkpoint=row["checkpoint"],
-        action="selected" if row["selected"] else "rejected",
-        generation_id=row["generation_id"],
-        user_id=row["user_id"],
-        keywords=tuple(row["keywords"].split()),
-        loras=tuple(Lora(name, strength) for name, strength in json.loads(row["loras"] or "[]")),
-        negative_prompt=row["negative_prompt"] or "",
-        model_family=row["model_family"],
-        stage=row["stage"],
-        session_id=row["session_id"],
-        batch_id=row["batch_id"],
-        implicit=bool(row["implicit"]),
-        timestamp=timestamp.astimezone(UTC),
-        feedback=row["feedback"],
-        image_path=row["image_path"],
-        vision_description=row["vision_description"],
-        vision_themes=tuple(json.loads(row["vision_themes"] or "[]")),
-        propensity=row["propensity"],
-    )
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:

@@ -3,11 +3,17 @@
 A new database is created from these definitions and stamped with ``LATEST_VERSION``; an older one
 is brought forward by the numbered steps in ``migrations.py``. Change a table here only together
 with a new migration step that makes the same change to existing databases.
+
+Size matters (the seed budgets ~500 bytes per event, statistics and indexes included), so names
+that repeat on every row, profiles, checkpoints, LoRAs and keywords, are stored once in their own
+table and referred to by a small integer id.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import DDLCompiler
 
 LATEST_VERSION = 1
 
@@ -20,39 +26,48 @@ schema_version = sa.Table(
     sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# A profile is a user_id: one person's taste. Ids are never reused.
 profiles = sa.Table(
     "profiles",
     metadata,
-    sa.Column("user_id", sa.String(200), primary_key=True),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.String(200), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# One row per checkpoint or LoRA key: the name as the user last wrote it, for display, and its
-# model family where known.
+# One row per checkpoint or LoRA key (tastebud.names.model_key): the name as the user last wrote
+# it, for display, and its model family where known.
 models = sa.Table(
     "models",
     metadata,
-    sa.Column("kind", sa.String(10), primary_key=True),  # "checkpoint" | "lora"
-    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(10), nullable=False),  # "checkpoint" | "lora"
+    sa.Column("key", sa.String(512), nullable=False),
     sa.Column("name", sa.String(512), nullable=False),
     sa.Column("family", sa.String(40)),
-    sqlite_with_rowid=False,
+    sa.UniqueConstraint("kind", "key", name="uq_models_kind_key"),
 )
 
-# The seed's table of every selection and rejection. Compact encodings keep an event within the
-# seed's ~500-byte budget: keywords space-separated (a keyword never holds a space), LoRAs as JSON
-# [name, strength] pairs, NULL for absent optional fields.
+keywords = sa.Table(
+    "keywords",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("keyword", sa.String(100), nullable=False, unique=True),
+)
+
+# The seed's table of every selection and rejection. Keywords are kept space-separated (a keyword
+# never holds a space) and LoRAs as JSON [model id, strength] pairs.
 user_preferences = sa.Table(
     "user_preferences",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("profile_id", sa.Integer, sa.ForeignKey("profiles.id"), nullable=False),
     sa.Column("generation_id", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("selected", sa.Boolean, nullable=False),
     sa.Column("implicit", sa.Boolean, nullable=False),
     sa.Column("stage", sa.SmallInteger, nullable=False),
-    sa.Column("checkpoint", sa.String(512), nullable=False),
+    sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
     sa.Column("model_family", sa.String(40)),
     sa.Column("loras", sa.Text),
     sa.Column("prompt", sa.Text, nullable=False),
@@ -65,23 +80,38 @@ user_preferences = sa.Table(
     sa.Column("vision_description", sa.Text),
     sa.Column("vision_themes", sa.Text),
     sa.Column("propensity", sa.Float),
-    sa.UniqueConstraint("user_id", "generation_id", name="uq_user_preferences_generation"),
+    sa.UniqueConstraint("profile_id", "generation_id", name="uq_user_preferences_generation"),
 )
 
-# The seed's aggregate table, kept in the same transaction as the events. The key is split in two
-# columns (see tastebud.learning.keys) so that names holding ":" stay unambiguous; the primary key
-# leads with the cell so one lookup finds a cell for this profile and for all profiles.
+# The seed's aggregate table, kept in the same transaction as the events. stat_type is a code of
+# tastebud.store.cells.STAT_CODES; key1 and key2 are keyword or model ids (0 where unused). The
+# primary key leads with the cell, so one lookup finds a cell for this profile and for all
+# profiles. Rate and confidence are computed by the database from the counts, so they can never
+# disagree with them (virtual on SQLite, costing no bytes; stored on PostgreSQL).
 preference_stats = sa.Table(
     "preference_stats",
     metadata,
-    sa.Column("stat_type", sa.String(20), primary_key=True),
-    sa.Column("key1", sa.String(512), primary_key=True),
-    sa.Column("key2", sa.String(512), primary_key=True),
-    sa.Column("user_id", sa.String(200), primary_key=True),
+    sa.Column("stat_type", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("key1", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("key2", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("profile_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("selected_count", sa.Integer, nullable=False),
     sa.Column("total_count", sa.Integer, nullable=False),
-    sa.Column("selection_rate", sa.Float, nullable=False),
-    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column(
+        "selection_rate",
+        sa.Float,
+        sa.Computed(
+            "CASE WHEN total_count > 0 THEN selected_count * 1.0 / total_count ELSE 0.0 END",
+            persisted=True,
+        ),
+    ),
+    sa.Column(
+        "confidence",
+        sa.Float,
+        sa.Computed(
+            "CASE WHEN total_count >= 20 THEN 1.0 ELSE total_count / 20.0 END", persisted=True
+        ),
+    ),
     sqlite_with_rowid=False,
 )
 
@@ -89,10 +119,18 @@ preference_stats = sa.Table(
 image_cleanup = sa.Table(
     "image_cleanup",
     metadata,
-    sa.Column("user_id", sa.String(200), primary_key=True),
+    sa.Column("profile_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("generation_id", sa.String(200), primary_key=True),
     sa.Column("image_path", sa.Text, nullable=False),
     sa.Column("vision_analyzed", sa.Boolean, nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+
+@compiles(sa.Computed, "sqlite")  # type: ignore[misc]
+def _virtual_on_sqlite(element: sa.Computed, compiler: DDLCompiler, **kw: object) -> str:
+    # PostgreSQL before 18 knows only STORED generated columns; SQLite can compute them on read
+    # and store nothing, which keeps a statistic's row small.
+    text = compiler.sql_compiler.process(element.sqltext, include_table=False, literal_binds=True)
+    return f"GENERATED ALWAYS AS ({text}) VIRTUAL"

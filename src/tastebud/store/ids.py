@@ -1,0 +1,211 @@
+"""Small integer ids for profiles, checkpoints, LoRAs and keywords, remembered once seen.
+
+An id, once given, never changes or moves to another name, so ids read from the database are safe
+to remember for the life of the process. Ids created inside a transaction are remembered only after
+it commits (``Lookup.commit``): a rolled-back transaction must not leave ids that do not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tastebud.store.schema import keywords, models, profiles
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A checkpoint or LoRA as stored."""
+
+    id: int
+    kind: str
+    key: str
+    name: str
+    family: str | None
+
+
+class Ids:
+    """What this process knows of the id tables."""
+
+    def __init__(self) -> None:
+        self.profiles: dict[str, int] = {}
+        self.keywords: dict[str, int] = {}
+        self.models: dict[tuple[str, str], Model] = {}
+        self.models_by_id: dict[int, Model] = {}
+
+    def lookup(self, connection: sa.Connection, dialect: str) -> Lookup:
+        """Id look-ups for one transaction."""
+        return Lookup(self, connection, dialect)
+
+    def forget(self) -> None:
+        """Drop everything remembered (after the tables were emptied by hand, say)."""
+        self.__init__()  # type: ignore[misc]
+
+
+class Lookup:
+    """Finds and, in a write transaction, creates ids."""
+
+    def __init__(self, ids: Ids, connection: sa.Connection, dialect: str) -> None:
+        self._ids = ids
+        self._connection = connection
+        self._dialect = dialect
+        self._new_profiles: dict[str, int] = {}
+        self._new_keywords: dict[str, int] = {}
+        self._new_models: dict[tuple[str, str], Model] = {}
+
+    @property
+    def dialect_name(self) -> str:
+        return self._dialect
+
+    def commit(self) -> None:
+        """Remember the ids this transaction created or changed; call after it committed."""
+        self._ids.profiles.update(self._new_profiles)
+        self._ids.keywords.update(self._new_keywords)
+        for model in self._new_models.values():
+            self._ids.models[(model.kind, model.key)] = model
+            self._ids.models_by_id[model.id] = model
+
+    # -- profiles -----------------------------------------------------------------------------
+
+    def profile_ids(self, user_ids: Iterable[str], *, create: bool = False) -> dict[str, int]:
+        """user_id -> profile id of those that exist (all of them with ``create``)."""
+        return self._ids_of(
+            sorted(set(user_ids)), self._ids.profiles, self._new_profiles, profiles.c.user_id,
+            profiles.c.id, {"created_at": datetime.now(UTC)} if create else None,
+        )  # fmt: skip
+
+    # -- keywords -----------------------------------------------------------------------------
+
+    def keyword_ids(self, words: Iterable[str], *, create: bool = False) -> dict[str, int]:
+        """keyword -> id of those that exist (all of them with ``create``)."""
+        return self._ids_of(
+            sorted(set(words)), self._ids.keywords, self._new_keywords, keywords.c.keyword,
+            keywords.c.id, {} if create else None,
+        )  # fmt: skip
+
+    def all_keywords(self) -> dict[int, str]:
+        """id -> keyword of every keyword (for checks and exports)."""
+        rows = self._connection.execute(sa.select(keywords.c.id, keywords.c.keyword))
+        return {id_: word for id_, word in rows}
+
+    # -- models -------------------------------------------------------------------------------
+
+    def model_ids(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
+        """key -> id of the models of this kind that exist."""
+        wanted = sorted(set(keys))
+        missing = [key for key in wanted if self._model(kind, key) is None]
+        if missing:
+            self._load_models(models.c.kind == kind, models.c.key.in_, missing)
+        return {key: model.id for key in wanted if (model := self._model(kind, key))}
+
+    def save_models(self, kind: str, named: Mapping[str, tuple[str, str | None]]) -> dict[str, int]:
+        """key -> id of models of this kind, created or renamed as ``named`` (key -> name, family).
+
+        The name kept is the one last written; a known family is not erased by an unknown one.
+        """
+        ids = self.model_ids(kind, named)
+        for key, (name, family) in sorted(named.items()):
+            known = self._model(kind, key)
+            family = family or (known.family if known else None)
+            if known is not None and (known.name, known.family) == (name, family):
+                continue
+            if known is None:
+                statement = (self._insert(models).on_conflict_do_nothing().returning(models.c.id))
+                row = self._connection.execute(
+                    statement, {"kind": kind, "key": key, "name": name, "family": family}
+                ).first()
+                if row is None:  # another writer created it a moment ago
+                    self._load_models(models.c.kind == kind, models.c.key.in_, [key])
+                    known = self._model(kind, key)
+                    assert known is not None
+                    ids[key] = known.id
+                    continue
+                model_id = row[0]
+            else:
+                model_id = known.id
+                self._connection.execute(
+                    models.update().where(models.c.id == model_id).values(name=name, family=family)
+                )
+            ids[key] = model_id
+            self._new_models[(kind, key)] = Model(model_id, kind, key, name, family)
+        return ids
+
+    def model(self, model_id: int) -> Model:
+        """The stored model with this id."""
+        model = self._new_models_by_id().get(model_id) or self._ids.models_by_id.get(model_id)
+        if model is None:
+            self._load_models(sa.true(), models.c.id.in_, [model_id])
+            model = self._ids.models_by_id[model_id]
+        return model
+
+    def all_models(self) -> dict[int, Model]:
+        """id -> model of every stored model."""
+        self._load_models(sa.true(), None, None)
+        return {**self._ids.models_by_id, **self._new_models_by_id()}
+
+    def _model(self, kind: str, key: str) -> Model | None:
+        return self._new_models.get((kind, key)) or self._ids.models.get((kind, key))
+
+    def _new_models_by_id(self) -> dict[int, Model]:
+        return {model.id: model for model in self._new_models.values()}
+
+    def _load_models(self, condition: object, column_in: object, values: list | None) -> None:
+        query = sa.select(models).where(condition)  # type: ignore[arg-type]
+        if column_in is not None and values is not None:
+            query = query.where(column_in(values))  # type: ignore[operator]
+        for row in self._connection.execute(query):
+            model = Model(row.id, row.kind, row.key, row.name, row.family)
+            self._ids.models[(model.kind, model.key)] = model
+            self._ids.models_by_id[model.id] = model
+
+    # -- shared -------------------------------------------------------------------------------
+
+    def _ids_of(
+        self,
+        wanted: list[str],
+        known: dict[str, int],
+        new: dict[str, int],
+        name_column: sa.Column[str],
+        id_column: sa.Column[int],
+        create_with: dict[str, object] | None,
+    ) -> dict[str, int]:
+        found = {name: known.get(name) or new.get(name) for name in wanted}
+        missing = [name for name, id_ in found.items() if id_ is None]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            rows = self._connection.execute(
+                sa.select(name_column, id_column).where(name_column.in_(chunk))
+            )
+            for name, id_ in rows:
+                found[name] = id_
+                known[name] = id_  # committed by someone: safe to remember now
+        missing = [name for name in missing if found[name] is None]
+        if missing and create_with is not None:
+            table = name_column.table
+            self._connection.execute(
+                self._insert(table).on_conflict_do_nothing(),
+                [{name_column.name: name, **create_with} for name in missing],
+            )
+            for start in range(0, len(missing), 500):
+                chunk = missing[start : start + 500]
+                rows = self._connection.execute(
+                    sa.select(name_column, id_column).where(name_column.in_(chunk))
+                )
+                for name, id_ in rows:
+                    found[name] = id_
+                    new[name] = id_
+        return {name: id_ for name, id_ in found.items() if id_ is not None}
+
+    def _insert(self, table: sa.Table) -> sqlite.Insert:
+        return insert_for(self._dialect, table)
+
+
+def insert_for(dialect: str, table: sa.Table) -> sqlite.Insert:
+    """An INSERT with ``on_conflict_do_*`` for the dialect (both dialects share that API)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)  # type: ignore[return-value]
+    return sqlite.insert(table)

@@ -1,0 +1,71 @@
+"""Events to table rows and back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from tastebud.events import Lora, PreferenceEvent
+from tastebud.store.ids import Model
+
+
+def event_row(
+    event: PreferenceEvent, profile_id: int, checkpoint_id: int, lora_ids: Mapping[str, int]
+) -> dict[str, Any]:
+    """The ``user_preferences`` row of an event."""
+    return {
+        "profile_id": profile_id,
+        "generation_id": event.generation_id,
+        "created_at": event.timestamp,
+        "selected": event.selected,
+        "implicit": event.implicit,
+        "stage": event.stage,
+        "checkpoint_id": checkpoint_id,
+        "model_family": event.model_family,
+        "loras": (
+            json.dumps([[lora_ids[lora.key], lora.strength] for lora in event.loras],
+                       separators=(",", ":"))
+            if event.loras
+            else None
+        ),  # fmt: skip
+        "prompt": event.prompt,
+        "keywords": " ".join(event.keywords),
+        "negative_prompt": event.negative_prompt or None,
+        "session_id": event.session_id,
+        "batch_id": event.batch_id,
+        "feedback": event.feedback,
+        "image_path": event.image_path,
+        "vision_description": event.vision_description,
+        "vision_themes": json.dumps(list(event.vision_themes)) if event.vision_themes else None,
+        "propensity": event.propensity,
+    }
+
+
+def row_event(row: Any, user_id: str, model: Callable[[int], Model]) -> PreferenceEvent:
+    """The event of a ``user_preferences`` row (names from ``model(id)``)."""
+    timestamp: datetime = row.created_at
+    if timestamp.tzinfo is None:  # SQLite keeps no zone; tastebud writes UTC
+        timestamp = timestamp.replace(tzinfo=UTC)
+    return PreferenceEvent(
+        prompt=row.prompt,
+        checkpoint=model(row.checkpoint_id).name,
+        action="selected" if row.selected else "rejected",
+        generation_id=row.generation_id,
+        user_id=user_id,
+        keywords=tuple(row.keywords.split()),
+        loras=tuple(Lora(model(id_).name, strength) for id_, strength in json.loads(row.loras or "[]")),
+        negative_prompt=row.negative_prompt or "",
+        model_family=row.model_family,
+        stage=row.stage,
+        session_id=row.session_id,
+        batch_id=row.batch_id,
+        implicit=bool(row.implicit),
+        timestamp=timestamp.astimezone(UTC),
+        feedback=row.feedback,
+        image_path=row.image_path,
+        vision_description=row.vision_description,
+        vision_themes=tuple(json.loads(row.vision_themes or "[]")),
+        propensity=row.propensity,
+    )
