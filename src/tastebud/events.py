@@ -129,21 +129,24 @@ def make_event(
     vision_themes: Any = None,
     propensity: Any = None,
     user_id: Any = "default",
+    loras_complete: bool = False,
 ) -> PreferenceEvent:
     """A validated event; raises ``InvalidInput`` naming the first bad field.
 
     ``selected=True/False`` (the seed's form) or ``action="selected"/"rejected"`` says what
     happened. LoRA tags in the prompt (``<lora:name:0.7>``) count as LoRAs of the generation; an
-    entry in ``loras`` for the same LoRA wins. Keywords come from the prompt unless given.
+    entry in ``loras`` for the same LoRA wins. ``loras_complete`` says ``loras`` already holds the
+    prompt's tags (an exported event). Keywords come from the prompt unless given.
     """
     prompt_text = _text("prompt", prompt, MAX_PROMPT_CHARS, allow_empty=True)
-    parsed = parse_prompt(prompt_text)
     checkpoint_name = _name("checkpoint", checkpoint)
     given_loras = _loras(loras)
+    parse_needed = keywords is None or not loras_complete
+    parsed = parse_prompt(prompt_text) if parse_needed else None
     given_keys = {lora.key for lora in given_loras}
     prompt_loras = tuple(
         Lora(tag.name, tag.strength)
-        for tag in parsed.loras
+        for tag in (parsed.loras if parsed and not loras_complete else ())
         if model_key(tag.name) and model_key(tag.name) not in given_keys
     )
     all_loras = _dedupe_loras(given_loras + prompt_loras)
@@ -155,7 +158,7 @@ def make_event(
         action=_action(selected, action),
         generation_id=_optional_id("generation_id", generation_id) or new_generation_id(),
         user_id=_user_id(user_id),
-        keywords=parsed.keywords if keywords is None else _keywords(keywords),
+        keywords=_keywords(keywords) if keywords is not None else parsed.keywords,  # type: ignore[union-attr]
         loras=all_loras,
         negative_prompt=_text("negative_prompt", negative_prompt or "", MAX_TEXT_CHARS, True),
         model_family=_family(model_family),
@@ -189,7 +192,8 @@ def event_from_dict(data: Any) -> PreferenceEvent:
         if required not in data:
             raise InvalidInput(required, "is required")
     arguments = {key: value for key, value in data.items() if value is not None or key == "action"}
-    return make_event(**arguments)
+    # An exported event lists every LoRA, the prompt's tags included: no need to parse again.
+    return make_event(**arguments, loras_complete="loras" in arguments)
 
 
 def _text(name: str, value: Any, limit: int, allow_empty: bool = False) -> str:
