@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tastebud import PreferenceLearning
-from tastebud.learning import Counts, StatType
+from tastebud.learning import Block, Counts, StatType
 
 EPIC = "epicrealismXL_pureFix.safetensors"
 
@@ -35,7 +35,7 @@ def seed_history() -> list[dict[str, Any]]:
 
 async def _cell(pl: PreferenceLearning, stat_type: StatType, key1: str, key2: str = "") -> Counts:
     store = await pl._store()
-    evidence = await store.evidence("default", [(stat_type, key1, key2)])
+    evidence = await store.evidence("default", [Block(stat_type, (key1,), (key2,))])
     return evidence.mine((stat_type, key1, key2))
 
 

@@ -13,7 +13,7 @@ from tastebud.events import PreferenceEvent, event_from_dict, make_event
 from tastebud.learning.keys import StatType, stat_key
 from tastebud.learning.seed import SeedStrategy
 from tastebud.learning.strategy import Scored, Strategy
-from tastebud.names import matches_model, model_key
+from tastebud.names import model_key
 from tastebud.prompt import parse_prompt
 from tastebud.store.database import DEFAULT_DATABASE
 from tastebud.store.repository import CheckReport, Repository, WriteSummary
@@ -142,7 +142,7 @@ class PreferenceLearning:
         scored = self.strategy.rank_checkpoints(
             keywords,
             list(names),
-            await store.evidence(user_id, self.strategy.checkpoint_cells(keywords, list(names))),
+            await store.evidence(user_id, self.strategy.checkpoint_blocks(keywords, list(names))),
         )
         return [
             RankedCheckpoint(names[item.key], item.score, item.evidence, item.confidence)
@@ -188,8 +188,7 @@ class PreferenceLearning:
         if checkpoint is not None and not checkpoint_key:
             raise InvalidInput("checkpoint", f"{checkpoint!r} is not a model name")
         if checkpoint_key:
-            known = await store.known_models("checkpoint")
-            checkpoint_key = _resolve(checkpoint_key, known) or checkpoint_key
+            checkpoint_key = (await store.resolve("checkpoint", [checkpoint_key]))[checkpoint_key]
         if available_loras is None:
             names = await store.known_models("lora", user_id)
         else:
@@ -200,7 +199,7 @@ class PreferenceLearning:
             checkpoint_key,
             candidates,
             await store.evidence(
-                user_id, self.strategy.lora_cells(parsed.keywords, checkpoint_key, candidates)
+                user_id, self.strategy.lora_blocks(parsed.keywords, checkpoint_key, candidates)
             ),
         )
         return [LoraScore(names[item.key], item.score) for item in scored if not item.avoided][
@@ -215,13 +214,15 @@ class PreferenceLearning:
             return await store.known_models("checkpoint", user_id)
         if isinstance(available, str):
             available = [available]
-        known = await store.known_models("checkpoint")
-        names: dict[str, str] = {}
+        requested: dict[str, str] = {}
         for index, name in enumerate(available):
             if not isinstance(name, str) or not model_key(name):
                 raise InvalidInput(f"available_checkpoints[{index}]", "is not a checkpoint name")
-            key = model_key(name)
-            names.setdefault(_resolve(key, known) or key, name)
+            requested.setdefault(model_key(name), name)
+        stored = await store.resolve("checkpoint", list(requested))
+        names: dict[str, str] = {}
+        for key, name in requested.items():
+            names.setdefault(stored[key], name)
         return names
 
     # -- what has been learned ----------------------------------------------------------------
@@ -338,11 +339,3 @@ def _prompt(prompt: Any) -> str:
     if not isinstance(prompt, str):
         raise InvalidInput("prompt", "must be a string")
     return prompt
-
-
-def _resolve(key: str, known: Mapping[str, str]) -> str | None:
-    """The known key a requested key stands for: itself, or the one recorded version of it."""
-    if key in known:
-        return key
-    versions = [candidate for candidate in known if matches_model(key, candidate)]
-    return versions[0] if len(versions) == 1 else None

@@ -2,9 +2,10 @@
 
 from tastebud.learning.keys import Cell, Counts, StatType, cells_of
 from tastebud.learning.seed import SeedStrategy
-from tastebud.learning.strategy import Evidence, Scored, Strategy
+from tastebud.learning.strategy import Block, Evidence, Scored, Strategy
 
 __all__ = [
+    "Block",
     "Cell",
     "Counts",
     "Evidence",

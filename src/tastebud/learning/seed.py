@@ -27,8 +27,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tastebud.learning.keys import Cell, Counts, StatType
-from tastebud.learning.strategy import Evidence, KeywordEvidence, Scored
+from tastebud.learning.keys import NO_COUNTS, Cell, Counts, StatType
+from tastebud.learning.strategy import Block, Evidence, KeywordEvidence, Scored
 
 FALLBACK_RATE = 0.5
 _Z90 = 1.6448536269514722  # one-sided 95%, two-sided 90% normal quantile
@@ -59,12 +59,11 @@ class SeedStrategy:
     name: str = "seed"
     clash_min_images: int = 5
 
-    def checkpoint_cells(self, keywords: Sequence[str], candidates: Sequence[str]) -> list[Cell]:
-        cells: list[Cell] = []
-        for candidate in candidates:
-            cells.append((StatType.CHECKPOINT, candidate, ""))
-            cells.extend((StatType.KEYWORD_CHECKPOINT, keyword, candidate) for keyword in keywords)
-        return cells
+    def checkpoint_blocks(self, keywords: Sequence[str], candidates: Sequence[str]) -> list[Block]:
+        return [
+            Block(StatType.CHECKPOINT, tuple(candidates)),
+            Block(StatType.KEYWORD_CHECKPOINT, tuple(keywords), tuple(candidates)),
+        ]
 
     def rank_checkpoints(
         self, keywords: Sequence[str], candidates: Sequence[str], evidence: Evidence
@@ -75,18 +74,17 @@ class SeedStrategy:
         ]
         return _best_first(scored)
 
-    def lora_cells(
+    def lora_blocks(
         self, keywords: Sequence[str], checkpoint: str | None, candidates: Sequence[str]
-    ) -> list[Cell]:
-        cells: list[Cell] = []
+    ) -> list[Block]:
+        blocks = [
+            Block(StatType.LORA, tuple(candidates)),
+            Block(StatType.KEYWORD_LORA, tuple(keywords), tuple(candidates)),
+        ]
         if checkpoint:
-            cells.append((StatType.CHECKPOINT, checkpoint, ""))
-        for candidate in candidates:
-            cells.append((StatType.LORA, candidate, ""))
-            cells.extend((StatType.KEYWORD_LORA, keyword, candidate) for keyword in keywords)
-            if checkpoint:
-                cells.append((StatType.CHECKPOINT_LORA, checkpoint, candidate))
-        return cells
+            blocks.append(Block(StatType.CHECKPOINT, (checkpoint,)))
+            blocks.append(Block(StatType.CHECKPOINT_LORA, (checkpoint,), tuple(candidates)))
+        return blocks
 
     def rank_loras(
         self,
@@ -121,12 +119,13 @@ class SeedStrategy:
         weight = 0
         used = 0
         seen: list[KeywordEvidence] = []
+        everyone, mine_of = evidence.pooled.get, evidence.personal.get
         for keyword in keywords:
             cell: Cell = (pair_type, keyword, candidate)
-            pooled = evidence.everyone(cell)
-            if not pooled.total:
+            pooled = everyone(cell)
+            if pooled is None or not pooled.total:
                 continue
-            mine = evidence.mine(cell)
+            mine = mine_of(cell, NO_COUNTS)
             weighted += pooled.total * seed_blend(mine, pooled.rate)
             weight += pooled.total
             used = max(used, mine.total)

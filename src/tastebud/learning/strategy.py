@@ -11,7 +11,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tastebud.learning.keys import NO_COUNTS, Cell, Counts
+from tastebud.learning.keys import NO_COUNTS, Cell, Counts, StatType
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """The statistics of one type for every pair of ``keys1`` x ``keys2`` (a strategy's question)."""
+
+    stat_type: StatType
+    keys1: tuple[str, ...]
+    keys2: tuple[str, ...] = ("",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +70,8 @@ class Strategy(Protocol):
 
     name: str
 
-    def checkpoint_cells(self, keywords: Sequence[str], candidates: Sequence[str]) -> list[Cell]:
-        """The cells ``rank_checkpoints`` reads for this question."""
+    def checkpoint_blocks(self, keywords: Sequence[str], candidates: Sequence[str]) -> list[Block]:
+        """The statistics ``rank_checkpoints`` reads for this question."""
         ...
 
     def rank_checkpoints(
@@ -71,10 +80,10 @@ class Strategy(Protocol):
         """Every candidate once, best first; equal scores keep the candidates' order."""
         ...
 
-    def lora_cells(
+    def lora_blocks(
         self, keywords: Sequence[str], checkpoint: str | None, candidates: Sequence[str]
-    ) -> list[Cell]:
-        """The cells ``rank_loras`` reads for this question."""
+    ) -> list[Block]:
+        """The statistics ``rank_loras`` reads for this question."""
         ...
 
     def rank_loras(

@@ -15,8 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from tastebud.events import PreferenceEvent
+from tastebud.names import matches_model
 from tastebud.learning.keys import Cell, Counts, StatChanges, StatType, cells_of, stat_changes
-from tastebud.learning.strategy import Evidence
+from tastebud.learning.strategy import Block, Evidence
 from tastebud.store.cells import STAT_CODES, StoredCell, from_stored, key_kinds, to_stored
 from tastebud.store.database import Database
 from tastebud.store.ids import Ids, Lookup, insert_for
@@ -235,10 +236,31 @@ class Repository:
 
     # -- reads --------------------------------------------------------------------------------
 
-    async def evidence(self, user_id: str, cells: Iterable[Cell]) -> Evidence:
-        """Counts of the cells for this profile and pooled over all profiles."""
-        wanted = set(cells)
-        return await self._read(lambda c, ids: _evidence(c, ids, user_id, wanted))  # type: ignore[no-any-return]
+    async def evidence(self, user_id: str, blocks: Sequence[Block]) -> Evidence:
+        """The statistics a strategy asked for: this profile's, and pooled over all profiles."""
+        return await self._read(lambda c, ids: _evidence(c, ids, user_id, blocks))  # type: ignore[no-any-return]
+
+    async def resolve(self, kind: str, keys: Sequence[str]) -> dict[str, str]:
+        """Requested key -> the stored key it stands for: itself, or the one recorded version.
+
+        "epicrealismxl" stands for "epicrealismxl_purefix" when that is the only version recorded;
+        a key that matches nothing, or several versions, stands for itself.
+        """
+        resolved = {key: key for key in keys if (kind, key) in self.ids.models}
+        missing = [key for key in keys if key not in resolved]
+        if not missing:
+            return resolved  # every key a model this process has seen: no query needed
+
+        def work(connection: sa.Connection, ids: Lookup) -> dict[str, str]:
+            known = [model.key for model in ids.all_models().values() if model.kind == kind]
+            found = {}
+            for key in missing:
+                versions = [stored for stored in known if matches_model(key, stored)]
+                exact = key in versions
+                found[key] = key if exact or len(versions) != 1 else versions[0]
+            return found
+
+        return {**resolved, **await self._read(work)}
 
     async def known_models(self, kind: str, user_id: str | None = None) -> dict[str, str]:
         """Key -> display name of the checkpoints (or LoRAs) with statistics, for one profile or all."""
@@ -359,46 +381,41 @@ def _stored_changes(
 
 
 def _evidence(
-    connection: sa.Connection, ids: Lookup, user_id: str, wanted: set[Cell]
+    connection: sa.Connection, ids: Lookup, user_id: str, blocks: Sequence[Block]
 ) -> Evidence:
-    words = {key for cell in wanted for key, kind in zip(cell[1:], key_kinds(cell[0]), strict=True)
-             if kind == "keyword"}  # fmt: skip
-    names: dict[str, dict[str, int]] = {"keyword": ids.keyword_ids(words)}
-    for kind in ("checkpoint", "lora"):
-        keys = {key for cell in wanted for key, k in zip(cell[1:], key_kinds(cell[0]), strict=True)
-                if k == kind}  # fmt: skip
-        names[kind] = ids.model_ids(kind, keys)
     profile = ids.profile_ids([user_id]).get(user_id)
-    named: dict[StoredCell, Cell] = {}
-    by_type: dict[int, tuple[set[int], set[int]]] = {}
-    for cell in wanted:
-        stored = to_stored(cell, names)
-        if stored is None:
-            continue  # a name never recorded: no evidence
-        named[stored] = cell
-        first, second = by_type.setdefault(stored[0], (set(), set()))
-        first.add(stored[1])
-        second.add(stored[2])
     personal: dict[Cell, Counts] = {}
     pooled: dict[Cell, Counts] = {}
     table = preference_stats.c
-    for code, (first, second) in by_type.items():
+    for block in blocks:
+        kind1, kind2 = key_kinds(block.stat_type)
+        names1 = _names_by_id(ids, kind1, block.keys1)
+        names2 = _names_by_id(ids, kind2, block.keys2)
+        if not names1 or not names2:
+            continue  # a name never recorded: no evidence
         query = sa.select(
             table.key1, table.key2, table.profile_id, table.selected_count, table.total_count
         ).where(
-            table.stat_type == code,
-            table.key1.in_(sorted(first)),
-            table.key2.in_(sorted(second)),
+            table.stat_type == STAT_CODES[block.stat_type],
+            table.key1.in_(sorted(names1)),
+            table.key2.in_(sorted(names2)),
         )
-        for key1, key2, owner, selected, total in connection.execute(query):
-            cell = named.get((code, key1, key2))
-            if cell is None:
-                continue
+        stat_type = block.stat_type
+        for key1, key2, owner, selected, total in connection.execute(query).all():
+            cell = (stat_type, names1[key1], names2[key2])
             counts = Counts(selected, total)
-            pooled[cell] = pooled.get(cell, Counts()) + counts
+            earlier = pooled.get(cell)
+            pooled[cell] = counts if earlier is None else earlier + counts
             if owner == profile:
                 personal[cell] = counts
     return Evidence(personal=personal, pooled=pooled)
+
+
+def _names_by_id(ids: Lookup, kind: str | None, keys: Sequence[str]) -> dict[int, str]:
+    if kind is None:
+        return {0: ""}
+    found = ids.keyword_ids(keys) if kind == "keyword" else ids.model_ids(kind, keys)
+    return {id_: name for name, id_ in found.items()}
 
 
 def _profiles_by_id(connection: sa.Connection) -> dict[int, str]:
