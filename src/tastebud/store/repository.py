@@ -450,16 +450,20 @@ def _stored_events(
             by_profile.setdefault(profile_ids[user_id], []).append(generation_id)
             users[profile_ids[user_id]] = user_id
     found: dict[tuple[str, str], tuple[int, PreferenceEvent]] = {}
-    table = user_preferences.c
     for profile, generation_ids in by_profile.items():
         for chunk in _chunks(generation_ids):
-            query = sa.select(user_preferences).where(
-                table.profile_id == profile, table.generation_id.in_(chunk)
-            )
-            for row in connection.execute(query):
+            rows = connection.execute(_STORED_EVENTS, {"profile": profile, "ids": list(chunk)})
+            for row in rows:
                 event = row_event(row, users[profile], ids.model)
                 found[(event.user_id, event.generation_id)] = (row.id, event)
     return found
+
+
+# Built once, with an expanding IN list: looked up on every recording.
+_STORED_EVENTS = sa.select(user_preferences).where(
+    user_preferences.c.profile_id == sa.bindparam("profile"),
+    user_preferences.c.generation_id.in_(sa.bindparam("ids", expanding=True)),
+)
 
 
 def _check(connection: sa.Connection, ids: Lookup) -> tuple[CheckReport, StatChanges]:
