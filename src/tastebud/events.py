@@ -8,6 +8,7 @@ nothing half-valid is ever written.
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ MAX_LORAS = 64
 MAX_KEYWORDS = 256
 MAX_STRENGTH = 100.0
 MAX_STAGE = 1_000
+
+_ONE_WORD = re.compile(r"\S{1,100}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +316,7 @@ def _keywords(value: Any) -> tuple[str, ...]:
         if not isinstance(word, str):
             raise InvalidInput(f"keywords[{index}]", "must be a string")
         cleaned = word.strip().lower()
-        if not cleaned or len(cleaned) > 100 or any(ch.isspace() for ch in cleaned):
+        if not _ONE_WORD.fullmatch(cleaned):
             raise InvalidInput(f"keywords[{index}]", "must be one word of 1-100 characters")
         if cleaned not in words:
             words.append(cleaned)

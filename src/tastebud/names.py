@@ -9,6 +9,7 @@ for display.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Extensions of model files that A1111, ComfyUI and friends load; anything else stays part of the
 # name (a stem may well contain dots, as in "v1.5").
@@ -18,6 +19,7 @@ _TRAILING_HASH = re.compile(r"\s*[\[(][0-9a-fA-F]{6,64}[\])]\s*$")
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=8192)  # the same few hundred names come by on every event
 def display_name(name: str) -> str:
     """The model's name without folders, extension or hash, case kept (``epicrealismXL_pureFix``)."""
     text = _TRAILING_HASH.sub("", name.strip())
@@ -30,6 +32,7 @@ def display_name(name: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=8192)
 def model_key(name: str) -> str:
     """The canonical key of a checkpoint or LoRA name: its display name in lower case."""
     return display_name(name).lower()

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from tastebud.events import PreferenceEvent
@@ -42,9 +41,12 @@ Cell = tuple[str, str, str]
 """(stat_type, key1, key2) of one statistic."""
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """Selected and total images of one statistic."""
+class Counts(NamedTuple):
+    """Selected and total images of one statistic.
+
+    A tuple of two ints: hundreds are made for every recommendation, and the garbage collector
+    stops tracking tuples of plain numbers.
+    """
 
     selected: int = 0
     total: int = 0
@@ -59,7 +61,8 @@ class Counts:
         """The seed's evidence level: ``min(n / 20, 1)``."""
         return min(self.total / 20.0, 1.0)
 
-    def __add__(self, other: Counts) -> Counts:
+    def __add__(self, other: tuple[object, ...]) -> Counts:  # type: ignore[override]
+        assert isinstance(other, Counts)
         return Counts(self.selected + other.selected, self.total + other.total)
 
     def __sub__(self, other: Counts) -> Counts:

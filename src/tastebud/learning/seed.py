@@ -120,17 +120,27 @@ class SeedStrategy:
         used = 0
         seen: list[KeywordEvidence] = []
         everyone, mine_of = evidence.pooled.get, evidence.personal.get
+        # The hot loop of every recommendation (candidates x keywords): plain arithmetic on the
+        # counts, the seed's blend written out.
         for keyword in keywords:
             cell: Cell = (pair_type, keyword, candidate)
             pooled = everyone(cell)
-            if pooled is None or not pooled.total:
+            if pooled is None or not pooled[1]:
                 continue
-            mine = mine_of(cell, NO_COUNTS)
-            weighted += pooled.total * seed_blend(mine, pooled.rate)
-            weight += pooled.total
-            used = max(used, mine.total)
-            if mine.total:
-                seen.append(KeywordEvidence(keyword, mine.selected, mine.total))
+            pooled_selected, pooled_total = pooled
+            mine = mine_of(cell)
+            if mine is None or not mine[1]:
+                blended = pooled_selected / pooled_total
+            else:
+                mine_selected, mine_total = mine
+                trust = mine_total / 20.0 if mine_total < 20 else 1.0
+                blended = (trust * mine_selected / mine_total
+                           + (1.0 - trust) * pooled_selected / pooled_total)  # fmt: skip
+                if mine_total > used:
+                    used = mine_total
+                seen.append(KeywordEvidence(keyword, mine_selected, mine_total))
+            weighted += pooled_total * blended
+            weight += pooled_total
         if weight:
             score = weighted / weight
         else:

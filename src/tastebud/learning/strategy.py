@@ -25,16 +25,22 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """Counts of the cells a strategy asked for: this profile's, and all profiles' pooled."""
+    """Counts of the cells a strategy asked for: this profile's, and all profiles' pooled.
 
-    personal: Mapping[Cell, Counts] = field(default_factory=dict)
-    pooled: Mapping[Cell, Counts] = field(default_factory=dict)
+    The maps hold ``(selected, total)`` pairs (a hot loop may read them as plain tuples);
+    ``mine`` and ``everyone`` give them as ``Counts``, zero where a cell has no images.
+    """
+
+    personal: Mapping[Cell, tuple[int, int]] = field(default_factory=dict)
+    pooled: Mapping[Cell, tuple[int, int]] = field(default_factory=dict)
 
     def mine(self, cell: Cell) -> Counts:
-        return self.personal.get(cell, NO_COUNTS)
+        found = self.personal.get(cell)
+        return NO_COUNTS if found is None else Counts(*found)
 
     def everyone(self, cell: Cell) -> Counts:
-        return self.pooled.get(cell, NO_COUNTS)
+        found = self.pooled.get(cell)
+        return NO_COUNTS if found is None else Counts(*found)
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,13 @@ class Lookup:
             self._ids.models[(model.kind, model.key)] = model
             self._ids.models_by_id[model.id] = model
 
+    def preload(self) -> None:
+        """Remember every id stored now: recommendations then find their names without a query."""
+        execute = self._connection.execute
+        self._ids.profiles.update(dict(execute(sa.select(profiles.c.user_id, profiles.c.id)).all()))
+        self._ids.keywords.update(dict(execute(sa.select(keywords.c.keyword, keywords.c.id)).all()))
+        self._load_models(sa.true(), None, None)
+
     # -- profiles -----------------------------------------------------------------------------
 
     def profile_ids(self, user_ids: Iterable[str], *, create: bool = False) -> dict[str, int]:
