@@ -178,19 +178,24 @@ def make_event(
     )
 
 
-def event_from_dict(data: Any) -> PreferenceEvent:
-    """An event from its export form (``PreferenceEvent.to_dict``); raises ``InvalidInput``."""
-    if not isinstance(data, Mapping):
-        raise InvalidInput("preference", "must be an object")
-    known = {
+_EVENT_FIELDS = frozenset(
+    {
         "prompt", "checkpoint", "selected", "action", "loras", "keywords", "negative_prompt",
         "model_family", "stage", "session_id", "generation_id", "batch_id", "implicit",
         "timestamp", "feedback", "image_path", "vision_description", "vision_themes",
         "propensity", "user_id",
-    }  # fmt: skip
-    unknown = sorted(str(key) for key in data if key not in known)
+    }
+)  # fmt: skip
+_LORA_FIELDS = frozenset({"name", "strength"})
+
+
+def event_from_dict(data: Any) -> PreferenceEvent:
+    """An event from its export form (``PreferenceEvent.to_dict``); raises ``InvalidInput``."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput("preference", "must be an object")
+    unknown = data.keys() - _EVENT_FIELDS
     if unknown:
-        raise InvalidInput(unknown[0], "unknown field")
+        raise InvalidInput(sorted(map(str, unknown))[0], "unknown field")
     for required in ("prompt", "checkpoint"):
         if required not in data:
             raise InvalidInput(required, "is required")
@@ -284,9 +289,9 @@ def _loras(value: Any) -> tuple[Lora, ...]:
             item = {"name": item}
         if not isinstance(item, Mapping):
             raise InvalidInput(where, "must be an object with a name and a strength")
-        extra = sorted(str(key) for key in item if key not in ("name", "strength"))
+        extra = item.keys() - _LORA_FIELDS
         if extra:
-            raise InvalidInput(f"{where}.{extra[0]}", "unknown field")
+            raise InvalidInput(f"{where}.{sorted(map(str, extra))[0]}", "unknown field")
         if "name" not in item or item["name"] is None:
             raise InvalidInput(f"{where}.name", "is required")
         name = _name(f"{where}.name", item["name"])
@@ -311,15 +316,14 @@ def _dedupe_loras(loras: tuple[Lora, ...]) -> tuple[Lora, ...]:
 def _keywords(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise InvalidInput("keywords", "must be a list of words")
-    words: list[str] = []
+    words: dict[str, None] = {}  # ordered, without repeats
     for index, word in enumerate(value):
         if not isinstance(word, str):
             raise InvalidInput(f"keywords[{index}]", "must be a string")
         cleaned = word.strip().lower()
         if not _ONE_WORD.fullmatch(cleaned):
             raise InvalidInput(f"keywords[{index}]", "must be one word of 1-100 characters")
-        if cleaned not in words:
-            words.append(cleaned)
+        words[cleaned] = None
     if len(words) > MAX_KEYWORDS:
         raise InvalidInput("keywords", f"at most {MAX_KEYWORDS} keywords")
     return tuple(words)

@@ -20,9 +20,9 @@ Checkpoints and LoRAs appear by their canonical key (``tastebud.names.model_key`
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from tastebud.events import PreferenceEvent
@@ -72,22 +72,35 @@ class Counts(NamedTuple):
 NO_COUNTS = Counts()
 
 
+_BY_NAME: dict[StatType, Any] = {stat_type: stat_type for stat_type in StatType}
+
+
+def cells(
+    keywords: Sequence[Any],
+    checkpoint: Any,
+    loras: Sequence[Any],
+    nothing: Any,
+    tags: Mapping[StatType, Any] = _BY_NAME,
+) -> list[tuple[Any, Any, Any]]:
+    """Every cell an image counts towards, each once, in whatever keys the caller uses.
+
+    The core names cells by ``StatType`` and name; the store by a code and ids (``tags`` maps the
+    one to the other, ``nothing`` fills an unused key). One definition serves both.
+    """
+    keyword_checkpoint = tags[StatType.KEYWORD_CHECKPOINT]
+    keyword_lora = tags[StatType.KEYWORD_LORA]
+    checkpoint_lora = tags[StatType.CHECKPOINT_LORA]
+    found = [(tags[StatType.PROFILE], nothing, nothing), (tags[StatType.CHECKPOINT], checkpoint, nothing)]
+    found += [(tags[StatType.LORA], lora, nothing) for lora in loras]
+    found += [(checkpoint_lora, checkpoint, lora) for lora in loras]
+    found += [(keyword_checkpoint, keyword, checkpoint) for keyword in keywords]
+    found += [(keyword_lora, keyword, lora) for keyword in keywords for lora in loras]
+    return found
+
+
 def cells_of(event: PreferenceEvent) -> list[Cell]:
-    """Every cell the event counts towards, each once."""
-    checkpoint = event.checkpoint_key
-    loras = [lora.key for lora in event.loras]
-    cells: list[Cell] = [
-        (StatType.PROFILE, "", ""),
-        (StatType.CHECKPOINT, checkpoint, ""),
-    ]
-    for lora in loras:
-        cells.append((StatType.LORA, lora, ""))
-        cells.append((StatType.CHECKPOINT_LORA, checkpoint, lora))
-    for keyword in event.keywords:
-        cells.append((StatType.KEYWORD_CHECKPOINT, keyword, checkpoint))
-        for lora in loras:
-            cells.append((StatType.KEYWORD_LORA, keyword, lora))
-    return cells
+    """Every cell the event counts towards, each once, by name."""
+    return cells(event.keywords, event.checkpoint_key, [lora.key for lora in event.loras], "")
 
 
 def stat_key(cell: Cell) -> str:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from tastebud.events import Lora, PreferenceEvent
 from tastebud.store.ids import Model
 
@@ -69,3 +71,37 @@ def row_event(row: Any, user_id: str, model: Callable[[int], Model]) -> Preferen
         vision_themes=tuple(json.loads(row.vision_themes or "[]")),
         propensity=row.propensity,
     )
+
+
+class BulkInsert:
+    """An INSERT of many rows sent to the driver as plain tuples.
+
+    SQLAlchemy's executemany processes every parameter of every row in Python; for an import of
+    100,000 events that is most of the time. The statement is compiled once for the database, and
+    only the columns whose type converts values (dates on SQLite) are converted here, by the
+    type's own ``bind_processor``.
+    """
+
+    def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
+        columns = [column.name for column in table.columns if not column.primary_key]
+        compiled = table.insert().values({name: sa.bindparam(name) for name in columns}).compile(
+            dialect=dialect
+        )
+        self.sql = str(compiled)
+        self.order = tuple(compiled.positiontup or ())
+        assert set(self.order) == set(columns)
+        self._convert = [
+            (index, processor)
+            for index, name in enumerate(self.order)
+            if (processor := table.c[name].type.bind_processor(dialect)) is not None
+        ]
+
+    def run(self, connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        order, convert = self.order, self._convert
+        values = []
+        for row in rows:
+            value = [row[name] for name in order]
+            for index, processor in convert:
+                value[index] = processor(value[index])
+            values.append(tuple(value))
+        connection.exec_driver_sql(self.sql, values)
