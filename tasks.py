@@ -41,7 +41,7 @@ def set_up() -> Path:
         print("tasks.py: installing tastebud and its dependencies into .venv", flush=True)
         pip = [str(python), "-m", "pip", "--disable-pip-version-check", "-q"]
         subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
-        subprocess.run([*pip, "install", "-e", f"{ROOT}[test]"], check=True)
+        subprocess.run([*pip, "install", "-e", f"{ROOT}[test,bench]"], check=True)
         STAMP.write_text(_wanted_stamp())
     return python
 

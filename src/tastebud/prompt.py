@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 from tastebud.keywords import keywords
@@ -147,6 +148,7 @@ def _phrases(prompt: str) -> list[str]:
     return phrases
 
 
+@lru_cache(maxsize=2048)  # a batch of images shares one prompt; ParsedPrompt is immutable
 def parse_prompt(prompt: str) -> ParsedPrompt:
     """Return the clean text, keywords, LoRAs and embeddings of an SD prompt.
 

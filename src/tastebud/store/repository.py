@@ -297,7 +297,13 @@ class Repository:
         def work(connection: sa.Connection, ids: Lookup) -> dict[str, str]:
             table = preference_stats.c
             code = STAT_CODES[StatType.CHECKPOINT if kind == "checkpoint" else StatType.LORA]
-            query = sa.select(table.key1).where(table.stat_type == code).distinct()
+            models = [model.id for model in ids.all_models().values() if model.kind == kind]
+            # key1 leads the primary key: naming the candidates makes this a few index seeks.
+            query = (
+                sa.select(table.key1)
+                .where(table.stat_type == code, table.key1.in_(models))
+                .distinct()
+            )
             if user_id is not None:
                 profile = ids.profile_ids([user_id]).get(user_id)
                 if profile is None:
@@ -326,7 +332,7 @@ class Repository:
                     return []
                 query = query.where(table.profile_id == profile)
             if stat_types is not None:
-                query = query.where(table.stat_type.in_([STAT_CODES[t] for t in stat_types]))
+                query = query.where(sa.or_(*(_stat_type_filter(ids, t) for t in stat_types)))
             need_keywords = stat_types is None or any(
                 "keyword" in key_kinds(t) for t in stat_types
             )
@@ -351,6 +357,19 @@ class Repository:
     async def check(self) -> CheckReport:
         """Compare every stored statistic with a recomputation from the events."""
         return await self._read(lambda c, ids: _check(c, ids)[0])  # type: ignore[no-any-return]
+
+
+def _stat_type_filter(ids: Lookup, stat_type: StatType) -> sa.ColumnElement[bool]:
+    """Rows of one stat type, found through the primary key (which leads with key1) if it can."""
+    table = preference_stats.c
+    condition = table.stat_type == STAT_CODES[stat_type]
+    kind = key_kinds(stat_type)[0]
+    if kind is None:
+        return sa.and_(condition, table.key1 == 0)
+    if kind == "keyword":
+        return condition  # every keyword: a scan either way
+    models = [model.id for model in ids.all_models().values() if model.kind == kind]
+    return sa.and_(condition, table.key1.in_(models))
 
 
 def _stats_upsert(connection: sa.Connection) -> str:
