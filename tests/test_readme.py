@@ -12,10 +12,11 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_readme_python_example_runs(tmp_path: Path) -> None:
     text = README.read_text()
-    code = re.search(r"```python\n(.*?)```", text, re.S)
+    code = re.search(r"```python\n(.*?)```", text, re.DOTALL)
     assert code, "README has a Python example"
     result = subprocess.run(
-        [sys.executable, "-c", code.group(1)], cwd=tmp_path, capture_output=True, text=True
+        [sys.executable, "-c", code.group(1)],
+        check=False, cwd=tmp_path, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr
     printed = result.stdout.strip()

@@ -31,7 +31,20 @@ _EXPORTS = {
     "parse_prompt": "tastebud.prompt",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "CheckReport",
+    "InvalidInput",
+    "Lora",
+    "LoraScore",
+    "ParsedPrompt",
+    "PreferenceEvent",
+    "PreferenceLearning",
+    "RankedCheckpoint",
+    "TastebudError",
+    "WriteSummary",
+    "make_event",
+    "parse_prompt",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -195,7 +195,7 @@ def event_from_dict(data: Any) -> PreferenceEvent:
         raise InvalidInput("preference", "must be an object")
     unknown = data.keys() - _EVENT_FIELDS
     if unknown:
-        raise InvalidInput(sorted(map(str, unknown))[0], "unknown field")
+        raise InvalidInput(min(map(str, unknown)), "unknown field")
     for required in ("prompt", "checkpoint"):
         if required not in data:
             raise InvalidInput(required, "is required")
@@ -291,7 +291,7 @@ def _loras(value: Any) -> tuple[Lora, ...]:
             raise InvalidInput(where, "must be an object with a name and a strength")
         extra = item.keys() - _LORA_FIELDS
         if extra:
-            raise InvalidInput(f"{where}.{sorted(map(str, extra))[0]}", "unknown field")
+            raise InvalidInput(f"{where}.{min(map(str, extra))}", "unknown field")
         if "name" not in item or item["name"] is None:
             raise InvalidInput(f"{where}.name", "is required")
         name = _name(f"{where}.name", item["name"])
@@ -349,14 +349,15 @@ def _timestamp(value: Any) -> datetime:
         return datetime.now(UTC)
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            value = datetime.fromisoformat(value)  # Python 3.11 reads "Z" too
         except ValueError:
             raise InvalidInput("timestamp", "must be an ISO 8601 date and time") from None
     if not isinstance(value, datetime):
         raise InvalidInput("timestamp", "must be an ISO 8601 date and time")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)  # naive times are taken as UTC, as the seed writes them
-    return value.astimezone(UTC)
+    moment: datetime = value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # naive times are taken as UTC, as the seed writes them
+    return moment.astimezone(UTC)
 
 
 def _themes(value: Any) -> tuple[str, ...]:

@@ -64,33 +64,13 @@ STOP_WORDS: frozenset[str] = frozenset(
     # English function words: articles, determiners, pronouns, prepositions,
     # conjunctions, auxiliaries (also their lemmas: "is" -> "be"), and
     # intensifiers that only modify the word next to them.
-    """
-    a an the this that these those some any each every all both either neither
-    no not nor another other such what which whose who whom
-    i me my mine myself we us our ours ourselves you your yours yourself
-    yourselves he him his himself she her hers herself it its itself they them
-    their theirs themselves one ones
-    of on at in into onto with without by for from to up down out off over
-    under above below between among through during before after behind beside
-    besides near around about against along across toward towards upon within
-    via per as than like
-    and or but so yet if then else while because though although whether
-    be is are was were been being am do does did doing have has had having
-    will would shall should can could may might must cannot
-    very too also just only really quite rather much more most less least even
-    still again ever never here there where when why how now etc
-    ultra super hyper highly extremely insanely incredibly
-    """.split()
+    ["a", "an", "the", "this", "that", "these", "those", "some", "any", "each", "every", "all", "both", "either", "neither", "no", "not", "nor", "another", "other", "such", "what", "which", "whose", "who", "whom", "i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourselves", "you", "your", "yours", "yourself", "yourselves", "he", "him", "his", "himself", "she", "her", "hers", "herself", "it", "its", "itself", "they", "them", "their", "theirs", "themselves", "one", "ones", "of", "on", "at", "in", "into", "onto", "with", "without", "by", "for", "from", "to", "up", "down", "out", "off", "over", "under", "above", "below", "between", "among", "through", "during", "before", "after", "behind", "beside", "besides", "near", "around", "about", "against", "along", "across", "toward", "towards", "upon", "within", "via", "per", "as", "than", "like", "and", "or", "but", "so", "yet", "if", "then", "else", "while", "because", "though", "although", "whether", "be", "is", "are", "was", "were", "been", "being", "am", "do", "does", "did", "doing", "have", "has", "had", "having", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "cannot", "very", "too", "also", "just", "only", "really", "quite", "rather", "much", "more", "most", "less", "least", "even", "still", "again", "ever", "never", "here", "there", "where", "when", "why", "how", "now", "etc", "ultra", "super", "hyper", "highly", "extremely", "insanely", "incredibly"]
     # Prompt boilerplate: quality and resolution incantations that appear in
     # almost every prompt (positive or negative) and so say nothing about what
     # the person wants. The noun they decorate ("anatomy", "hands") survives.
     # "detailed" is borderline but is in most prompts; "intricate" is rarer
     # and kept as a style word.
-    + """
-    masterpiece quality best better good worst worse bad high highres absurdres
-    lowres resolution res hd uhd fhd detailed detail hyperdetailed trending
-    award winning score rating source
-    """.split()
+    + ["masterpiece", "quality", "best", "better", "good", "worst", "worse", "bad", "high", "highres", "absurdres", "lowres", "resolution", "res", "hd", "uhd", "fhd", "detailed", "detail", "hyperdetailed", "trending", "award", "winning", "score", "rating", "source"]
 )
 
 

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 from tastebud.errors import InvalidInput
 from tastebud.events import PreferenceEvent, event_from_dict, make_event
@@ -59,7 +59,7 @@ class PreferenceLearning:
         self._repository: Repository | None = None
         self._opening = asyncio.Lock()
 
-    async def __aenter__(self) -> PreferenceLearning:
+    async def __aenter__(self) -> Self:
         await self._store()
         return self
 

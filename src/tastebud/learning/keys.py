@@ -61,7 +61,7 @@ class Counts(NamedTuple):
         """The seed's evidence level: ``min(n / 20, 1)``."""
         return min(self.total / 20.0, 1.0)
 
-    def __add__(self, other: tuple[object, ...]) -> Counts:  # type: ignore[override]
+    def __add__(self, other: tuple[object, ...]) -> Counts:
         assert isinstance(other, Counts)
         return Counts(self.selected + other.selected, self.total + other.total)
 

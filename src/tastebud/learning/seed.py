@@ -27,7 +27,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tastebud.learning.keys import NO_COUNTS, Cell, Counts, StatType
+from tastebud.learning.keys import Cell, Counts, StatType
 from tastebud.learning.strategy import Block, Evidence, KeywordEvidence, Scored
 
 FALLBACK_RATE = 0.5
@@ -136,8 +136,7 @@ class SeedStrategy:
                 trust = mine_total / 20.0 if mine_total < 20 else 1.0
                 blended = (trust * mine_selected / mine_total
                            + (1.0 - trust) * pooled_selected / pooled_total)  # fmt: skip
-                if mine_total > used:
-                    used = mine_total
+                used = max(used, mine_total)
                 seen.append(KeywordEvidence(keyword, mine_selected, mine_total))
             weighted += pooled_total * blended
             weight += pooled_total

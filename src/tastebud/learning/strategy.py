@@ -74,7 +74,10 @@ class Scored:
 class Strategy(Protocol):
     """Ranks checkpoints and LoRAs for a prompt from counts of past selections."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The strategy's name, as settings and benchmarks call it."""
+        ...
 
     def checkpoint_blocks(self, keywords: Sequence[str], candidates: Sequence[str]) -> list[Block]:
         """The statistics ``rank_checkpoints`` reads for this question."""

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from tastebud.learning.keys import Cell, StatType
 from tastebud.store.ids import Model
 
-STAT_CODES: dict[str, int] = {
+STAT_CODES: dict[StatType, int] = {
     StatType.KEYWORD_CHECKPOINT: 1,
     StatType.KEYWORD_LORA: 2,
     StatType.CHECKPOINT_LORA: 3,
@@ -37,17 +37,6 @@ StoredCell = tuple[int, int, int]
 def key_kinds(stat_type: str) -> tuple[str | None, str | None]:
     """What key1 and key2 of a stat type name: "keyword", "checkpoint", "lora" or nothing."""
     return _KINDS[stat_type]
-
-
-def to_stored(cell: Cell, ids: Mapping[str, Mapping[str, int]]) -> StoredCell | None:
-    """The stored form of a cell, given name -> id maps per kind; None if a name has no id."""
-    stat_type, key1, key2 = cell
-    kind1, kind2 = _KINDS[stat_type]
-    id1 = ids[kind1].get(key1) if kind1 else 0
-    id2 = ids[kind2].get(key2) if kind2 else 0
-    if id1 is None or id2 is None:
-        return None
-    return STAT_CODES[stat_type], id1, id2
 
 
 def from_stored(

@@ -111,9 +111,8 @@ class Database:
 
     async def _run(self, work: Work[T], *, read_only: bool) -> T:
         if self._async_engine is not None:
-            async with self._async_engine.connect() as connection:
-                async with connection.begin():
-                    return await connection.run_sync(work)
+            async with self._async_engine.connect() as connection, connection.begin():
+                return await connection.run_sync(work)
         assert self._engine is not None and self._threads is not None
 
         def in_thread() -> T:

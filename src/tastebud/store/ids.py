@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -160,7 +161,7 @@ class Lookup:
     def _new_models_by_id(self) -> dict[int, Model]:
         return {model.id: model for model in self._new_models.values()}
 
-    def _load_models(self, condition: object, column_in: object, values: list | None) -> None:
+    def _load_models(self, condition: object, column_in: object, values: list[Any] | None) -> None:
         query = sa.select(models).where(condition)  # type: ignore[arg-type]
         if column_in is not None and values is not None:
             query = query.where(column_in(values))  # type: ignore[operator]

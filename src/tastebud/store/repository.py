@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from tastebud.events import PreferenceEvent
-from tastebud.names import matches_model
 from tastebud.learning.keys import Cell, Counts, StatChanges, StatType, cells, stat_changes
 from tastebud.learning.strategy import Block, Evidence
+from tastebud.names import matches_model
 from tastebud.store.cells import STAT_CODES, from_stored, key_kinds
 from tastebud.store.database import Database
 from tastebud.store.ids import Ids, Lookup, insert_for
@@ -479,7 +479,7 @@ def _evidence(
         rows = connection.execute(query, parameters).all()
         if all(row[2] == profile for row in rows):
             # One profile on the database (the usual case): its counts are the pooled counts.
-            found = {
+            found: dict[Cell, tuple[int, int]] = {
                 (stat_type, names1[key1], names2[key2]): (selected, total)
                 for key1, key2, _, selected, total in rows
                 if key2 in names2

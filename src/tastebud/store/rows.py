@@ -26,12 +26,7 @@ def event_row(
         "stage": event.stage,
         "checkpoint_id": checkpoint_id,
         "model_family": event.model_family,
-        "loras": (
-            json.dumps([[lora_ids[lora.key], lora.strength] for lora in event.loras],
-                       separators=(",", ":"))
-            if event.loras
-            else None
-        ),  # fmt: skip
+        "loras": _loras_json(event, lora_ids),
         "prompt": event.prompt,
         "keywords": " ".join(event.keywords),
         "negative_prompt": event.negative_prompt or None,
@@ -43,6 +38,13 @@ def event_row(
         "vision_themes": json.dumps(list(event.vision_themes)) if event.vision_themes else None,
         "propensity": event.propensity,
     }
+
+
+def _loras_json(event: PreferenceEvent, lora_ids: Mapping[str, int]) -> str | None:
+    if not event.loras:
+        return None
+    pairs = [[lora_ids[lora.key], lora.strength] for lora in event.loras]
+    return json.dumps(pairs, separators=(",", ":"))
 
 
 def row_event(row: Any, user_id: str, model: Callable[[int], Model]) -> PreferenceEvent:

@@ -131,7 +131,7 @@ image_cleanup = sa.Table(
 )
 
 
-@compiles(sa.Computed, "sqlite")  # type: ignore[misc]
+@compiles(sa.Computed, "sqlite")
 def _virtual_on_sqlite(element: sa.Computed, compiler: DDLCompiler, **kw: object) -> str:
     # PostgreSQL before 18 knows only STORED generated columns; SQLite can compute them on read
     # and store nothing, which keeps a statistic's row small.
