@@ -1,0 +1,200 @@
+"""Reads: statistics for a question, events, and the recount that checks them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from tastebud.events import PreferenceEvent
+from tastebud.learning.keys import Cell, Counts, StatChanges, StatType, stat_changes
+from tastebud.learning.strategy import Block, Evidence
+from tastebud.store.cells import STAT_CODES, from_stored, key_kinds
+from tastebud.store.ids import Lookup
+from tastebud.store.rows import row_event
+from tastebud.store.schema import preference_stats, profiles, user_preferences
+
+CHUNK = 500  # values per IN (...) list: well inside SQLite's and asyncpg's parameter limits
+
+
+@dataclass(frozen=True)
+class StatRow:
+    """One statistic as stored, by name."""
+
+    user_id: str
+    cell: Cell
+    counts: Counts
+
+
+@dataclass
+class CheckReport:
+    """How the stored statistics compare with a recomputation from the events."""
+
+    events: int = 0
+    statistics: int = 0
+    wrong: list[tuple[str, Cell, Counts, Counts]] = field(default_factory=list)
+    """(user_id, cell, stored, recomputed) of every statistic that differs."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.wrong
+
+
+def evidence(
+    connection: sa.Connection, ids: Lookup, user_id: str, blocks: Sequence[Block]
+) -> Evidence:
+    profile = ids.profile_ids([user_id]).get(user_id)
+    personal: dict[Cell, tuple[int, int]] = {}
+    pooled: dict[Cell, tuple[int, int]] = {}
+    for block in blocks:
+        kind1, kind2 = key_kinds(block.stat_type)
+        names1 = _names_by_id(ids, kind1, block.keys1)
+        names2 = _names_by_id(ids, kind2, block.keys2)
+        if not names1 or not names2:
+            continue  # a name never recorded: no evidence
+        parameters = {"type": STAT_CODES[block.stat_type], "k1": list(names1), "k2": list(names2)}
+        # Many second keys (every checkpoint): scanning each first key's range and filtering here
+        # is three times faster than one index seek per pair.
+        query = _BLOCK_BY_FIRST if len(names2) > 8 else _BLOCK
+        stat_type = block.stat_type
+        rows = connection.execute(query, parameters).all()
+        if all(row[2] == profile for row in rows):
+            # One profile on the database (the usual case): its counts are the pooled counts.
+            found: dict[Cell, tuple[int, int]] = {
+                (stat_type, names1[key1], names2[key2]): (selected, total)
+                for key1, key2, _, selected, total in rows
+                if key2 in names2
+            }
+            personal.update(found)
+            pooled.update(found)
+            continue
+        for key1, key2, owner, selected, total in rows:
+            if key2 not in names2:
+                continue
+            cell = (stat_type, names1[key1], names2[key2])
+            earlier = pooled.get(cell)
+            pooled[cell] = (
+                (selected, total) if earlier is None
+                else (earlier[0] + selected, earlier[1] + total)
+            )  # fmt: skip
+            if owner == profile:
+                personal[cell] = (selected, total)
+    return Evidence(personal=personal, pooled=pooled)
+
+
+# Built once, with expanding IN lists: read on every recommendation.
+_BLOCK = sa.select(
+    preference_stats.c.key1,
+    preference_stats.c.key2,
+    preference_stats.c.profile_id,
+    preference_stats.c.selected_count,
+    preference_stats.c.total_count,
+).where(
+    preference_stats.c.stat_type == sa.bindparam("type"),
+    preference_stats.c.key1.in_(sa.bindparam("k1", expanding=True)),
+    preference_stats.c.key2.in_(sa.bindparam("k2", expanding=True)),
+)
+
+
+_BLOCK_BY_FIRST = sa.select(*_BLOCK.selected_columns).where(
+    preference_stats.c.stat_type == sa.bindparam("type"),
+    preference_stats.c.key1.in_(sa.bindparam("k1", expanding=True)),
+)
+
+
+def _names_by_id(ids: Lookup, kind: str | None, keys: Sequence[str]) -> dict[int, str]:
+    if kind is None:
+        return {0: ""}
+    found = ids.keyword_ids(keys) if kind == "keyword" else ids.model_ids(kind, keys)
+    return {id_: name for name, id_ in found.items()}
+
+
+def profiles_by_id(connection: sa.Connection) -> dict[int, str]:
+    return dict(connection.execute(sa.select(profiles.c.id, profiles.c.user_id)).all())
+
+
+def events(connection: sa.Connection, ids: Lookup, user_id: str | None) -> list[PreferenceEvent]:
+    users = profiles_by_id(connection)
+    query = sa.select(user_preferences).order_by(user_preferences.c.id)
+    if user_id is not None:
+        profile = ids.profile_ids([user_id]).get(user_id)
+        if profile is None:
+            return []
+        query = query.where(user_preferences.c.profile_id == profile)
+    models = ids.all_models()
+    return [
+        row_event(row, users[row.profile_id], models.__getitem__)
+        for row in connection.execute(query)
+    ]
+
+
+def stored_events(
+    connection: sa.Connection,
+    ids: Lookup,
+    profile_ids: Mapping[str, int],
+    places: Iterable[tuple[str, str]],
+) -> dict[tuple[str, str], tuple[int, PreferenceEvent]]:
+    by_profile: dict[int, list[str]] = {}
+    users: dict[int, str] = {}
+    for user_id, generation_id in places:
+        if user_id in profile_ids:
+            by_profile.setdefault(profile_ids[user_id], []).append(generation_id)
+            users[profile_ids[user_id]] = user_id
+    found: dict[tuple[str, str], tuple[int, PreferenceEvent]] = {}
+    for profile, generation_ids in by_profile.items():
+        for chunk in chunks(generation_ids):
+            rows = connection.execute(_STORED_EVENTS, {"profile": profile, "ids": list(chunk)})
+            for row in rows:
+                event = row_event(row, users[profile], ids.model)
+                found[(event.user_id, event.generation_id)] = (row.id, event)
+    return found
+
+
+# Built once, with an expanding IN list: looked up on every recording.
+_STORED_EVENTS = sa.select(user_preferences).where(
+    user_preferences.c.profile_id == sa.bindparam("profile"),
+    user_preferences.c.generation_id.in_(sa.bindparam("ids", expanding=True)),
+)
+
+
+def check(connection: sa.Connection, ids: Lookup) -> tuple[CheckReport, StatChanges]:
+    """The report, and the statistics recomputed from the events."""
+    all_events = events(connection, ids, None)
+    recomputed = stat_changes([], all_events)
+    users = profiles_by_id(connection)
+    keywords, models = ids.all_keywords(), ids.all_models()
+    table = preference_stats.c
+    query = sa.select(
+        table.profile_id, table.stat_type, table.key1, table.key2,
+        table.selected_count, table.total_count,
+    )  # fmt: skip
+    stored = {
+        (users[profile], from_stored((code, key1, key2), keywords, models)): Counts(sel, total)
+        for profile, code, key1, key2, sel, total in connection.execute(query)
+    }
+    report = CheckReport(events=len(all_events), statistics=len(stored))
+    for place in sorted(set(stored) | set(recomputed)):
+        have, want = stored.get(place, Counts()), recomputed.get(place, Counts())
+        if have != want:
+            report.wrong.append((place[0], place[1], have, want))
+    return report, recomputed
+
+
+def stat_type_filter(ids: Lookup, stat_type: StatType) -> sa.ColumnElement[bool]:
+    """Rows of one stat type, found through the primary key (which leads with key1) if it can."""
+    table = preference_stats.c
+    condition = table.stat_type == STAT_CODES[stat_type]
+    kind = key_kinds(stat_type)[0]
+    if kind is None:
+        return sa.and_(condition, table.key1 == 0)
+    if kind == "keyword":
+        return condition  # every keyword: a scan either way
+    models = [model.id for model in ids.all_models().values() if model.kind == kind]
+    return sa.and_(condition, table.key1.in_(models))
+
+
+def chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]

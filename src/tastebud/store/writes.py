@@ -1,0 +1,312 @@
+"""Writes: events in, statistics moved by the difference, all in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from tastebud.events import PreferenceEvent
+from tastebud.learning.keys import cells
+from tastebud.store.cells import STAT_CODES
+from tastebud.store.ids import Lookup, insert_for
+from tastebud.store.reads import chunks, stored_events
+from tastebud.store.rows import BulkInsert, event_row
+from tastebud.store.schema import image_cleanup, preference_stats, user_preferences
+
+
+@dataclass
+class WriteSummary:
+    """What a write did with the events it was given."""
+
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    kept_newer: int = 0
+    """Events not applied because the stored one with that generation id is newer (imports)."""
+
+
+class Writer:
+    """The write side of a repository, with its statements compiled once per database."""
+
+    def __init__(self, postgres: bool) -> None:
+        self._postgres = postgres
+        self._upsert: str | None = None
+        self._insert_new: Any = None
+        self._bulk_insert: BulkInsert | None = None
+
+    def record(
+        self,
+        connection: sa.Connection,
+        ids: Lookup,
+        latest: dict[tuple[str, str], PreferenceEvent],
+        newer_wins: bool,
+    ) -> WriteSummary:
+        summary = WriteSummary()
+        profile_ids = ids.profile_ids({user for user, _ in latest}, create=True)
+        if len(latest) == 1 and self._insert_if_new(connection, ids, profile_ids, latest):
+            return WriteSummary(added=1)
+        stored = stored_events(connection, ids, profile_ids, latest)
+        inserts: list[PreferenceEvent] = []
+        updates: list[tuple[int, PreferenceEvent]] = []
+        removed: list[PreferenceEvent] = []
+        for place, event in latest.items():
+            if place not in stored:
+                inserts.append(event)
+                continue
+            row_id, old = stored[place]
+            if _same_event(old, event):
+                summary.unchanged += 1
+            elif newer_wins and old.timestamp > event.timestamp:
+                summary.kept_newer += 1
+            else:
+                updates.append((row_id, event))
+                removed.append(old)
+        summary.added, summary.replaced = len(inserts), len(updates)
+        added = inserts + [event for _, event in updates]
+        if not added:
+            return summary
+        names = _save_names(ids, added, removed)
+        checkpoints, loras = names["checkpoint"], names["lora"]
+
+        def row(event: PreferenceEvent) -> dict[str, Any]:
+            return event_row(
+                event, profile_ids[event.user_id], checkpoints[event.checkpoint_key], loras
+            )
+
+        if inserts:
+            if self._bulk_insert is None:
+                self._bulk_insert = BulkInsert(user_preferences, connection.dialect)
+            self._bulk_insert.run(connection, [row(event) for event in inserts])
+        if updates:
+            columns = row(updates[0][1])
+            connection.execute(
+                user_preferences.update()
+                .where(user_preferences.c.id == sa.bindparam("row_id"))
+                .values({name: sa.bindparam(name) for name in columns}),
+                [{"row_id": row_id, **row(event)} for row_id, event in updates],
+            )
+        self.apply(connection, _moves(removed, added, names, profile_ids))
+        _track_cleanup(connection, ids.dialect_name, profile_ids, removed, added)
+        return summary
+
+    def _insert_if_new(
+        self,
+        connection: sa.Connection,
+        ids: Lookup,
+        profile_ids: Mapping[str, int],
+        latest: dict[tuple[str, str], PreferenceEvent],
+    ) -> bool:
+        """Record one event in a single INSERT when its generation id is new; False if stored.
+
+        The common case of a host app reporting a fresh image, without a look-up first.
+        """
+        (event,) = latest.values()
+        names = _save_names(ids, [event], [])
+        row = event_row(
+            event, profile_ids[event.user_id], names["checkpoint"][event.checkpoint_key],
+            names["lora"],
+        )  # fmt: skip
+        if self._insert_new is None:
+            self._insert_new = (
+                insert_for(ids.dialect_name, user_preferences)
+                .on_conflict_do_nothing(index_elements=["profile_id", "generation_id"])
+                .returning(user_preferences.c.id)
+            )
+        inserted = connection.execute(self._insert_new, row).first()
+        if inserted is None:
+            return False
+        self.apply(connection, _moves([], [event], names, profile_ids))
+        _track_cleanup(connection, ids.dialect_name, profile_ids, [], [event])
+        return True
+
+    def delete(
+        self, connection: sa.Connection, ids: Lookup, user_id: str, generation_ids: Iterable[str]
+    ) -> list[PreferenceEvent]:
+        """Remove the events (undo a mis-click); returns the events removed."""
+        profile_ids = ids.profile_ids([user_id])
+        if user_id not in profile_ids:
+            return []
+        wanted = [(user_id, generation_id) for generation_id in generation_ids]
+        stored = stored_events(connection, ids, profile_ids, wanted)
+        if not stored:
+            return []
+        row_ids = [row_id for row_id, _ in stored.values()]
+        events = [event for _, event in stored.values()]
+        for chunk in chunks(row_ids):
+            connection.execute(user_preferences.delete().where(user_preferences.c.id.in_(chunk)))
+        names = _save_names(ids, [], events)
+        self.apply(connection, _moves(events, [], names, profile_ids))
+        _track_cleanup(connection, ids.dialect_name, profile_ids, events, [])
+        return events
+
+    def rebuild(
+        self, connection: sa.Connection, ids: Lookup, events: Sequence[PreferenceEvent]
+    ) -> None:
+        """Replace every statistic with a count of ``events``."""
+        connection.execute(preference_stats.delete())
+        profile_ids = ids.profile_ids({event.user_id for event in events})
+        self.apply(connection, _moves([], events, _save_names(ids, events, []), profile_ids))
+
+    def apply(self, connection: sa.Connection, moves: Moves) -> None:
+        if not moves:
+            return
+        if self._upsert is None:
+            self._upsert = _stats_upsert(connection)
+        # On PostgreSQL, sorted: two transactions touching the same cells then lock them in the
+        # same order instead of deadlocking. SQLite has one writer at a time, and sorting costs
+        # it more than it saves.
+        rows = [(*place, selected, total) for place, (selected, total) in moves.items()]
+        if self._postgres:
+            rows.sort()
+        # The hottest statement of a recording (one row per cell, ~40 per event): sent as plain
+        # tuples to the driver, which skips SQLAlchemy's per-row parameter processing.
+        connection.exec_driver_sql(self._upsert, rows)
+        emptied = [row[:4] for row in rows if row[5] < 0]
+        if emptied:
+            # A statistic whose last event left is removed, as if it had never been counted.
+            table = preference_stats.c
+            connection.execute(
+                preference_stats.delete().where(
+                    table.stat_type == sa.bindparam("s"),
+                    table.key1 == sa.bindparam("k1"),
+                    table.key2 == sa.bindparam("k2"),
+                    table.profile_id == sa.bindparam("p"),
+                    table.total_count <= 0,
+                ),
+                [{"s": s, "k1": k1, "k2": k2, "p": p} for s, k1, k2, p in emptied],
+            )
+
+
+def _stats_upsert(connection: sa.Connection) -> str:
+    """The statistics upsert compiled for this database, taking rows in ``Moves`` order."""
+    insert = insert_for(connection.dialect.name, preference_stats)
+    table = preference_stats.c
+    statement = insert.values(
+        {name: sa.bindparam(name) for name in (
+            "stat_type", "key1", "key2", "profile_id", "selected_count", "total_count")}
+    ).on_conflict_do_update(
+        index_elements=[table.stat_type, table.key1, table.key2, table.profile_id],
+        set_={
+            "selected_count": table.selected_count + insert.excluded.selected_count,
+            "total_count": table.total_count + insert.excluded.total_count,
+        },
+    )  # fmt: skip
+    compiled = statement.compile(dialect=connection.dialect)
+    # Both drivers take positional parameters, in the order of the values above.
+    assert tuple(compiled.positiontup or ()) == (
+        "stat_type", "key1", "key2", "profile_id", "selected_count", "total_count",
+    )  # fmt: skip
+    return str(compiled)
+
+
+def _save_names(
+    ids: Lookup, added: Sequence[PreferenceEvent], removed: Sequence[PreferenceEvent]
+) -> dict[str, dict[str, int]]:
+    """name -> id per kind for every keyword, checkpoint and LoRA of the events."""
+    checkpoints: dict[str, tuple[str, str | None]] = {}
+    loras: dict[str, tuple[str, str | None]] = {}
+    words: set[str] = set()
+    for event in removed:
+        words.update(event.keywords)
+    old_checkpoints = {event.checkpoint_key for event in removed}
+    old_loras = {lora.key for event in removed for lora in event.loras}
+    for event in added:
+        checkpoints[event.checkpoint_key] = (event.checkpoint, event.model_family)
+        for lora in event.loras:
+            loras[lora.key] = (lora.name, None)
+        words.update(event.keywords)
+    return {
+        "checkpoint": {
+            **ids.model_ids("checkpoint", old_checkpoints),
+            **ids.save_models("checkpoint", checkpoints),
+        },
+        "lora": {**ids.model_ids("lora", old_loras), **ids.save_models("lora", loras)},
+        "keyword": ids.keyword_ids(words, create=True),
+    }
+
+
+Moves = dict[tuple[int, int, int, int], tuple[int, int]]
+"""(stat code, key1 id, key2 id, profile id) -> how much (selected, total) move."""
+
+
+def _moves(
+    removed: Sequence[PreferenceEvent],
+    added: Sequence[PreferenceEvent],
+    names: Mapping[str, Mapping[str, int]],
+    profile_ids: Mapping[str, int],
+) -> Moves:
+    """How the stored statistics move when ``removed`` events leave and ``added`` ones arrive.
+
+    The same count as ``tastebud.learning.keys.stat_changes``, made directly in ids: an import
+    moves millions of cells, and flat tuples of ints hash and count several times faster.
+    """
+    keyword_ids, checkpoint_ids, lora_ids = names["keyword"], names["checkpoint"], names["lora"]
+    totals: Counter[tuple[int, int, int, int]] = Counter()
+    selected: Counter[tuple[int, int, int, int]] = Counter()
+    for sign, events in ((-1, removed), (1, added)):
+        for event in events:
+            profile = profile_ids[event.user_id]
+            places = [
+                (code, first, second, profile)
+                for code, first, second in cells(
+                    [keyword_ids[keyword] for keyword in event.keywords],
+                    checkpoint_ids[event.checkpoint_key],
+                    [lora_ids[lora.key] for lora in event.loras],
+                    0,
+                    STAT_CODES,
+                )
+            ]
+            (totals.update if sign > 0 else totals.subtract)(places)
+            if event.selected:
+                (selected.update if sign > 0 else selected.subtract)(places)
+    return {
+        place: (selected[place], total) for place, total in totals.items() if total or selected[place]
+    }
+
+
+def _track_cleanup(
+    connection: sa.Connection,
+    dialect: str,
+    profile_ids: Mapping[str, int],
+    removed: Sequence[PreferenceEvent],
+    added: Sequence[PreferenceEvent],
+) -> None:
+    # The seed's image_cleanup: rejected images with a path wait there for vision analysis and
+    # deletion; an image whose rejection is undone leaves the list.
+    table = image_cleanup.c
+    for event in removed:
+        if not event.selected and event.image_path:
+            connection.execute(
+                image_cleanup.delete().where(
+                    table.profile_id == profile_ids[event.user_id],
+                    table.generation_id == event.generation_id,
+                )
+            )
+    waiting = [event for event in added if not event.selected and event.image_path]
+    if waiting:
+        connection.execute(
+            insert_for(dialect, image_cleanup).on_conflict_do_nothing(),
+            [
+                {
+                    "profile_id": profile_ids[event.user_id],
+                    "generation_id": event.generation_id,
+                    "image_path": event.image_path,
+                    "vision_analyzed": event.vision_description is not None,
+                    "deleted": False,
+                    "created_at": event.timestamp,
+                }
+                for event in waiting
+            ],
+        )
+
+
+def _same_event(old: PreferenceEvent, new: PreferenceEvent) -> bool:
+    # The same judgement sent again (a retry, a re-import) is no change, whatever its timestamp.
+    first, second = old.to_dict(), new.to_dict()
+    first.pop("timestamp")
+    second.pop("timestamp")
+    return first == second
