@@ -135,3 +135,83 @@ def stat_changes(
         for place, total in totals.items()
         if total or selected[place]
     }
+
+
+Judged = tuple[int, Any, Sequence[Any], Any, Sequence[Any], bool]
+"""(sign, profile, keywords, checkpoint, LoRAs, selected) of one image: +1 arriving, -1 leaving."""
+
+
+def tally(
+    judged: Iterable[Judged], tags: Mapping[StatType, Any] = _BY_NAME, nothing: Any = ""
+) -> dict[tuple[Any, Any, Any, Any], tuple[int, int]]:
+    """How every cell moves, as ``(tag, key1, key2, profile) -> (selected, total)``.
+
+    The same counts as adding up ``cells`` image by image, reached faster: an import moves
+    millions of cells, so keys are gathered in plain lists per checkpoint and per LoRA, counted by
+    ``Counter`` in C, and each cell is formed once at the end. Cells that do not move are left out.
+    """
+    # Images are sorted into buckets by (selected, arriving or leaving, profile); within one, the
+    # keys are only appended to plain lists, and each list is counted once at the end.
+    buckets: dict[tuple[bool, int, Any], _Bucket] = {}
+    for sign, profile, keywords, checkpoint, loras, selected in judged:
+        bucket = buckets.get((selected, sign, profile))
+        if bucket is None:
+            bucket = buckets[(selected, sign, profile)] = _Bucket()
+        bucket.checkpoints.append(checkpoint)
+        words = bucket.by_checkpoint.get(checkpoint)
+        if words is None:
+            words = bucket.by_checkpoint[checkpoint] = []
+        words.extend(keywords)
+        for lora in loras:
+            bucket.loras.append(lora)
+            bucket.pairs.append((checkpoint, lora))
+            words = bucket.by_lora.get(lora)
+            if words is None:
+                words = bucket.by_lora[lora] = []
+            words.extend(keywords)
+    moved: dict[tuple[Any, Any, Any, Any], list[int]] = {}
+
+    def move(place: tuple[Any, Any, Any, Any], count: int, selected: bool) -> None:
+        counts = moved.get(place)
+        if counts is None:
+            counts = moved[place] = [0, 0]
+        counts[1] += count
+        if selected:
+            counts[0] += count
+
+    for (selected, sign, profile), bucket in buckets.items():
+        move((tags[StatType.PROFILE], nothing, nothing, profile), sign * len(bucket.checkpoints), selected)
+        for checkpoint, count in Counter(bucket.checkpoints).items():
+            move((tags[StatType.CHECKPOINT], checkpoint, nothing, profile), sign * count, selected)
+        for lora, count in Counter(bucket.loras).items():
+            move((tags[StatType.LORA], lora, nothing, profile), sign * count, selected)
+        for (checkpoint, lora), count in Counter(bucket.pairs).items():
+            move((tags[StatType.CHECKPOINT_LORA], checkpoint, lora, profile), sign * count, selected)
+        for tag, grouped in (
+            (tags[StatType.KEYWORD_CHECKPOINT], bucket.by_checkpoint),
+            (tags[StatType.KEYWORD_LORA], bucket.by_lora),
+        ):
+            for second, words in grouped.items():
+                for keyword, count in Counter(words).items():  # move(), inlined: the hot loop
+                    place = (tag, keyword, second, profile)
+                    counts = moved.get(place)
+                    if counts is None:
+                        moved[place] = [sign * count if selected else 0, sign * count]
+                    else:
+                        counts[1] += sign * count
+                        if selected:
+                            counts[0] += sign * count
+    return {place: (selected, total) for place, (selected, total) in moved.items() if selected or total}
+
+
+class _Bucket:
+    """The keys of the images of one (selected, arriving or leaving, profile) bucket."""
+
+    __slots__ = ("by_checkpoint", "by_lora", "checkpoints", "loras", "pairs")
+
+    def __init__(self) -> None:
+        self.checkpoints: list[Any] = []
+        self.loras: list[Any] = []
+        self.pairs: list[tuple[Any, Any]] = []
+        self.by_checkpoint: dict[Any, list[Any]] = {}
+        self.by_lora: dict[Any, list[Any]] = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tastebud.events import PreferenceEvent
-from tastebud.learning.keys import cells
+from tastebud.learning.keys import tally
 from tastebud.store.cells import STAT_CODES
 from tastebud.store.ids import Lookup, insert_for
 from tastebud.store.reads import chunks, stored_events
@@ -239,33 +238,21 @@ def _moves(
     names: Mapping[str, Mapping[str, int]],
     profile_ids: Mapping[str, int],
 ) -> Moves:
-    """How the stored statistics move when ``removed`` events leave and ``added`` ones arrive.
-
-    The same count as ``tastebud.learning.keys.stat_changes``, made directly in ids: an import
-    moves millions of cells, and flat tuples of ints hash and count several times faster.
-    """
+    """How the stored statistics move when ``removed`` events leave and ``added`` ones arrive."""
     keyword_ids, checkpoint_ids, lora_ids = names["keyword"], names["checkpoint"], names["lora"]
-    totals: Counter[tuple[int, int, int, int]] = Counter()
-    selected: Counter[tuple[int, int, int, int]] = Counter()
-    for sign, events in ((-1, removed), (1, added)):
-        for event in events:
-            profile = profile_ids[event.user_id]
-            places = [
-                (code, first, second, profile)
-                for code, first, second in cells(
-                    [keyword_ids[keyword] for keyword in event.keywords],
-                    checkpoint_ids[event.checkpoint_key],
-                    [lora_ids[lora.key] for lora in event.loras],
-                    0,
-                    STAT_CODES,
-                )
-            ]
-            (totals.update if sign > 0 else totals.subtract)(places)
-            if event.selected:
-                (selected.update if sign > 0 else selected.subtract)(places)
-    return {
-        place: (selected[place], total) for place, total in totals.items() if total or selected[place]
-    }
+    judged = (
+        (
+            sign,
+            profile_ids[event.user_id],
+            [keyword_ids[keyword] for keyword in event.keywords],
+            checkpoint_ids[event.checkpoint_key],
+            [lora_ids[lora.key] for lora in event.loras],
+            event.selected,
+        )
+        for sign, events in ((-1, removed), (1, added))
+        for event in events
+    )
+    return tally(judged, STAT_CODES, 0)
 
 
 def _track_cleanup(
