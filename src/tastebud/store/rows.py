@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tastebud.events import Lora, PreferenceEvent
-from tastebud.store.ids import Model
+from tastebud.store.ids import Model, insert_for
 
 
 def event_row(
@@ -75,20 +75,26 @@ def row_event(row: Any, user_id: str, model: Callable[[int], Model]) -> Preferen
     )
 
 
-class BulkInsert:
-    """An INSERT of many rows sent to the driver as plain tuples.
+class DriverInsert:
+    """An INSERT of events sent to the driver as plain tuples.
 
     SQLAlchemy's executemany processes every parameter of every row in Python; for an import of
     100,000 events that is most of the time. The statement is compiled once for the database, and
     only the columns whose type converts values (dates on SQLite) are converted here, by the
-    type's own ``bind_processor``.
+    type's own ``bind_processor``. ``if_new`` makes it the single-event form: skip a generation id
+    that is stored already, and say whether the row went in.
     """
 
-    def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
+    def __init__(self, table: sa.Table, dialect: sa.Dialect, *, if_new: bool = False) -> None:
         columns = [column.name for column in table.columns if not column.primary_key]
-        compiled = table.insert().values({name: sa.bindparam(name) for name in columns}).compile(
-            dialect=dialect
+        statement: Any = insert_for(dialect.name, table).values(
+            {name: sa.bindparam(name) for name in columns}
         )
+        if if_new:
+            statement = statement.on_conflict_do_nothing(
+                index_elements=["profile_id", "generation_id"]
+            ).returning(table.c.id)
+        compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self.order = tuple(compiled.positiontup or ())
         assert set(self.order) == set(columns)
@@ -98,12 +104,16 @@ class BulkInsert:
             if (processor := table.c[name].type.bind_processor(dialect)) is not None
         ]
 
+    def _values(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        value = [row[name] for name in self.order]
+        for index, processor in self._convert:
+            value[index] = processor(value[index])
+        return tuple(value)
+
     def run(self, connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
-        order, convert = self.order, self._convert
-        values = []
-        for row in rows:
-            value = [row[name] for name in order]
-            for index, processor in convert:
-                value[index] = processor(value[index])
-            values.append(tuple(value))
-        connection.exec_driver_sql(self.sql, values)
+        """Insert every row."""
+        connection.exec_driver_sql(self.sql, [self._values(row) for row in rows])
+
+    def run_one(self, connection: sa.Connection, row: dict[str, Any]) -> bool:
+        """Insert one row; False when its generation id is stored already (``if_new``)."""
+        return connection.exec_driver_sql(self.sql, self._values(row)).first() is not None

@@ -9,11 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from tastebud.events import PreferenceEvent
-from tastebud.learning.keys import tally
+from tastebud.learning.keys import cells, tally
 from tastebud.store.cells import STAT_CODES
 from tastebud.store.ids import Lookup, insert_for
 from tastebud.store.reads import chunks, stored_events
-from tastebud.store.rows import BulkInsert, event_row
+from tastebud.store.rows import DriverInsert, event_row
 from tastebud.store.schema import image_cleanup, preference_stats, user_preferences
 
 
@@ -34,8 +34,8 @@ class Writer:
     def __init__(self, postgres: bool) -> None:
         self._postgres = postgres
         self._upsert: str | None = None
-        self._insert_new: Any = None
-        self._bulk_insert: BulkInsert | None = None
+        self._insert_new: DriverInsert | None = None
+        self._bulk_insert: DriverInsert | None = None
 
     def record(
         self,
@@ -78,7 +78,7 @@ class Writer:
 
         if inserts:
             if self._bulk_insert is None:
-                self._bulk_insert = BulkInsert(user_preferences, connection.dialect)
+                self._bulk_insert = DriverInsert(user_preferences, connection.dialect)
             self._bulk_insert.run(connection, [row(event) for event in inserts])
         if updates:
             columns = row(updates[0][1])
@@ -110,13 +110,8 @@ class Writer:
             names["lora"],
         )  # fmt: skip
         if self._insert_new is None:
-            self._insert_new = (
-                insert_for(ids.dialect_name, user_preferences)
-                .on_conflict_do_nothing(index_elements=["profile_id", "generation_id"])
-                .returning(user_preferences.c.id)
-            )
-        inserted = connection.execute(self._insert_new, row).first()
-        if inserted is None:
+            self._insert_new = DriverInsert(user_preferences, connection.dialect, if_new=True)
+        if not self._insert_new.run_one(connection, row):
             return False
         self.apply(connection, _moves([], [event], names, profile_ids))
         _track_cleanup(connection, ids.dialect_name, profile_ids, [], [event])
@@ -240,7 +235,7 @@ def _moves(
 ) -> Moves:
     """How the stored statistics move when ``removed`` events leave and ``added`` ones arrive."""
     keyword_ids, checkpoint_ids, lora_ids = names["keyword"], names["checkpoint"], names["lora"]
-    judged = (
+    judged = [
         (
             sign,
             profile_ids[event.user_id],
@@ -251,8 +246,15 @@ def _moves(
         )
         for sign, events in ((-1, removed), (1, added))
         for event in events
-    )
-    return tally(judged, STAT_CODES, 0)
+    ]
+    if len(judged) > 1:
+        return tally(judged, STAT_CODES, 0)
+    # One image (a recording): its cells directly, without tally's buckets.
+    ((sign, profile, keywords, checkpoint, loras, selected),) = judged
+    return {
+        (*cell, profile): (sign if selected else 0, sign)
+        for cell in cells(keywords, checkpoint, loras, 0, STAT_CODES)
+    }
 
 
 def _track_cleanup(
