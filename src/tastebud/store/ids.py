@@ -7,7 +7,7 @@ it commits (``Lookup.commit``): a rolled-back transaction must not leave ids tha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -183,30 +183,29 @@ class Lookup:
     ) -> dict[str, int]:
         found = {name: known.get(name) or new.get(name) for name in wanted}
         missing = [name for name, id_ in found.items() if id_ is None]
-        for start in range(0, len(missing), 500):
-            chunk = missing[start : start + 500]
-            rows = self._connection.execute(
-                sa.select(name_column, id_column).where(name_column.in_(chunk))
-            )
-            for name, id_ in rows:
-                found[name] = id_
-                known[name] = id_  # committed by someone: safe to remember now
+        for name, id_ in self._select_ids(missing, name_column, id_column):
+            found[name] = id_
+            known[name] = id_  # committed by someone: safe to remember now
         missing = [name for name in missing if found[name] is None]
         if missing and create_with is not None:
-            table = name_column.table
             self._connection.execute(
-                self._insert(table).on_conflict_do_nothing(),
+                self._insert(name_column.table).on_conflict_do_nothing(),
                 [{name_column.name: name, **create_with} for name in missing],
             )
-            for start in range(0, len(missing), 500):
-                chunk = missing[start : start + 500]
-                rows = self._connection.execute(
-                    sa.select(name_column, id_column).where(name_column.in_(chunk))
-                )
-                for name, id_ in rows:
-                    found[name] = id_
-                    new[name] = id_
+            for name, id_ in self._select_ids(missing, name_column, id_column):
+                found[name] = id_
+                new[name] = id_  # remembered once this transaction commits
         return {name: id_ for name, id_ in found.items() if id_ is not None}
+
+    def _select_ids(
+        self, names: list[str], name_column: sa.Column[str], id_column: sa.Column[int]
+    ) -> Iterator[tuple[str, int]]:
+        for start in range(0, len(names), 500):
+            query = sa.select(name_column, id_column).where(
+                name_column.in_(names[start : start + 500])
+            )
+            for name, id_ in self._connection.execute(query):
+                yield name, id_
 
     def _insert(self, table: sa.Table) -> sqlite.Insert:
         return insert_for(self._dialect, table)
