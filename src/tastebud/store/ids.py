@@ -7,7 +7,7 @@ it commits (``Lookup.commit``): a rolled-back transaction must not leave ids tha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -199,13 +199,14 @@ class Lookup:
 
     def _select_ids(
         self, names: list[str], name_column: sa.Column[str], id_column: sa.Column[int]
-    ) -> Iterator[tuple[str, int]]:
+    ) -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
         for start in range(0, len(names), 500):
             query = sa.select(name_column, id_column).where(
                 name_column.in_(names[start : start + 500])
             )
-            for name, id_ in self._connection.execute(query):
-                yield name, id_
+            found.extend((name, id_) for name, id_ in self._connection.execute(query))
+        return found
 
     def _insert(self, table: sa.Table) -> sqlite.Insert:
         return insert_for(self._dialect, table)
