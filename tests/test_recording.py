@@ -174,3 +174,24 @@ async def test_concurrent_records_are_all_counted(pl: PreferenceLearning) -> Non
     stats = await _stats(pl)
     assert stats[(StatType.KEYWORD_CHECKPOINT, "sofa", "sdxl")] == (20, 40)
     assert (await pl.check()).ok
+
+
+async def test_within_one_batch_the_last_judgement_of_an_image_counts(pl: PreferenceLearning) -> None:
+    image = {"prompt": "a red fox", "checkpoint": "dreamshaper_8", "generation_id": "g1"}
+    summary = await pl.record_batch([{**image, "selected": True}, {**image, "selected": False}])
+    assert (summary.added, summary.replaced) == (1, 0)
+    assert [event.action for event in await pl.get_preferences()] == ["rejected"]
+    stats = await _stats(pl)
+    assert stats[(StatType.KEYWORD_CHECKPOINT, "fox", "dreamshaper_8")] == (0, 1)
+
+
+async def test_two_openings_of_a_new_database_at_once(database: str) -> None:
+    import asyncio
+
+    async def first_use() -> None:
+        async with PreferenceLearning(database=database) as pl:
+            await pl.record_preference(prompt="cat", checkpoint="sdxl", selected=True)
+
+    await asyncio.gather(first_use(), first_use())
+    async with PreferenceLearning(database=database) as pl:
+        assert (await pl.get_stats())["total_preferences"] == 2

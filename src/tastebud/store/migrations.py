@@ -27,6 +27,10 @@ class SchemaTooNew(TastebudError):
 
 def migrate(connection: sa.Connection) -> int:
     """Bring the database to ``LATEST_VERSION``; returns the version it was at (0 when new)."""
+    if connection.dialect.name == "postgresql":
+        # Two servers starting at once on a new database must not both create the tables. (On
+        # SQLite the write transaction's BEGIN IMMEDIATE already serialises them.)
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(7274338)"))
     if not sa.inspect(connection).has_table(schema_version.name):
         metadata.create_all(connection)
         _stamp(connection, LATEST_VERSION)
