@@ -34,6 +34,7 @@ MAX_STRENGTH = 100.0
 MAX_STAGE = 1_000
 
 _ONE_WORD = re.compile(r"\S{1,100}")
+_CLEAN_WORDS = re.compile(r"\S{1,100}(?: \S{1,100})*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +317,15 @@ def _dedupe_loras(loras: tuple[Lora, ...]) -> tuple[Lora, ...]:
 def _keywords(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise InvalidInput("keywords", "must be a list of words")
+    if isinstance(value, list | tuple) and all(type(word) is str for word in value):
+        # Keywords as tastebud writes them (an export): one check of them all, no copying.
+        joined = " ".join(value)
+        one_word_each = joined.count(" ") == len(value) - 1
+        if one_word_each and _CLEAN_WORDS.fullmatch(joined) and joined == joined.lower():
+            unique = tuple(dict.fromkeys(value))
+            if len(unique) > MAX_KEYWORDS:
+                raise InvalidInput("keywords", f"at most {MAX_KEYWORDS} keywords")
+            return unique
     words: dict[str, None] = {}  # ordered, without repeats
     for index, word in enumerate(value):
         if not isinstance(word, str):
