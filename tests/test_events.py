@@ -93,3 +93,12 @@ def test_the_seed_record_fields_are_all_kept() -> None:
 def test_an_event_without_generation_id_gets_a_fresh_one() -> None:
     first, second = make_event(**GOOD), make_event(**GOOD)
     assert first.generation_id and first.generation_id != second.generation_id
+
+
+@pytest.mark.parametrize("user_id", ["", "   ", 7, None])
+async def test_a_bad_profile_name_is_refused_on_reads_too(pl: PreferenceLearning, user_id: object) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        await pl.recommend_checkpoint("beach", user_id=user_id)  # type: ignore[arg-type]
+    assert caught.value.field == "user_id"
+    with pytest.raises(InvalidInput):
+        await pl.get_stats(user_id=user_id)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any, NamedTuple, Self
 
 from tastebud.errors import InvalidInput
-from tastebud.events import PreferenceEvent, event_from_dict, make_event
+from tastebud.events import MAX_ID_CHARS, PreferenceEvent, event_from_dict, make_event
 from tastebud.learning.keys import StatType, stat_key
 from tastebud.learning.seed import SeedStrategy
 from tastebud.learning.strategy import Scored, Strategy
@@ -118,6 +118,7 @@ class PreferenceLearning:
 
     async def delete_preference(self, generation_id: str, *, user_id: str = "default") -> bool:
         """Forget one event (undo a mis-click); statistics follow. False when there was none."""
+        _profile(user_id)
         removed = await (await self._store()).delete(user_id, [generation_id])
         return bool(removed)
 
@@ -136,6 +137,7 @@ class PreferenceLearning:
         recorded versions, "epicrealismXL" finds "epicrealismXL_pureFix") or, without it, the
         checkpoints this profile has used. Unknown candidates score 0.5, the seed's neutral rate.
         """
+        _profile(user_id)
         store = await self._store()
         keywords = parse_prompt(_prompt(prompt)).keywords
         names = await self._candidates(store, available_checkpoints, user_id)
@@ -180,6 +182,7 @@ class PreferenceLearning:
         Candidates are ``available_loras`` or the LoRAs this profile has used; LoRAs that clash
         with ``checkpoint`` are left out. With no history the answer is an empty list.
         """
+        _profile(user_id)
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
             raise InvalidInput("count", "must be a whole number from 1 to 100")
         store = await self._store()
@@ -229,6 +232,7 @@ class PreferenceLearning:
 
     async def get_stats(self, *, user_id: str = "default") -> dict[str, Any]:
         """Totals and the top checkpoints and LoRAs, in the shape of the seed's stats endpoint."""
+        _profile(user_id)
         store = await self._store()
         rows = await store.statistics(
             user_id, [StatType.PROFILE, StatType.CHECKPOINT, StatType.LORA]
@@ -263,12 +267,14 @@ class PreferenceLearning:
 
     async def get_preferences(self, *, user_id: str | None = "default") -> list[PreferenceEvent]:
         """Every stored event of a profile (or of all profiles with ``user_id=None``), oldest first."""
+        _profile(user_id, everyone_allowed=True)
         return await (await self._store()).events(user_id)
 
     # -- export, import, check ----------------------------------------------------------------
 
     async def export_preferences(self, *, user_id: str | None = "default") -> dict[str, Any]:
         """Every event and statistic of a profile (all profiles with ``user_id=None``) as JSON data."""
+        _profile(user_id, everyone_allowed=True)
         store = await self._store()
         events = await store.events(user_id)
         stats = await store.statistics(user_id)
@@ -333,6 +339,14 @@ def parse_export(data: Any, *, user_id: str | None = None) -> list[PreferenceEve
         except InvalidInput as error:
             raise error.within(f"preferences[{index}]") from None
     return events
+
+
+def _profile(user_id: Any, *, everyone_allowed: bool = False) -> None:
+    """Refuse a user_id that names no profile (``None`` means every profile where allowed)."""
+    if user_id is None and everyone_allowed:
+        return
+    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > MAX_ID_CHARS:
+        raise InvalidInput("user_id", f"must be a profile name of 1-{MAX_ID_CHARS} characters")
 
 
 def _prompt(prompt: Any) -> str:
