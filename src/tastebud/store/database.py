@@ -12,7 +12,9 @@ databases and run in the way that suits each:
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -148,6 +150,21 @@ class Database:
             self._engine.dispose()
 
 
+def _use_wal(cursor: Any) -> None:
+    """Put the database file in WAL mode (once: the mode is kept in the file)."""
+    # Switching modes needs the file to itself, and SQLite reports "locked" at once rather than
+    # waiting when another connection is busy with it: two first openings of a new database.
+    for attempt in range(100):
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 99:
+                raise
+            time.sleep(0.05)
+
+
 def _configure_sqlite(
     engine: sa.Engine, *, durable: bool, memory: bool, read_only: Callable[[], bool]
 ) -> None:
@@ -156,10 +173,12 @@ def _configure_sqlite(
         # Take over BEGIN from the driver so writes can start with BEGIN IMMEDIATE (below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        # First: every later statement here, switching to WAL included, may meet another
+        # connection's lock (two first openings at once) and must wait for it, not fail.
         cursor.execute("PRAGMA busy_timeout=30000")
+        if not memory:
+            _use_wal(cursor)
+        cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         # Checkpoint every ~16 MB of WAL rather than 4 MB: a recording dirties ~40 scattered
         # statistics pages, and rarer checkpoints copy each hot page once instead of many times.
         cursor.execute("PRAGMA wal_autocheckpoint=4000")
@@ -170,7 +189,8 @@ def _configure_sqlite(
     def on_begin(connection: sa.Connection) -> None:
         # A write that starts as a reader and upgrades later can fail at once with "database is
         # locked" while another writer commits; taking the write lock up front makes it wait.
-        if read_only():
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: this runs before every transaction, and SQLAlchemy's statement
+        # machinery around a bare BEGIN costs more than the BEGIN.
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("BEGIN" if read_only() else "BEGIN IMMEDIATE")
