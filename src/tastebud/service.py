@@ -275,9 +275,7 @@ class PreferenceLearning:
     async def export_preferences(self, *, user_id: str | None = "default") -> dict[str, Any]:
         """Every event and statistic of a profile (all profiles with ``user_id=None``) as JSON data."""
         _profile(user_id, everyone_allowed=True)
-        store = await self._store()
-        events = await store.events(user_id)
-        stats = await store.statistics(user_id)
+        events, stats = await (await self._store()).export(user_id)
         return {
             "version": EXPORT_VERSION,
             "total_preferences": len(events),

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tastebud.events import PreferenceEvent
-from tastebud.learning.keys import Cell, Counts, StatChanges, StatType, stat_changes
+from tastebud.learning.keys import Cell, Counts, StatType, stat_changes
 from tastebud.learning.strategy import Block, Evidence
 from tastebud.store.cells import STAT_CODES, from_stored, key_kinds
 from tastebud.store.ids import Lookup
@@ -159,8 +159,10 @@ _STORED_EVENTS = sa.select(user_preferences).where(
 )
 
 
-def check(connection: sa.Connection, ids: Lookup) -> tuple[CheckReport, StatChanges]:
-    """The report, and the statistics recomputed from the events."""
+def check(
+    connection: sa.Connection, ids: Lookup
+) -> tuple[CheckReport, list[PreferenceEvent]]:
+    """The report, and the events it recounted (for a repair to rebuild from)."""
     all_events = events(connection, ids, None)
     recomputed = stat_changes([], all_events)
     users = profiles_by_id(connection)
@@ -179,7 +181,7 @@ def check(connection: sa.Connection, ids: Lookup) -> tuple[CheckReport, StatChan
         have, want = stored.get(place, Counts()), recomputed.get(place, Counts())
         if have != want:
             report.wrong.append((place[0], place[1], have, want))
-    return report, recomputed
+    return report, all_events
 
 
 def stat_type_filter(ids: Lookup, stat_type: StatType) -> sa.ColumnElement[bool]:
@@ -198,3 +200,51 @@ def stat_type_filter(ids: Lookup, stat_type: StatType) -> sa.ColumnElement[bool]
 def chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
+
+
+def known_models(
+    connection: sa.Connection, ids: Lookup, kind: str, user_id: str | None
+) -> dict[str, str]:
+    """Key -> display name of the checkpoints (or LoRAs) with statistics, for one profile or all."""
+    table = preference_stats.c
+    code = STAT_CODES[StatType.CHECKPOINT if kind == "checkpoint" else StatType.LORA]
+    models = [model.id for model in ids.all_models().values() if model.kind == kind]
+    # key1 leads the primary key: naming the candidates makes this a few index seeks.
+    query = sa.select(table.key1).where(table.stat_type == code, table.key1.in_(models)).distinct()
+    if user_id is not None:
+        profile = ids.profile_ids([user_id]).get(user_id)
+        if profile is None:
+            return {}
+        query = query.where(table.profile_id == profile)
+    found = [ids.model(model_id) for (model_id,) in connection.execute(query)]
+    return {model.key: model.name for model in sorted(found, key=lambda m: m.key)}
+
+
+def statistics(
+    connection: sa.Connection,
+    ids: Lookup,
+    user_id: str | None,
+    stat_types: Sequence[StatType] | None = None,
+) -> list[StatRow]:
+    """Stored statistics of one profile (or all), optionally of some types only, by name."""
+    table = preference_stats.c
+    query = sa.select(
+        table.profile_id, table.stat_type, table.key1, table.key2,
+        table.selected_count, table.total_count,
+    )  # fmt: skip
+    users = profiles_by_id(connection)
+    if user_id is not None:
+        profile = ids.profile_ids([user_id]).get(user_id)
+        if profile is None:
+            return []
+        query = query.where(table.profile_id == profile)
+    if stat_types is not None:
+        query = query.where(sa.or_(*(stat_type_filter(ids, t) for t in stat_types)))
+    need_keywords = stat_types is None or any("keyword" in key_kinds(t) for t in stat_types)
+    keywords = ids.all_keywords() if need_keywords else {}
+    models = ids.all_models()
+    rows = [
+        StatRow(users[profile], from_stored((code, key1, key2), keywords, models), Counts(s, t))
+        for profile, code, key1, key2, s, t in connection.execute(query)
+    ]
+    return sorted(rows, key=lambda row: (row.user_id, row.cell))

@@ -15,16 +15,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from tastebud.events import PreferenceEvent
-from tastebud.learning.keys import Counts, StatType
+from tastebud.learning.keys import StatType
 from tastebud.learning.strategy import Block, Evidence
 from tastebud.names import matches_model
 from tastebud.store import reads
-from tastebud.store.cells import STAT_CODES, from_stored, key_kinds
 from tastebud.store.database import Database
 from tastebud.store.ids import Ids, Lookup
 from tastebud.store.migrations import migrate
 from tastebud.store.reads import CheckReport, StatRow
-from tastebud.store.schema import preference_stats
 from tastebud.store.writes import Writer, WriteSummary
 
 __all__ = ["CheckReport", "Repository", "StatRow", "WriteSummary"]
@@ -86,9 +84,9 @@ class Repository:
         """Rebuild every statistic from the events; returns what was wrong before."""
 
         def work(connection: sa.Connection, ids: Lookup) -> CheckReport:
-            report, _ = reads.check(connection, ids)
+            report, events = reads.check(connection, ids)
             if not report.ok:
-                self._writer.rebuild(connection, ids, reads.events(connection, ids, None))
+                self._writer.rebuild(connection, ids, events)
             return report
 
         return await self._write(work)  # type: ignore[no-any-return]
@@ -123,60 +121,19 @@ class Repository:
 
     async def known_models(self, kind: str, user_id: str | None = None) -> dict[str, str]:
         """Key -> display name of the checkpoints (or LoRAs) with statistics, for one profile or all."""
-
-        def work(connection: sa.Connection, ids: Lookup) -> dict[str, str]:
-            table = preference_stats.c
-            code = STAT_CODES[StatType.CHECKPOINT if kind == "checkpoint" else StatType.LORA]
-            models = [model.id for model in ids.all_models().values() if model.kind == kind]
-            # key1 leads the primary key: naming the candidates makes this a few index seeks.
-            query = (
-                sa.select(table.key1)
-                .where(table.stat_type == code, table.key1.in_(models))
-                .distinct()
-            )
-            if user_id is not None:
-                profile = ids.profile_ids([user_id]).get(user_id)
-                if profile is None:
-                    return {}
-                query = query.where(table.profile_id == profile)
-            found = [ids.model(model_id) for (model_id,) in connection.execute(query)]
-            return {model.key: model.name for model in sorted(found, key=lambda m: m.key)}
-
-        return await self._read(work)  # type: ignore[no-any-return]
+        return await self._read(lambda c, ids: reads.known_models(c, ids, kind, user_id))  # type: ignore[no-any-return]
 
     async def statistics(
         self, user_id: str | None, stat_types: Sequence[StatType] | None = None
     ) -> list[StatRow]:
         """Stored statistics of one profile (or all), optionally of some types only."""
+        return await self._read(lambda c, ids: reads.statistics(c, ids, user_id, stat_types))  # type: ignore[no-any-return]
 
-        def work(connection: sa.Connection, ids: Lookup) -> list[StatRow]:
-            table = preference_stats.c
-            query = sa.select(
-                table.profile_id, table.stat_type, table.key1, table.key2,
-                table.selected_count, table.total_count,
-            )  # fmt: skip
-            users = reads.profiles_by_id(connection)
-            if user_id is not None:
-                profile = ids.profile_ids([user_id]).get(user_id)
-                if profile is None:
-                    return []
-                query = query.where(table.profile_id == profile)
-            if stat_types is not None:
-                query = query.where(sa.or_(*(reads.stat_type_filter(ids, t) for t in stat_types)))
-            need_keywords = stat_types is None or any(
-                "keyword" in key_kinds(t) for t in stat_types
-            )
-            keywords = ids.all_keywords() if need_keywords else {}
-            models = ids.all_models()
-            rows = [
-                StatRow(
-                    users[profile],
-                    from_stored((code, key1, key2), keywords, models),
-                    Counts(selected, total),
-                )
-                for profile, code, key1, key2, selected, total in connection.execute(query)
-            ]
-            return sorted(rows, key=lambda row: (row.user_id, row.cell))
+    async def export(self, user_id: str | None) -> tuple[list[PreferenceEvent], list[StatRow]]:
+        """Events and statistics of one profile (or all), read in one snapshot."""
+
+        def work(connection: sa.Connection, ids: Lookup) -> tuple[list[PreferenceEvent], list[StatRow]]:
+            return reads.events(connection, ids, user_id), reads.statistics(connection, ids, user_id)
 
         return await self._read(work)  # type: ignore[no-any-return]
 
