@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tastebud import PreferenceLearning
+from tastebud import InvalidInput, PreferenceLearning
 from tastebud.names import display_name, matches_model, model_key
 
 
@@ -55,3 +55,14 @@ async def test_two_versions_are_not_merged_by_a_bare_model_name(pl: PreferenceLe
     assert [(item.checkpoint, item.score) for item in ranking] == [
         ("juggernautXL_v9", 1.0), ("juggernautXL", 0.5),
     ]  # fmt: skip
+
+
+async def test_available_loras_are_checked_and_found_by_model_name(pl: PreferenceLearning) -> None:
+    await pl.record_preference(
+        prompt="fox", checkpoint="sdxl", loras=[{"name": "add_detail_v2"}], selected=True
+    )
+    loras = await pl.recommend_loras("fox", available_loras=["add_detail", "unknown_lora"])
+    assert [name for name, _ in loras] == ["add_detail", "unknown_lora"]
+    with pytest.raises(InvalidInput) as caught:
+        await pl.recommend_loras("fox", available_loras=["ok", 3])  # type: ignore[list-item]
+    assert caught.value.field == "available_loras[1]"

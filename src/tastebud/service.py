@@ -140,7 +140,9 @@ class PreferenceLearning:
         _profile(user_id)
         store = await self._store()
         keywords = parse_prompt(_prompt(prompt)).keywords
-        names = await self._candidates(store, available_checkpoints, user_id)
+        names = await _candidates(
+            store, "checkpoint", available_checkpoints, user_id, "available_checkpoints"
+        )
         scored = self.strategy.rank_checkpoints(
             keywords,
             list(names),
@@ -192,10 +194,7 @@ class PreferenceLearning:
             raise InvalidInput("checkpoint", f"{checkpoint!r} is not a model name")
         if checkpoint_key:
             checkpoint_key = (await store.resolve("checkpoint", [checkpoint_key]))[checkpoint_key]
-        if available_loras is None:
-            names = await store.known_models("lora", user_id)
-        else:
-            names = {model_key(name): name for name in available_loras if model_key(name)}
+        names = await _candidates(store, "lora", available_loras, user_id, "available_loras")
         candidates = list(names)
         scored: list[Scored] = self.strategy.rank_loras(
             parsed.keywords,
@@ -208,25 +207,6 @@ class PreferenceLearning:
         return [LoraScore(names[item.key], item.score) for item in scored if not item.avoided][
             :count
         ]
-
-    async def _candidates(
-        self, store: Repository, available: Sequence[str] | None, user_id: str
-    ) -> dict[str, str]:
-        """Key -> name to answer with, for each candidate checkpoint."""
-        if available is None:
-            return await store.known_models("checkpoint", user_id)
-        if isinstance(available, str):
-            available = [available]
-        requested: dict[str, str] = {}
-        for index, name in enumerate(available):
-            if not isinstance(name, str) or not model_key(name):
-                raise InvalidInput(f"available_checkpoints[{index}]", "is not a checkpoint name")
-            requested.setdefault(model_key(name), name)
-        stored = await store.resolve("checkpoint", list(requested))
-        names: dict[str, str] = {}
-        for key, name in requested.items():
-            names.setdefault(stored[key], name)
-        return names
 
     # -- what has been learned ----------------------------------------------------------------
 
@@ -337,6 +317,29 @@ def parse_export(data: Any, *, user_id: str | None = None) -> list[PreferenceEve
         except InvalidInput as error:
             raise error.within(f"preferences[{index}]") from None
     return events
+
+
+async def _candidates(
+    store: Repository, kind: str, available: Sequence[str] | None, user_id: str, field: str
+) -> dict[str, str]:
+    """Stored key -> name to answer with, for each candidate checkpoint (or LoRA).
+
+    Without ``available``, the models this profile has used, by their recorded names.
+    """
+    if available is None:
+        return await store.known_models(kind, user_id)
+    if isinstance(available, str):
+        available = [available]
+    requested: dict[str, str] = {}
+    for index, name in enumerate(available):
+        if not isinstance(name, str) or not model_key(name):
+            raise InvalidInput(f"{field}[{index}]", f"is not a {kind} name")
+        requested.setdefault(model_key(name), name)
+    stored = await store.resolve(kind, list(requested))
+    names: dict[str, str] = {}
+    for key, name in requested.items():
+        names.setdefault(stored[key], name)
+    return names
 
 
 def _profile(user_id: Any, *, everyone_allowed: bool = False) -> None:
