@@ -44,6 +44,7 @@ class Writer:
         latest: dict[tuple[str, str], PreferenceEvent],
         newer_wins: bool,
     ) -> WriteSummary:
+        """Store the events (one per generation id) and move their statistics; see Repository."""
         summary = WriteSummary()
         profile_ids = ids.profile_ids({user for user, _ in latest}, create=True)
         if len(latest) == 1 and self._insert_if_new(connection, ids, profile_ids, latest):
