@@ -102,3 +102,33 @@ async def test_a_bad_profile_name_is_refused_on_reads_too(pl: PreferenceLearning
     assert caught.value.field == "user_id"
     with pytest.raises(InvalidInput):
         await pl.get_stats(user_id=user_id)  # type: ignore[arg-type]
+
+
+def test_a_lora_listed_twice_is_one_lora_and_the_first_mention_wins() -> None:
+    event = make_event(
+        **{**GOOD, "prompt": "a cat <lora:Add_Detail:0.2>"},
+        loras=[{"name": "add_detail.safetensors", "strength": 0.8}, "film_grain", "ADD_DETAIL"],
+    )
+    assert [(lora.name, lora.strength) for lora in event.loras] == [
+        ("add_detail.safetensors", 0.8), ("film_grain", 1.0),
+    ]  # fmt: skip
+
+
+def test_common_forms_from_host_apps_are_accepted() -> None:
+    event = make_event(
+        prompt="a cat", checkpoint=" sdxl_base ", selected=False, generation_id=1234,
+        stage=None, implicit=None, user_id=None, timestamp="2026-02-09 17:00:00",
+        keywords=("Cat", "cat"),
+    )  # fmt: skip
+    assert (event.checkpoint, event.generation_id, event.stage, event.user_id) == (
+        "sdxl_base", "1234", 0, "default",
+    )  # fmt: skip
+    assert (event.implicit, event.keywords, event.timestamp.isoformat()) == (
+        False, ("cat",), "2026-02-09T17:00:00+00:00",
+    )  # fmt: skip
+
+
+def test_an_unknown_field_is_named() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        make_event(**GOOD, checkpont="typo")
+    assert (caught.value.field, caught.value.reason) == ("checkpont", "unknown field")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
@@ -95,14 +96,44 @@ async def test_a_newer_stored_judgement_is_kept(pl: PreferenceLearning) -> None:
         ({"version": "1.0", "preferences": [
             {"prompt": "x", "checkpoint": "a", "action": "selected", "colour": "red"}]},
          "preferences[0].colour"),
+        ({"version": "1.0", "preferences": [
+            {"prompt": "x", "checkpoint": "a", "action": "selected"},
+            {"prompt": "x", "checkpoint": "a", "action": "selected", "selected": False}]},
+         "preferences[1].action"),
     ],
 )  # fmt: skip
+@pytest.mark.parametrize("form", ["parsed", "JSON text"])
 async def test_a_bad_document_changes_nothing(
-    pl: PreferenceLearning, document: object, field: str
+    pl: PreferenceLearning, document: object, field: str, form: str
 ) -> None:
     await _fill(pl)
     before = await pl.export_preferences(user_id=None)
+    given = copy.deepcopy(document) if form == "parsed" else json.dumps(document).encode()
     with pytest.raises(InvalidInput) as caught:
-        await pl.import_preferences(copy.deepcopy(document))  # type: ignore[arg-type]
+        await pl.import_preferences(given)  # type: ignore[arg-type]
     assert caught.value.field == field
     assert await pl.export_preferences(user_id=None) == before
+
+
+async def test_the_file_as_read_imports_like_the_parsed_document(
+    pl: PreferenceLearning, tmp_path: Path
+) -> None:
+    await _fill(pl)
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(await pl.export_preferences(user_id=None)), encoding="utf-8")
+    for data in (path.read_bytes(), path.read_text(encoding="utf-8")):
+        copy_ = PreferenceLearning(database=tmp_path / f"copy-{type(data).__name__}.db")
+        summary = await copy_.import_preferences(data)
+        assert (summary.added, summary.replaced) == (3, 0)
+        assert await copy_.export_preferences(user_id=None) == await pl.export_preferences(
+            user_id=None
+        )
+        await copy_.aclose()
+
+
+@pytest.mark.parametrize("text", [b"", b"{", b'{"version": "1.0", "preferences": [}', b"\xff"])
+async def test_a_file_that_is_not_json_is_refused(pl: PreferenceLearning, text: bytes) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        await pl.import_preferences(text)
+    assert caught.value.field == "document"
+    assert "JSON" in caught.value.reason
