@@ -182,6 +182,10 @@ def _configure_sqlite(
         # Checkpoint every ~16 MB of WAL rather than 4 MB: a recording dirties ~40 scattered
         # statistics pages, and rarer checkpoints copy each hot page once instead of many times.
         cursor.execute("PRAGMA wal_autocheckpoint=4000")
+        # Up to 64 MB of pages in memory rather than 2: the statistics of a 100,000-event history
+        # (~10 MB) then stay there, and an import's ~360,000 upserts, which land all over that
+        # table, run twice as fast. SQLite takes the memory only as pages are used.
+        cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -144,6 +144,11 @@ def stored_events(
             users[profile_ids[user_id]] = user_id
     found: dict[tuple[str, str], tuple[int, PreferenceEvent]] = {}
     for profile, generation_ids in by_profile.items():
+        if (
+            len(generation_ids) > 1
+            and not connection.execute(_ANY_EVENT, {"profile": profile}).first()
+        ):
+            continue  # a profile's first import (a restore on a new machine): nothing to find
         for chunk in chunks(generation_ids):
             rows = connection.execute(_STORED_EVENTS, {"profile": profile, "ids": list(chunk)})
             for row in rows:
@@ -152,6 +157,11 @@ def stored_events(
     return found
 
 
+_ANY_EVENT = (
+    sa.select(user_preferences.c.id)
+    .where(user_preferences.c.profile_id == sa.bindparam("profile"))
+    .limit(1)
+)
 # Built once, with an expanding IN list: looked up on every recording.
 _STORED_EVENTS = sa.select(user_preferences).where(
     user_preferences.c.profile_id == sa.bindparam("profile"),
@@ -159,9 +169,7 @@ _STORED_EVENTS = sa.select(user_preferences).where(
 )
 
 
-def check(
-    connection: sa.Connection, ids: Lookup
-) -> tuple[CheckReport, list[PreferenceEvent]]:
+def check(connection: sa.Connection, ids: Lookup) -> tuple[CheckReport, list[PreferenceEvent]]:
     """The report, and the events it recounted (for a repair to rebuild from)."""
     all_events = events(connection, ids, None)
     recomputed = stat_changes([], all_events)

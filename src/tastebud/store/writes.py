@@ -13,7 +13,7 @@ from tastebud.learning.keys import cells, tally
 from tastebud.store.cells import STAT_CODES
 from tastebud.store.ids import Lookup, insert_for
 from tastebud.store.reads import chunks, stored_events
-from tastebud.store.rows import DriverInsert, event_row
+from tastebud.store.rows import EVENT_COLUMNS, DriverInsert, event_row
 from tastebud.store.schema import image_cleanup, preference_stats, user_preferences
 
 
@@ -72,22 +72,24 @@ class Writer:
         names = _save_names(ids, added, removed)
         checkpoints, loras = names["checkpoint"], names["lora"]
 
-        def row(event: PreferenceEvent) -> dict[str, Any]:
+        def row(event: PreferenceEvent) -> tuple[Any, ...]:
             return event_row(
                 event, profile_ids[event.user_id], checkpoints[event.checkpoint_key], loras
             )
 
         if inserts:
             if self._bulk_insert is None:
-                self._bulk_insert = DriverInsert(user_preferences, connection.dialect)
+                self._bulk_insert = DriverInsert(connection.dialect)
             self._bulk_insert.run(connection, [row(event) for event in inserts])
         if updates:
-            columns = row(updates[0][1])
             connection.execute(
                 user_preferences.update()
                 .where(user_preferences.c.id == sa.bindparam("row_id"))
-                .values({name: sa.bindparam(name) for name in columns}),
-                [{"row_id": row_id, **row(event)} for row_id, event in updates],
+                .values({name: sa.bindparam(name) for name in EVENT_COLUMNS}),
+                [
+                    {"row_id": row_id, **dict(zip(EVENT_COLUMNS, row(event), strict=True))}
+                    for row_id, event in updates
+                ],
             )
         self.apply(connection, _moves(removed, added, names, profile_ids))
         _track_cleanup(connection, ids.dialect_name, profile_ids, removed, added)
@@ -111,7 +113,7 @@ class Writer:
             names["lora"],
         )  # fmt: skip
         if self._insert_new is None:
-            self._insert_new = DriverInsert(user_preferences, connection.dialect, if_new=True)
+            self._insert_new = DriverInsert(connection.dialect, if_new=True)
         if not self._insert_new.run_one(connection, row):
             return False
         self.apply(connection, _moves([], [event], names, profile_ids))
@@ -236,13 +238,14 @@ def _moves(
 ) -> Moves:
     """How the stored statistics move when ``removed`` events leave and ``added`` ones arrive."""
     keyword_ids, checkpoint_ids, lora_ids = names["keyword"], names["checkpoint"], names["lora"]
+    keyword_id, lora_id = keyword_ids.__getitem__, lora_ids.__getitem__
     judged = [
         (
             sign,
             profile_ids[event.user_id],
-            [keyword_ids[keyword] for keyword in event.keywords],
+            list(map(keyword_id, event.keywords)),  # map: the hot loop of an import, run in C
             checkpoint_ids[event.checkpoint_key],
-            [lora_ids[lora.key] for lora in event.loras],
+            [lora_id(lora.key) for lora in event.loras],
             event.selected,
         )
         for sign, events in ((-1, removed), (1, added))
