@@ -71,7 +71,6 @@ async def test_statistics_equal_a_recount_of_the_events(
             for event in document["preferences"]:
                 moved = datetime.fromisoformat(event["timestamp"]) + timedelta(minutes=op[1])
                 event["timestamp"] = moved.isoformat()
-                event["selected"] = None
                 event["action"] = "rejected" if op[1] > 0 else event["action"]
             await pl.import_preferences(document)
     events = await pl.get_preferences(user_id=user)

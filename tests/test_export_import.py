@@ -88,18 +88,22 @@ async def test_a_newer_stored_judgement_is_kept(pl: PreferenceLearning) -> None:
         ({"version": "2.0", "preferences": []}, "version"),
         ({"version": "1.0"}, "preferences"),
         ({"version": "1.0", "preferences": [{"prompt": "x"}]}, "preferences[0].checkpoint"),
+        ({"version": "1.0", "preferences": [{"prompt": "x", "checkpoint": "a", "action": "selected"}]},
+         "preferences[0].generation_id"),
         ({"version": "1.0", "preferences": [
-            {"prompt": "x", "checkpoint": "a", "action": "selected"},
-            {"prompt": "x", "checkpoint": "a", "action": "selected",
+            {"prompt": "x", "checkpoint": "a", "action": "selected", "generation_id": "1"},
+            {"prompt": "x", "checkpoint": "a", "action": "selected", "generation_id": "2",
              "loras": [{"name": "l", "strength": "strong"}]},
         ]}, "preferences[1].loras[0].strength"),
         ({"version": "1.0", "preferences": [
-            {"prompt": "x", "checkpoint": "a", "action": "selected", "colour": "red"}]},
+            {"prompt": "x", "checkpoint": "a", "action": "selected", "generation_id": "1",
+             "colour": "red"}]},
          "preferences[0].colour"),
         ({"version": "1.0", "preferences": [
-            {"prompt": "x", "checkpoint": "a", "action": "selected"},
-            {"prompt": "x", "checkpoint": "a", "action": "selected", "selected": False}]},
-         "preferences[1].action"),
+            {"prompt": "x", "checkpoint": "a", "action": "selected", "generation_id": "1"},
+            {"prompt": "x", "checkpoint": "models/.safetensors", "action": "selected",
+             "generation_id": "2"}]},
+         "preferences[1].checkpoint"),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("form", ["parsed", "JSON text"])

@@ -1,10 +1,16 @@
 """The preference event: one image judged, with everything needed to learn from it.
 
-Every event enters tastebud through one set of rules, ``EventInput`` (a pydantic model), whether it
-comes as keyword arguments from Python (``make_event``), a JSON body, or an export document read
-straight from its bytes (``events_from_export``), where pydantic's compiled core parses and checks
-100,000 events in about a second. Bad input raises ``InvalidInput`` naming the field, so nothing
-half-valid is ever written.
+Every event enters tastebud through one set of rules, written once as the field types below and
+checked by pydantic's compiled core:
+
+- ``make_event`` takes keyword arguments from Python or a JSON body (``EventInput``: the seed's
+  ``selected=True``, LoRA tags in the prompt, keywords taken from the prompt);
+- ``events_from_export`` takes an export document, ideally its JSON text as read from the file:
+  the events are parsed, checked and built as ``PreferenceEvent`` in one pass, 100,000 of them in
+  about a second.
+
+Both end in ``_settled``, the rules no single field can check. Bad input raises ``InvalidInput``
+naming the field, so nothing half-valid is ever written.
 """
 
 from __future__ import annotations
@@ -14,12 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import (
-    Annotated,
-    Any,
-    Literal,
-    Required,  # pydantic reads TypedDicts from here before 3.12
-)
+from typing import Annotated, Any, Literal, Required
 
 from pydantic import (
     BeforeValidator,
@@ -30,7 +31,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
-from typing_extensions import TypedDict
+from typing_extensions import TypedDict  # pydantic reads TypedDicts from here before 3.12
 
 from tastebud.errors import InvalidInput
 from tastebud.names import model_key
@@ -38,6 +39,7 @@ from tastebud.prompt import parse_prompt
 
 Action = Literal["selected", "rejected"]
 ACTIONS: tuple[Action, ...] = ("selected", "rejected")
+EXPORT_VERSION = "1.0"
 
 # Documented limits (docs/python.md). They are generous for real prompts and keep a single
 # request from bloating the database.
@@ -50,13 +52,69 @@ MAX_KEYWORDS = 256
 MAX_STRENGTH = 100.0
 MAX_STAGE = 1_000
 
+# -- the rules of each field -------------------------------------------------------------------
+# Constraints pydantic checks in its compiled core (types, lengths, patterns, ranges): an import
+# checks 100,000 events, and a call back into Python for one field of one event costs about as
+# much as checking the whole event in the core. Strict: "0.7" is not a number, 1 is not true.
+
+_NO_NUL = r"^[^\x00]*$"
+_ONE_WORD = r"^\S{1,100}$"
+_SOME_TEXT = r"\S"
+_PRINTABLE = r"^(?:[^\p{C}\p{Z}]| )*$"  # str.isprintable: no control or separator but space
+
+Text = Annotated[str, Strict(), StringConstraints(max_length=MAX_TEXT_CHARS, pattern=_NO_NUL)]
+ImagePath = Annotated[str, Strict(), StringConstraints(max_length=MAX_NAME_CHARS, pattern=_NO_NUL)]
+ModelName = Annotated[
+    str,
+    Strict(),
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS, pattern=_NO_NUL
+    ),
+]
+# Not strict: a whole-number id (host apps often number their images) is taken as its digits
+# (``coerce_numbers_to_str`` in the configs below).
+Id = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_ID_CHARS, pattern=_NO_NUL)
+]
+UserId = Annotated[
+    str,
+    Strict(),
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=MAX_ID_CHARS, pattern=_PRINTABLE
+    ),
+]
+Keyword = Annotated[
+    str, Strict(), StringConstraints(strip_whitespace=True, to_lower=True, pattern=_ONE_WORD)
+]
+Theme = Annotated[
+    str,
+    Strict(),
+    StringConstraints(strip_whitespace=True, max_length=MAX_ID_CHARS, pattern=_SOME_TEXT),
+]
+Family = Annotated[
+    str, Strict(), StringConstraints(strip_whitespace=True, to_lower=True, max_length=40)
+]
+Strength = Annotated[float, Strict(), Field(ge=-MAX_STRENGTH, le=MAX_STRENGTH, allow_inf_nan=False)]
+Stage = Annotated[int, Strict(), Field(ge=0, le=MAX_STAGE)]
+Flag = Annotated[bool, Strict()]
+Propensity = Annotated[float, Strict(), Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+# Lax: an ISO 8601 string (JSON) or a datetime (Python); a naive time is taken as UTC.
+Moment = Annotated[datetime, Field(strict=False)]
+
+_CONFIG = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+# -- the event ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Lora:
     """A LoRA applied to a generation, with the strength it was applied at."""
 
-    name: str
-    strength: float = 1.0
+    __pydantic_config__ = _CONFIG
+
+    name: ModelName
+    strength: Strength = 1.0
 
     @property
     def key(self) -> str:
@@ -68,27 +126,29 @@ class Lora:
 # changing one changes nothing stored.
 @dataclass(slots=True)
 class PreferenceEvent:
-    """One image selected or rejected, with its full context."""
+    """One image selected or rejected, with its full context (also the export form of one)."""
 
-    prompt: str
-    checkpoint: str
+    __pydantic_config__ = _CONFIG
+
+    prompt: Text
+    checkpoint: ModelName
     action: Action
-    generation_id: str
-    user_id: str = "default"
-    keywords: tuple[str, ...] = ()
-    loras: tuple[Lora, ...] = ()
-    negative_prompt: str = ""
-    model_family: str | None = None
-    stage: int = 0
-    session_id: str | None = None
-    batch_id: str | None = None
-    implicit: bool = False
-    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
-    feedback: str | None = None
-    image_path: str | None = None
-    vision_description: str | None = None
-    vision_themes: tuple[str, ...] = ()
-    propensity: float | None = None
+    generation_id: Id
+    user_id: UserId = "default"
+    keywords: Annotated[tuple[Keyword, ...], Field(max_length=MAX_KEYWORDS)] = ()
+    loras: Annotated[tuple[Lora, ...], Field(max_length=MAX_LORAS)] = ()
+    negative_prompt: Text = ""
+    model_family: Family | None = None
+    stage: Stage = 0
+    session_id: Id | None = None
+    batch_id: Id | None = None
+    implicit: Flag = False
+    timestamp: Moment = field(default_factory=lambda: datetime.now(UTC))
+    feedback: Text | None = None
+    image_path: ImagePath | None = None
+    vision_description: Text | None = None
+    vision_themes: tuple[Theme, ...] = ()
+    propensity: Propensity | None = None
 
     @property
     def selected(self) -> bool:
@@ -123,16 +183,12 @@ class PreferenceEvent:
         }
 
 
-# -- the rules -------------------------------------------------------------------------------
-# Checked in pydantic's compiled core wherever a constraint can say it (types, lengths, patterns,
-# ranges): an import checks 100,000 events, and each call back into Python for one field of one
-# event costs as much as checking the whole event in the core. What needs tastebud's own code
-# (a model name must leave a key, rules across fields) is checked in ``_event``.
+# -- the forms events arrive in ----------------------------------------------------------------
 
-_NO_NUL = r"^[^\x00]*$"
-_ONE_WORD = r"^\S{1,100}$"
-_SOME_TEXT = r"\S"
-_PRINTABLE = r"^(?:[^\p{C}\p{Z}]| )*$"  # str.isprintable: no control or separator but space
+
+def _about(text: str, **rules: Any) -> Any:
+    """A field's description (for the HTTP API's schema) and any further rules."""
+    return Field(description=text, **rules)
 
 
 def _lora_shorthands(value: Any) -> Any:
@@ -150,112 +206,73 @@ def _lora_shorthands(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS, pattern=_NO_NUL)]
-ModelName = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS, pattern=_NO_NUL
-    ),
-]
-# Lax, so that a whole-number id (host apps often number their images) is taken as its digits
-# (``coerce_numbers_to_str`` below).
-Id = Annotated[
-    str,
-    Field(strict=False),
-    StringConstraints(strip_whitespace=True, max_length=MAX_ID_CHARS, pattern=_NO_NUL),
-]
-Keyword = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=_ONE_WORD)]
-Theme = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=MAX_ID_CHARS, pattern=_SOME_TEXT)
-]
-UserId = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=MAX_ID_CHARS, pattern=_PRINTABLE
-    ),
-]
-_StrictUserId = Annotated[UserId, Strict()]
-Strength = Annotated[float, Field(ge=-MAX_STRENGTH, le=MAX_STRENGTH, allow_inf_nan=False)]
-
-
-def _about(text: str, **rules: Any) -> Any:
-    """A field's description (for the HTTP API's schema) and any further rules."""
-    return Field(description=text, **rules)
-
-
 class LoraInput(TypedDict, total=False):
     """A LoRA as given: ``{"name": "add_detail", "strength": 0.7}`` (or just the name)."""
 
-    __pydantic_config__ = ConfigDict(strict=True, extra="forbid")  # type: ignore[misc]
+    __pydantic_config__ = _CONFIG  # type: ignore[misc]
 
     name: Required[ModelName]
     strength: Annotated[Strength, _about("The strength it was applied at (1.0 if absent).")]
 
 
-# Plain dictionaries rather than model objects: an import checks 100,000 of them, and pydantic
-# fills dictionaries a quarter faster. ``None`` (JSON ``null``) means "not given" for every field
-# but ``prompt`` and ``checkpoint``.
 class EventInput(TypedDict, total=False):
-    """The fields of one judged image, as a caller gives them (Python, JSON body, export file)."""
+    """The fields of one judged image as a caller gives them (Python, a JSON body).
 
-    __pydantic_config__ = ConfigDict(strict=True, extra="forbid", coerce_numbers_to_str=True)  # type: ignore[misc]
+    ``None`` (JSON ``null``) means "not given" for every field but ``prompt`` and ``checkpoint``.
+    """
+
+    __pydantic_config__ = _CONFIG  # type: ignore[misc]
 
     prompt: Required[Annotated[Text, _about("The positive prompt, in Stable Diffusion syntax.")]]
     checkpoint: Required[Annotated[ModelName, _about("The checkpoint's file or model name.")]]
-    selected: Annotated[bool | None, _about("True if kept, False if rejected.")]
+    selected: Annotated[Flag | None, _about("True if kept, False if rejected.")]
     action: Annotated[Action | None, _about("'selected' or 'rejected' (instead of selected).")]
     loras: Annotated[
         Annotated[list[LoraInput], BeforeValidator(_lora_shorthands)] | None,
         _about(
             "LoRAs with strengths; <lora:name:0.7> tags in the prompt count too.",
             max_length=MAX_LORAS,
-            strict=False,
         ),
     ]
     keywords: Annotated[
         list[Keyword] | None,
-        _about(
-            "Keywords, when not to be taken from the prompt.", max_length=MAX_KEYWORDS, strict=False
-        ),
+        _about("Keywords, when not to be taken from the prompt.", max_length=MAX_KEYWORDS),
     ]
     negative_prompt: Text | None
     model_family: Annotated[
-        Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=40)]
-        | None,
-        _about("The checkpoint's base model family: sd15, sdxl, pony, flux, ..."),
+        Family | None, _about("The checkpoint's base model family: sd15, sdxl, pony, flux, ...")
     ]
-    stage: Annotated[
-        Annotated[int, Field(ge=0, le=MAX_STAGE)] | None,
-        _about("Which round of a multi-stage session (0 = first)."),
-    ]
+    stage: Annotated[Stage | None, _about("Which round of a multi-stage session (0 = first).")]
     session_id: Id | None
     generation_id: Annotated[
         Id | None, _about("The image's id; recording it again replaces the event.")
     ]
     batch_id: Id | None
-    implicit: Annotated[bool | None, _about("A rejection implied by keeping others.")]
+    implicit: Annotated[Flag | None, _about("A rejection implied by keeping others.")]
     timestamp: Annotated[
-        datetime | None,
-        _about("When it was judged (ISO 8601; naive means UTC); now if absent.", strict=False),
+        Moment | None, _about("When it was judged (ISO 8601; naive means UTC); now if absent.")
     ]
     feedback: Text | None
-    image_path: Annotated[str, StringConstraints(max_length=MAX_NAME_CHARS, pattern=_NO_NUL)] | None
+    image_path: ImagePath | None
     vision_description: Text | None
-    vision_themes: Annotated[list[Theme] | None, Field(strict=False)]
+    vision_themes: list[Theme] | None
     propensity: Annotated[
-        Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] | None,
-        _about("The probability with which Explore chose this checkpoint."),
+        Propensity | None, _about("The probability with which Explore chose this checkpoint.")
     ]
     user_id: Annotated[UserId | None, _about("The profile ('default' if absent).")]
 
 
 class ExportInput(TypedDict):
-    """An export document as read for an import: its version and events (the rest is ignored)."""
+    """An export document as read for an import: its version and events (the rest is ignored).
 
-    __pydantic_config__ = ConfigDict(strict=True, extra="ignore")  # type: ignore[misc]
+    Each event is in the export form (``PreferenceEvent.to_dict``): ``prompt``, ``checkpoint``,
+    ``action`` and ``generation_id`` are required, the rest have defaults.
+    """
 
-    version: str
-    preferences: list[EventInput]
+    __pydantic_config__ = ConfigDict(extra="ignore")  # type: ignore[misc]
+
+    version: Annotated[str, Strict()]
+    preferences: list[PreferenceEvent]
 
 
 # Built on first use, not at import time.
@@ -267,7 +284,7 @@ def _rule(kind: Any) -> TypeAdapter[Any]:
 def check_user_id(value: Any) -> str:
     """A profile name (``user_id``) checked by the events' rule; raises ``InvalidInput``."""
     try:
-        return _rule(_StrictUserId).validate_python(value)  # type: ignore[no-any-return]
+        return _rule(UserId).validate_python(value)  # type: ignore[no-any-return]
     except ValidationError as error:
         raise invalid_input(error, whole="user_id") from None
 
@@ -277,30 +294,46 @@ def new_generation_id() -> str:
     return secrets.token_urlsafe(12)
 
 
-def make_event(*, loras_complete: bool = False, **fields: Any) -> PreferenceEvent:
-    """A validated event from the fields of ``EventInput``; raises ``InvalidInput``.
+def make_event(**fields: Any) -> PreferenceEvent:
+    """A checked event from the fields of ``EventInput``; raises ``InvalidInput``.
 
     ``selected=True/False`` (the seed's form) or ``action="selected"/"rejected"`` says what
     happened. LoRA tags in the prompt (``<lora:name:0.7>``) count as LoRAs of the generation; an
-    entry in ``loras`` for the same LoRA wins. ``loras_complete`` says ``loras`` already holds the
-    prompt's tags (an exported event). Keywords come from the prompt unless given.
+    entry in ``loras`` for the same LoRA wins. Keywords come from the prompt unless given.
     """
     try:
         given: EventInput = _rule(EventInput).validate_python(fields)
     except ValidationError as error:
         raise invalid_input(error) from None
-    return _event(given, loras_complete=loras_complete)
-
-
-def event_from_dict(data: Any) -> PreferenceEvent:
-    """An event from its export form (``PreferenceEvent.to_dict``); raises ``InvalidInput``."""
-    if not isinstance(data, Mapping):
-        raise InvalidInput("preference", "must be an object")
-    # An exported event lists every LoRA, the prompt's tags included: no need to parse again.
-    return make_event(**data, loras_complete=data.get("loras") is not None)
-
-
-EXPORT_VERSION = "1.0"
+    prompt = given["prompt"]
+    parsed = parse_prompt(prompt)
+    keywords = given.get("keywords")
+    loras = [Lora(lora["name"], lora.get("strength", 1.0)) for lora in given.get("loras") or ()]
+    given_loras = len(loras)
+    loras += [Lora(tag.name, tag.strength) for tag in parsed.loras if model_key(tag.name)]
+    timestamp = given.get("timestamp")
+    event = PreferenceEvent(
+        prompt=prompt,
+        checkpoint=given["checkpoint"],
+        action=_action(given.get("selected"), given.get("action")),
+        generation_id=given.get("generation_id") or new_generation_id(),
+        user_id=given.get("user_id") or "default",
+        keywords=parsed.keywords if keywords is None else tuple(keywords),
+        loras=tuple(loras),
+        negative_prompt=given.get("negative_prompt") or "",
+        model_family=given.get("model_family") or None,
+        stage=given.get("stage") or 0,
+        session_id=given.get("session_id") or None,
+        batch_id=given.get("batch_id") or None,
+        implicit=bool(given.get("implicit")),
+        timestamp=datetime.now(UTC) if timestamp is None else timestamp,
+        feedback=given.get("feedback") or None,
+        image_path=given.get("image_path") or None,
+        vision_description=given.get("vision_description") or None,
+        vision_themes=tuple(given.get("vision_themes") or ()),
+        propensity=given.get("propensity"),
+    )
+    return _settled(event, named_loras=given_loras)
 
 
 def events_from_export(
@@ -309,7 +342,8 @@ def events_from_export(
     """The events of an export document (parsed, or its JSON text), all checked.
 
     Raises ``InvalidInput`` naming the place (``preferences[12].loras[0].strength``). JSON text
-    is parsed and checked in one pass, without building the document in Python first.
+    is parsed, checked and turned into events in one pass, without building the document in
+    Python first. ``user_id`` moves every event into that profile.
     """
     try:
         if isinstance(document, bytes | str):
@@ -325,63 +359,50 @@ def events_from_export(
         raise InvalidInput("version", f"must be {EXPORT_VERSION!r}, not {version!r}")
     if user_id is not None:
         user_id = check_user_id(user_id)
-    events = []
-    for index, given in enumerate(parsed["preferences"]):
+    events = parsed["preferences"]
+    for index, event in enumerate(events):
         if user_id is not None:
-            given["user_id"] = user_id
+            event.user_id = user_id
         try:
-            events.append(_event(given, loras_complete=given.get("loras") is not None))
+            _settled(event)  # an exported event lists the prompt's LoRA tags among its LoRAs
         except InvalidInput as error:
             raise error.within(f"preferences[{index}]") from None
     return events
 
 
-def _event(given: EventInput, *, loras_complete: bool) -> PreferenceEvent:
-    """The event of checked input: the rules that span fields, defaults, and the prompt's parts."""
-    prompt = given["prompt"]
-    keywords = given.get("keywords")
-    parsed = parse_prompt(prompt) if keywords is None or not loras_complete else None
-    checkpoint = given["checkpoint"]
-    if not model_key(checkpoint):
-        raise InvalidInput("checkpoint", f"{checkpoint!r} is not a model name")
-    loras = tuple(
-        Lora(lora["name"], lora.get("strength", 1.0)) for lora in given.get("loras") or ()
-    )
-    for index, lora in enumerate(loras):
-        if not lora.key:
-            raise InvalidInput(f"loras[{index}].name", f"{lora.name!r} is not a model name")
-    if parsed is not None and not loras_complete and parsed.loras:
-        loras += tuple(Lora(tag.name, tag.strength) for tag in parsed.loras if model_key(tag.name))
-    if len(loras) > 1:
-        loras = _dedupe_loras(loras)
-    if len(loras) > MAX_LORAS:
-        raise InvalidInput("loras", f"at most {MAX_LORAS} LoRAs per image")
-    timestamp = given.get("timestamp")
-    if timestamp is None:
-        timestamp = datetime.now(UTC)
-    elif timestamp.tzinfo is None:
-        timestamp = timestamp.replace(tzinfo=UTC)  # naive times are UTC, as the seed writes them
-    return PreferenceEvent(
-        prompt=prompt,
-        checkpoint=checkpoint,
-        action=_action(given.get("selected"), given.get("action")),
-        generation_id=given.get("generation_id") or new_generation_id(),
-        user_id=given.get("user_id") or "default",
-        keywords=parsed.keywords if keywords is None else tuple(dict.fromkeys(keywords)),  # type: ignore[union-attr]
-        loras=loras,
-        negative_prompt=given.get("negative_prompt") or "",
-        model_family=given.get("model_family") or None,
-        stage=given.get("stage") or 0,
-        session_id=given.get("session_id") or None,
-        batch_id=given.get("batch_id") or None,
-        implicit=bool(given.get("implicit")),
-        timestamp=timestamp.astimezone(UTC),
-        feedback=given.get("feedback") or None,
-        image_path=given.get("image_path") or None,
-        vision_description=given.get("vision_description") or None,
-        vision_themes=tuple(given.get("vision_themes") or ()),
-        propensity=given.get("propensity"),
-    )
+def _settled(event: PreferenceEvent, *, named_loras: int | None = None) -> PreferenceEvent:
+    """The rules no single field can check, applied in place; raises ``InvalidInput``.
+
+    Model names must leave a key (``models/.safetensors`` does not); a LoRA listed twice is one
+    LoRA, its first mention winning (the ``loras`` argument before the prompt's tags); keywords
+    are unique; times are in UTC, a naive one taken as UTC as the seed writes them.
+    """
+    if not model_key(event.checkpoint):
+        raise InvalidInput("checkpoint", f"{event.checkpoint!r} is not a model name")
+    loras = event.loras
+    if loras:
+        keys = [lora.key for lora in loras]
+        for index, key in enumerate(keys[:named_loras]):
+            if not key:
+                raise InvalidInput(
+                    f"loras[{index}].name", f"{loras[index].name!r} is not a model name"
+                )
+        if len(set(keys)) != len(keys):
+            first: dict[str, int] = {}
+            for index, key in enumerate(keys):
+                first.setdefault(key, index)
+            event.loras = loras = tuple(loras[index] for index in first.values())
+        if len(loras) > MAX_LORAS:
+            raise InvalidInput("loras", f"at most {MAX_LORAS} LoRAs per image")
+    keywords = event.keywords
+    if len(set(keywords)) != len(keywords):
+        event.keywords = tuple(dict.fromkeys(keywords))
+    moment = event.timestamp
+    if moment.tzinfo is not UTC:
+        event.timestamp = (
+            moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        )
+    return event
 
 
 def _action(selected: bool | None, action: Action | None) -> Action:
@@ -394,29 +415,23 @@ def _action(selected: bool | None, action: Action | None) -> Action:
     return "selected" if selected else "rejected"
 
 
-def _dedupe_loras(loras: tuple[Lora, ...]) -> tuple[Lora, ...]:
-    # The same LoRA listed twice is one LoRA for learning; the first mention wins.
-    keys = [lora.key for lora in loras]
-    if len(set(keys)) == len(keys):
-        return loras
-    first: dict[str, int] = {}
-    for index, key in enumerate(keys):
-        first.setdefault(key, index)
-    return tuple(loras[index] for index in first.values())
-
-
-# -- errors in the caller's terms -------------------------------------------------------------
+# -- errors in the caller's terms ----------------------------------------------------------------
 
 _REASONS = {
     "missing": "is required",
+    "missing_argument": "is required",
     "extra_forbidden": "unknown field",
+    "unexpected_keyword_argument": "unknown field",
     "string_type": "must be a string",
     "bool_type": "must be true or false",
     "int_type": "must be a whole number",
     "float_type": "must be a number",
     "finite_number": "must be a finite number",
     "list_type": "must be a list",
+    "tuple_type": "must be a list",
     "model_type": "must be an object",
+    "dataclass_type": "must be an object",
+    "dict_type": "must be an object",
     "literal_error": "must be 'selected' or 'rejected'",
 }
 _PATTERNS = {
