@@ -116,6 +116,8 @@ class DriverInsert:
             (index, processor)
             for index, name in enumerate(EVENT_COLUMNS)
             if (processor := table.c[name].type.bind_processor(dialect)) is not None
+            # sqlite3 stores True and False as 1 and 0 itself, as SQLAlchemy's processor would
+            and not (dialect.name == "sqlite" and isinstance(table.c[name].type, sa.Boolean))
         ]
 
     def _values(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -128,7 +130,12 @@ class DriverInsert:
 
     def run(self, connection: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
         """Insert every row."""
-        connection.exec_driver_sql(self.sql, [self._values(row) for row in rows])
+        if len(self._convert) == 1:  # SQLite: only the time converts; one new tuple per row
+            ((index, processor),) = self._convert
+            rows = [(*row[:index], processor(row[index]), *row[index + 1 :]) for row in rows]
+        else:
+            rows = [self._values(row) for row in rows]
+        connection.exec_driver_sql(self.sql, rows)
 
     def run_one(self, connection: sa.Connection, row: tuple[Any, ...]) -> bool:
         """Insert one row; False when its generation id is stored already (``if_new``)."""
