@@ -38,7 +38,6 @@ from tastebud.names import model_key
 from tastebud.prompt import parse_prompt
 
 Action = Literal["selected", "rejected"]
-ACTIONS: tuple[Action, ...] = ("selected", "rejected")
 EXPORT_VERSION = "1.0"
 
 # Documented limits (docs/python.md). They are generous for real prompts and keep a single
