@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from tastebud.service import LoraScore, PreferenceLearning, RankedCheckpoint
     from tastebud.store.repository import CheckReport, WriteSummary
 
+__version__ = "0.1.0"
+
 _EXPORTS = {
     "CheckReport": "tastebud.store.repository",
     "InvalidInput": "tastebud.errors",

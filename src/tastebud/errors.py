@@ -22,3 +22,16 @@ class InvalidInput(TastebudError, ValueError):
     def within(self, prefix: str) -> InvalidInput:
         """The same error, with its field placed inside ``prefix`` (``preferences[3]``)."""
         return InvalidInput(f"{prefix}.{self.field}", self.reason)
+
+
+class DatabaseUnavailable(TastebudError):
+    """The database could not be opened or reached (a missing folder's permissions, a server down).
+
+    ``detail`` is the driver's own message: fine for the person at the terminal, never sent to an
+    HTTP client.
+    """
+
+    def __init__(self, database: str, detail: str) -> None:
+        super().__init__(f"cannot use the database {database}: {detail}")
+        self.database = database
+        self.detail = detail

@@ -274,16 +274,16 @@ class ExportInput(TypedDict):
     preferences: list[PreferenceEvent]
 
 
-# Built on first use, not at import time.
 @cache
-def _rule(kind: Any) -> TypeAdapter[Any]:
+def rule(kind: Any) -> TypeAdapter[Any]:
+    """pydantic's validator of a type, built on first use (not at import time) and kept."""
     return TypeAdapter(kind)
 
 
 def check_user_id(value: Any) -> str:
     """A profile name (``user_id``) checked by the events' rule; raises ``InvalidInput``."""
     try:
-        return _rule(UserId).validate_python(value)  # type: ignore[no-any-return]
+        return rule(UserId).validate_python(value)  # type: ignore[no-any-return]
     except ValidationError as error:
         raise invalid_input(error, whole="user_id") from None
 
@@ -301,7 +301,7 @@ def make_event(**fields: Any) -> PreferenceEvent:
     entry in ``loras`` for the same LoRA wins. Keywords come from the prompt unless given.
     """
     try:
-        given: EventInput = _rule(EventInput).validate_python(fields)
+        given: EventInput = rule(EventInput).validate_python(fields)
     except ValidationError as error:
         raise invalid_input(error) from None
     prompt = given["prompt"]
@@ -346,9 +346,9 @@ def events_from_export(
     """
     try:
         if isinstance(document, bytes | str):
-            parsed: ExportInput = _rule(ExportInput).validate_json(document)
+            parsed: ExportInput = rule(ExportInput).validate_json(document)
         elif isinstance(document, Mapping):
-            parsed = _rule(ExportInput).validate_python(document)
+            parsed = rule(ExportInput).validate_python(document)
         else:
             raise InvalidInput("document", "must be a JSON object with 'version' and 'preferences'")
     except ValidationError as error:
@@ -424,6 +424,10 @@ _REASONS = {
     "string_type": "must be a string",
     "bool_type": "must be true or false",
     "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
     "float_type": "must be a number",
     "finite_number": "must be a finite number",
     "list_type": "must be a list",
@@ -443,10 +447,16 @@ _PATTERNS = {
 
 def invalid_input(error: ValidationError, *, whole: str = "event") -> InvalidInput:
     """The first problem pydantic found, as ``InvalidInput`` naming the field the tastebud way."""
-    problem = error.errors(include_url=False, include_input=False)[0]
+    field, reason = describe_problem(error.errors(include_url=False, include_input=False)[0])
+    return InvalidInput(field or whole, reason)
+
+
+def describe_problem(problem: Mapping[str, Any]) -> tuple[str, str]:
+    """One of pydantic's error entries as (field, reason): ``("loras[0].strength", "must be a
+    number")``. The field is empty when the problem is the whole input."""
     place = ""
     for part in problem["loc"]:
         place += f"[{part}]" if isinstance(part, int) else f".{part}" if place else str(part)
     context = problem.get("ctx") or {}
     reason = _PATTERNS.get(context.get("pattern", "")) or _REASONS.get(problem["type"])
-    return InvalidInput(place or whole, reason or problem["msg"])
+    return place, reason or str(problem["msg"])

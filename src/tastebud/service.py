@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 
+from tastebud.batches import judged_events
 from tastebud.errors import InvalidInput
 from tastebud.events import (
     EXPORT_VERSION,
@@ -25,9 +26,10 @@ from tastebud.learning.strategy import Scored, Strategy
 from tastebud.names import model_key
 from tastebud.prompt import parse_prompt
 from tastebud.store.database import DEFAULT_DATABASE
-from tastebud.store.repository import CheckReport, Repository, WriteSummary
+from tastebud.store.repository import CheckReport, Page, Repository, WriteSummary
 
 TOP_CHECKPOINTS = 10
+MAX_PAGE = 500
 _pauses = 0
 _pauses_lock = threading.Lock()
 
@@ -140,15 +142,30 @@ class PreferenceLearning:
 
     async def record_batch(self, events: Sequence[Mapping[str, Any]]) -> WriteSummary:
         """Record many events in one transaction: all of them or, on bad input, none."""
-        checked = []
-        for index, fields in enumerate(events):
-            try:
-                checked.append(make_event(**fields))
-            except InvalidInput as error:
-                raise error.within(f"events[{index}]") from None
-            except TypeError as error:
-                raise InvalidInput(f"events[{index}]", str(error)) from None
-        return await (await self._store()).record(checked)
+        return await (await self._store()).record(_checked(events, "events"))
+
+    async def record_judged_batch(
+        self,
+        images: Sequence[Mapping[str, Any]],
+        *,
+        outcome: str,
+        selected: Sequence[str] | None = None,
+        feedback: str | None = None,
+        **shared: Any,
+    ) -> WriteSummary:
+        """Record a judged batch in one transaction, the way a generation UI's buttons do.
+
+        ``outcome="advance"``: the images whose generation ids are in ``selected`` were kept, and
+        the rest are recorded as implicit rejections. ``outcome="reject_all"``: every image is
+        rejected, with the optional ``feedback``. Each image gives the fields of
+        ``record_preference`` (its ``generation_id`` is required) but not ``selected`` or
+        ``action``; ``session_id``, ``batch_id``, ``stage`` and ``user_id`` given here apply to
+        the images that do not name their own. Posting the same batch again changes nothing.
+        """
+        fields = judged_events(
+            images=images, outcome=outcome, selected=selected, feedback=feedback, **shared
+        )
+        return await (await self._store()).record(_checked(fields, "images"))
 
     async def delete_preference(self, generation_id: str, *, user_id: str = "default") -> bool:
         """Forget one event (undo a mis-click); statistics follow. False when there was none."""
@@ -279,6 +296,54 @@ class PreferenceLearning:
             "top_loras": top(StatType.LORA, "lora", lora_names),
         }
 
+    async def list_preferences(
+        self,
+        *,
+        user_id: str = "default",
+        checkpoint: str | None = None,
+        keyword: str | None = None,
+        action: str | None = None,
+        session_id: str | None = None,
+        limit: int = 50,
+        cursor: int | None = None,
+    ) -> Page:
+        """One page of a profile's events, most recently recorded first.
+
+        Filters: ``checkpoint`` (any form of its name), ``keyword`` (as a prompt word: "beaches"
+        finds "beach"), ``action`` ("selected" or "rejected") and ``session_id``. Pass the page's
+        ``next_cursor`` as ``cursor`` for the next page; ``total`` counts every match.
+        """
+        _profile(user_id)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput("limit", f"must be a whole number from 1 to {MAX_PAGE}")
+        if cursor is not None and (
+            isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 1
+        ):
+            raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
+        if action not in (None, "selected", "rejected"):
+            raise InvalidInput("action", "must be 'selected' or 'rejected'")
+        checkpoint_key = None
+        if checkpoint is not None:
+            checkpoint_key = model_key(checkpoint) if isinstance(checkpoint, str) else ""
+            if not checkpoint_key:
+                raise InvalidInput("checkpoint", f"{checkpoint!r} is not a model name")
+        word = None
+        if keyword is not None:
+            if not isinstance(keyword, str) or not keyword.strip():
+                raise InvalidInput("keyword", "must be a word")
+            found = parse_prompt(keyword).keywords
+            # A stop word or punctuation leaves no keyword: look for it as written.
+            word = found[0] if len(found) == 1 else keyword.strip().lower()
+        return await (await self._store()).page(
+            user_id,
+            checkpoint=checkpoint_key,
+            keyword=word,
+            selected=None if action is None else action == "selected",
+            session_id=session_id,
+            limit=limit,
+            before=cursor,
+        )
+
     async def get_preferences(self, *, user_id: str | None = "default") -> list[PreferenceEvent]:
         """Every stored event of a profile (or of all profiles with ``user_id=None``), oldest first."""
         _profile(user_id, everyone_allowed=True)
@@ -325,6 +390,15 @@ class PreferenceLearning:
             events = events_from_export(data, user_id=user_id)
             return await (await self._store()).record(events, newer_wins=True)
 
+    async def ping(self) -> str:
+        """Open the database if need be and run a query; returns "sqlite" or "postgresql".
+
+        Raises ``tastebud.errors.DatabaseUnavailable`` when it cannot be reached.
+        """
+        store = await self._store()
+        await store.ping()
+        return store.db.dialect
+
     async def check(self) -> CheckReport:
         """Compare every statistic with a recomputation from the events."""
         return await (await self._store()).check()
@@ -332,6 +406,23 @@ class PreferenceLearning:
     async def repair(self) -> CheckReport:
         """Rebuild the statistics from the events; returns what was wrong before."""
         return await (await self._store()).repair()
+
+
+def _checked(events: Sequence[Mapping[str, Any]], field: str) -> list[PreferenceEvent]:
+    """Every event made and checked, or ``InvalidInput`` naming the first bad one."""
+    if isinstance(events, Mapping | str | bytes):
+        raise InvalidInput(field, "must be a list of events")
+    checked = []
+    for index, fields in enumerate(events):
+        if not isinstance(fields, Mapping):
+            raise InvalidInput(f"{field}[{index}]", "must be an object")
+        try:
+            checked.append(make_event(**fields))
+        except InvalidInput as error:
+            raise error.within(f"{field}[{index}]") from None
+        except TypeError:  # make_event(**{1: ...}): a field name that is not a string
+            raise InvalidInput(f"{field}[{index}]", "field names must be strings") from None
+    return checked
 
 
 async def _candidates(

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from tastebud.errors import InvalidInput
+from tastebud.errors import DatabaseUnavailable, InvalidInput
 
 DEFAULT_DATABASE = "data/preferences.db"
 SQLITE_THREADS = 4
@@ -112,6 +112,15 @@ class Database:
         return await self._run(work, read_only=True)
 
     async def _run(self, work: Work[T], *, read_only: bool) -> T:
+        try:
+            return await self._run_here(work, read_only=read_only)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as error:
+            if _is_about_the_database(error):
+                shown = self.url.render_as_string(hide_password=True)
+                raise DatabaseUnavailable(shown, _driver_message(error)) from error
+            raise
+
+    async def _run_here(self, work: Work[T], *, read_only: bool) -> T:
         if self._async_engine is not None:
             async with self._async_engine.connect() as connection, connection.begin():
                 return await connection.run_sync(work)
@@ -148,6 +157,23 @@ class Database:
                 connection.close()
         if self._engine is not None:
             self._engine.dispose()
+
+
+def _is_about_the_database(error: BaseException) -> bool:
+    """True for failures to open or reach the database, not for a mistake in tastebud's SQL."""
+    if isinstance(error, OSError | sa.exc.InterfaceError):
+        return True
+    message = str(getattr(error, "orig", error)).lower()
+    return any(
+        sign in message
+        for sign in ("unable to open", "connect", "readonly", "read-only", "disk", "locked",
+                     "password", "does not exist", "permission", "authentication")
+    )  # fmt: skip
+
+
+def _driver_message(error: BaseException) -> str:
+    original = getattr(error, "orig", None) or error
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
 
 
 def _use_wal(cursor: Any) -> None:

@@ -130,6 +130,58 @@ def events(connection: sa.Connection, ids: Lookup, user_id: str | None) -> list[
     ]
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a profile's events, newest first, and where the next page starts."""
+
+    events: list[PreferenceEvent]
+    total: int
+    """How many events match the filters, on every page."""
+    next_cursor: int | None
+    """The row id the next page starts below; None on the last page."""
+
+
+def events_page(
+    connection: sa.Connection,
+    ids: Lookup,
+    user_id: str,
+    *,
+    checkpoint_key: str | None,
+    keyword: str | None,
+    selected: bool | None,
+    session_id: str | None,
+    limit: int,
+    before: int | None,
+) -> Page:
+    """The ``limit`` most recently recorded events below row ``before`` that match the filters."""
+    table = user_preferences.c
+    profile = ids.profile_ids([user_id]).get(user_id)
+    if profile is None:
+        return Page([], 0, None)
+    conditions: list[sa.ColumnElement[bool]] = [table.profile_id == profile]
+    if checkpoint_key is not None:
+        checkpoint = ids.model_ids("checkpoint", [checkpoint_key]).get(checkpoint_key)
+        if checkpoint is None:
+            return Page([], 0, None)
+        conditions.append(table.checkpoint_id == checkpoint)
+    if keyword is not None:
+        # Keywords are stored space-separated: a whole keyword has a space on each side.
+        spaced = sa.literal(" ") + table.keywords + sa.literal(" ")
+        conditions.append(spaced.contains(f" {keyword} ", autoescape=True))
+    if selected is not None:
+        conditions.append(table.selected == selected)
+    if session_id is not None:
+        conditions.append(table.session_id == session_id)
+    total = connection.execute(sa.select(sa.func.count()).where(*conditions)).scalar_one()
+    query = sa.select(user_preferences).where(*conditions)
+    if before is not None:
+        query = query.where(table.id < before)
+    # Recording order, by the primary key: no index beyond the ones every event already pays for.
+    rows = connection.execute(query.order_by(table.id.desc()).limit(limit + 1)).all()
+    events = [row_event(row, user_id, ids.model) for row in rows[:limit]]
+    return Page(events, total, rows[limit - 1].id if len(rows) > limit else None)
+
+
 def stored_events(
     connection: sa.Connection,
     ids: Lookup,

@@ -22,10 +22,10 @@ from tastebud.store import reads
 from tastebud.store.database import Database
 from tastebud.store.ids import Ids, Lookup
 from tastebud.store.migrations import migrate
-from tastebud.store.reads import CheckReport, StatRow
+from tastebud.store.reads import CheckReport, Page, StatRow
 from tastebud.store.writes import Writer, WriteSummary
 
-__all__ = ["CheckReport", "Repository", "StatRow", "WriteSummary"]
+__all__ = ["CheckReport", "Page", "Repository", "StatRow", "WriteSummary"]
 
 
 class Repository:
@@ -140,6 +140,34 @@ class Repository:
     async def events(self, user_id: str | None = None) -> list[PreferenceEvent]:
         """Stored events of one profile (or all), oldest first."""
         return await self._read(lambda c, ids: reads.events(c, ids, user_id))  # type: ignore[no-any-return]
+
+    async def page(
+        self,
+        user_id: str,
+        *,
+        checkpoint: str | None = None,
+        keyword: str | None = None,
+        selected: bool | None = None,
+        session_id: str | None = None,
+        limit: int = 50,
+        before: int | None = None,
+    ) -> Page:
+        """One page of a profile's events, most recently recorded first, filtered."""
+        checkpoint_key = None
+        if checkpoint is not None:
+            checkpoint_key = (await self.resolve("checkpoint", [checkpoint]))[checkpoint]
+
+        def work(connection: sa.Connection, ids: Lookup) -> Page:
+            return reads.events_page(
+                connection, ids, user_id, checkpoint_key=checkpoint_key, keyword=keyword,
+                selected=selected, session_id=session_id, limit=limit, before=before,
+            )  # fmt: skip
+
+        return await self._read(work)  # type: ignore[no-any-return]
+
+    async def ping(self) -> None:
+        """Run the smallest query there is; raises when the database cannot be reached."""
+        await self.db.read(lambda connection: connection.execute(sa.text("SELECT 1")).scalar())
 
     async def check(self) -> CheckReport:
         """Compare every stored statistic with a recomputation from the events."""

@@ -1,0 +1,99 @@
+"""``create_app(settings)``: the HTTP API as an ASGI app, built from explicit settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from tastebud import __version__
+from tastebud.api import errors, routes
+from tastebud.api.guards import BodyLimit, RequireToken
+from tastebud.batches import BatchInput
+from tastebud.events import EventInput, PreferenceEvent, rule
+from tastebud.service import PreferenceLearning
+from tastebud.settings import Settings
+
+IMPORT_PATH = "/api/preferences/import"
+
+DESCRIPTION = """\
+tastebud learns which Stable Diffusion checkpoints and LoRAs a person likes from the images they
+keep and reject, and recommends them for the next prompt.
+
+Every endpoint takes `user_id` (default `"default"`). Every error has one shape:
+`{"status": 422, "error": "Invalid input", "details": [{"field": "...", "reason": "..."}]}`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, learning: PreferenceLearning | None = None
+) -> FastAPI:
+    """The API over the settings' database (or over ``learning``, which the caller then closes)."""
+    settings = settings or Settings()
+    owned = learning is None
+    learning = learning or PreferenceLearning(settings.database)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.preferences.aclose()
+
+    app = FastAPI(title="tastebud", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.preferences = learning
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(routes.router)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        by_path={IMPORT_PATH: settings.max_import_bytes},
+    )
+    if settings.token is not None:
+        app.add_middleware(RequireToken, token=settings.token)  # outermost: checked first
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, plus the bodies the endpoints read themselves (see ``routes``)."""
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    template = "#/components/schemas/{model}"
+    export = {
+        "type": "object",
+        "title": "Export",
+        "description": "An export document (GET /api/preferences/export). Its events move into "
+        "the profile user_id; statistics are recomputed from them.",
+        "required": ["version", "preferences"],
+        "properties": {
+            "version": {"type": "string", "const": "1.0"},
+            "preferences": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/PreferenceEvent"},
+            },
+        },
+    }
+    for name, kind in (
+        ("EventInput", EventInput),
+        ("BatchInput", BatchInput),
+        ("PreferenceEvent", PreferenceEvent),
+    ):
+        body = rule(kind).json_schema(ref_template=template)
+        components.update(body.pop("$defs", {}))
+        components[name] = body
+    components["Export"] = export
+    return schema

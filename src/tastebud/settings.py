@@ -1,0 +1,122 @@
+"""The server's settings, each declared once: its default, its environment variable, its help.
+
+The CLI builds its ``serve`` options from these declarations (a flag, then the environment
+variable, then the default), docs/http.md lists them, and a test checks that every one is
+documented. ``Settings`` is a plain value: ``create_app(settings)`` builds everything from it, so a
+test can run many apps side by side.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from tastebud.errors import InvalidInput
+from tastebud.store.database import DEFAULT_DATABASE
+
+MIB = 1024 * 1024
+
+
+def _about(env: str, help: str) -> dict[str, str]:
+    return {"env": env, "help": help}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How ``tastebud serve`` runs; every field has a default."""
+
+    database: str | Path = field(
+        default=DEFAULT_DATABASE,
+        metadata=_about(
+            "TASTEBUD_DB",
+            "SQLite file (created on first use) or database URL (postgresql://user@host/db).",
+        ),
+    )
+    host: str = field(
+        default="127.0.0.1",
+        metadata=_about(
+            "TASTEBUD_HOST", "Address to listen on. Any address but loopback requires a token."
+        ),
+    )
+    port: int = field(default=8001, metadata=_about("TASTEBUD_PORT", "Port to listen on."))
+    token: str | None = field(
+        default=None,
+        metadata=_about(
+            "TASTEBUD_TOKEN",
+            "Secret every request must carry as 'Authorization: Bearer TOKEN'. "
+            "Required when the host is not a loopback address.",
+        ),
+    )
+    max_body_mb: float = field(
+        default=1.0,
+        metadata=_about(
+            "TASTEBUD_MAX_BODY_MB",
+            "Largest request body, in MiB, for every endpoint but the import (413 above it).",
+        ),
+    )
+    max_import_mb: float = field(
+        default=512.0,
+        metadata=_about(
+            "TASTEBUD_MAX_IMPORT_MB",
+            "Largest export document POST /api/preferences/import takes, in MiB (413 above "
+            "it). 100,000 events are about 160 MiB.",
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise InvalidInput("port", f"must be from 1 to 65535, not {self.port}")
+        for name in ("max_body_mb", "max_import_mb"):
+            if not getattr(self, name) > 0:
+                raise InvalidInput(name, "must be more than 0")
+        if self.token is not None and not self.token.strip():
+            raise InvalidInput("token", "must not be empty")
+        if self.token is None and not is_loopback(self.host):
+            raise InvalidInput(
+                "token",
+                f"is required to listen on {self.host!r}, which other machines can reach: "
+                "give --token or set TASTEBUD_TOKEN",
+            )
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * MIB)
+
+    @property
+    def max_import_bytes(self) -> int:
+        return int(self.max_import_mb * MIB)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One setting as declared: what the CLI and the docs show."""
+
+    name: str
+    default: Any
+    env: str
+    help: str
+
+
+def declared() -> list[Declared]:
+    """Every setting, in declaration order."""
+    return [
+        Declared(item.name, item.default, item.metadata["env"], item.metadata["help"])
+        for item in fields(Settings)
+    ]
+
+
+def setting(name: str) -> Declared:
+    """The declaration of one setting."""
+    return next(item for item in declared() if item.name == name)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach: 127.0.0.0/8, ::1 and ``localhost``."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
