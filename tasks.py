@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The project's two commands, usable on a fresh machine with only Python and git.
 
-    python3 tasks.py run     set up, then start tastebud (the main job)
+    python3 tasks.py run     set up, then serve the API on http://127.0.0.1:8001 with demo data
+                             (extra arguments go to 'tastebud serve': --db, --port, ...)
     python3 tasks.py test    set up, then run the whole test suite (extra arguments go to pytest)
 
 Set-up means a virtual environment in .venv with tastebud and its test dependencies installed. It is
@@ -53,10 +54,15 @@ def main(argv: list[str]) -> int:
     python = set_up()
     command, rest = argv[0], argv[1:]
     if command == "run":
-        args = [str(python), "-m", "tastebud", *rest]
+        args = [str(python), "-m", "tastebud", "serve", "--demo", *rest]
     else:
         args = [str(python), "-m", "pytest", *rest]
-    return subprocess.run(args, cwd=ROOT).returncode
+    child = subprocess.Popen(args, cwd=ROOT)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            continue  # Ctrl-C reached the child too: let the server stop cleanly, then return
 
 
 if __name__ == "__main__":

@@ -1,0 +1,500 @@
+"""The ``tastebud`` command: serve the API, record, recommend, show, export, import, check.
+
+Each command opens a ``PreferenceLearning`` on ``--db``, makes one or two calls, and shows the
+answer as rich tables (or JSON with ``--json``). Errors are one line on stderr and exit status 1;
+usage mistakes are click's message and exit status 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from tastebud.demo import DEMO_PROFILE, demo_history
+from tastebud.errors import TastebudError
+from tastebud.service import LoraScore, PreferenceLearning, RankedCheckpoint
+from tastebud.settings import Settings, setting
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="tastebud",
+    help="Learns which checkpoints and LoRAs you like from the images you keep and reject.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help and one-paragraph usage errors
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _option(name: str, *flags: str) -> Any:
+    """A CLI option made from a setting's declaration: its help and environment variable."""
+    declared = setting(name)
+    return typer.Option(*flags, envvar=declared.env, help=declared.help, show_envvar=True)
+
+
+Database = Annotated[str, _option("database", "--db")]
+DATABASE = str(setting("database").default)
+User = Annotated[str, typer.Option("--user", "-u", help="The profile (user_id).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def main() -> None:
+    """The console script's entry point."""
+    app()
+
+
+# -- the main job -------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    db: Database = DATABASE,
+    host: Annotated[str, _option("host", "--host")] = setting("host").default,
+    port: Annotated[int, _option("port", "--port")] = setting("port").default,
+    token: Annotated[str | None, _option("token", "--token")] = setting("token").default,
+    max_body_mb: Annotated[float, _option("max_body_mb", "--max-body-mb")] = setting(
+        "max_body_mb"
+    ).default,
+    max_import_mb: Annotated[float, _option("max_import_mb", "--max-import-mb")] = setting(
+        "max_import_mb"
+    ).default,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="First fill the 'demo' profile (see 'tastebud demo').")
+    ] = False,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs) until Ctrl-C.
+
+    \b
+    Example:
+      tastebud serve --demo
+      curl "http://127.0.0.1:8001/api/preferences/stats?user_id=demo"
+    """
+    import uvicorn  # only this command needs the server
+
+    from tastebud.api import create_app
+
+    with _errors_as_one_line():
+        settings = Settings(
+            database=db, host=host, port=port, token=token,
+            max_body_mb=max_body_mb, max_import_mb=max_import_mb,
+        )  # fmt: skip
+        if demo:
+            _run(_fill_demo, db)
+        err.print(
+            f"tastebud {db} on http://{_url_host(host)}:{port}  (API docs: /docs, stop: Ctrl-C)",
+            highlight=False,
+        )
+        if demo:
+            err.print(
+                f"demo data: curl 'http://{_url_host(host)}:{port}"
+                f"/api/preferences/stats?user_id={DEMO_PROFILE}'",
+                highlight=False,
+            )
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        # Bodies are limited by the app itself (413 in the API's error shape).
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def demo(db: Database = DATABASE) -> None:
+    """Fill the 'demo' profile with a simulated history, and show what tastebud learned.
+
+    Running it again changes nothing. Your own profile ('default') is not touched.
+
+    \b
+    Example:
+      tastebud demo
+      tastebud recommend "beach at sunset" --user demo
+    """
+    with _errors_as_one_line():
+        added = _run(_fill_demo, db)
+        err.print(f"demo profile {DEMO_PROFILE!r}: {added} events added", highlight=False)
+        _show_stats(_run(lambda pl: pl.get_stats(user_id=DEMO_PROFILE), db))
+        out.print(f'\nTry: tastebud recommend "beach at sunset" --user {DEMO_PROFILE}')
+
+
+async def _fill_demo(learning: PreferenceLearning) -> int:
+    return (await learning.record_batch(demo_history())).added
+
+
+# -- recording and recommending -------------------------------------------------------------------
+
+
+@app.command()
+def record(
+    prompt: Annotated[str, typer.Argument(help="The image's prompt.")],
+    checkpoint: Annotated[str, typer.Option("--checkpoint", "-c", help="The checkpoint used.")],
+    selected: Annotated[
+        bool, typer.Option("--selected/--rejected", help="Whether the image was kept.")
+    ],
+    lora: Annotated[
+        list[str] | None,
+        typer.Option("--lora", "-l", help="A LoRA used, as NAME or NAME:STRENGTH (repeat)."),
+    ] = None,
+    generation_id: Annotated[
+        str | None,
+        typer.Option("--generation-id", "-g", help="The image's id; recording it again replaces."),
+    ] = None,
+    session_id: Annotated[str | None, typer.Option("--session", help="The session.")] = None,
+    stage: Annotated[int | None, typer.Option(help="The stage (0 = first).")] = None,
+    feedback: Annotated[str | None, typer.Option(help="Why, in your words.")] = None,
+    user: User = "default",
+    db: Database = DATABASE,
+) -> None:
+    """Record one image you kept or rejected.
+
+    \b
+    Example:
+      tastebud record "beach at sunset" -c epicrealismXL_pureFix.safetensors \\
+          --lora add_detail:0.6 --selected
+    """
+    with _errors_as_one_line():
+        loras = [_lora(text) for text in lora or ()]
+        event = _run(
+            lambda pl: pl.record_preference(
+                prompt=prompt, checkpoint=checkpoint, selected=selected, loras=loras,
+                generation_id=generation_id, session_id=session_id, stage=stage,
+                feedback=feedback, user_id=user,
+            ),
+            db,
+        )  # fmt: skip
+    out.print(
+        f"recorded {event.action}: {event.checkpoint} for {event.prompt!r} "
+        f"(generation {event.generation_id}, profile {event.user_id!r})",
+        highlight=False,
+    )
+
+
+def _lora(text: str) -> dict[str, Any]:
+    name, _, strength = text.rpartition(":")
+    try:
+        return {"name": name, "strength": float(strength)} if name else {"name": text}
+    except ValueError:
+        return {"name": text}  # a colon inside the name (C:\models\...)
+
+
+@app.command()
+def recommend(
+    prompt: Annotated[str, typer.Argument(help="The prompt you are about to generate.")],
+    available: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--available", "-a", help="A checkpoint to choose from (repeat, or separate by commas)."
+        ),
+    ] = None,
+    count: Annotated[int, typer.Option(help="How many LoRAs to suggest.")] = 3,
+    user: User = "default",
+    db: Database = DATABASE,
+    as_json: AsJson = False,
+) -> None:
+    """Recommend a checkpoint and LoRAs for a prompt, with the evidence behind them.
+
+    \b
+    Example:
+      tastebud recommend "beach at sunset" -a epicrealismXL,realvisxlV40
+    """
+    names = None
+    if available is not None:
+        names = [name.strip() for text in available for name in text.split(",") if name.strip()]
+
+    async def ask(pl: PreferenceLearning) -> tuple[list[RankedCheckpoint], list[LoraScore]]:
+        ranking = await pl.rank_checkpoints(prompt, names, user_id=user)
+        best = ranking[0].checkpoint if ranking else None
+        return ranking, await pl.recommend_loras(prompt, best, count, user_id=user)
+
+    with _errors_as_one_line():
+        ranking, loras = _run(ask, db)
+    if as_json:
+        _print_json(
+            {
+                "checkpoint": ranking[0].checkpoint if ranking else None,
+                "confidence": ranking[0].score if ranking else 0.0,
+                "ranking": [item._asdict() for item in ranking],
+                "loras": [{"lora": name, "score": score} for name, score in loras],
+            }
+        )
+        return
+    if not ranking:
+        out.print(f"No checkpoint to recommend: profile {user!r} has no history; give --available.")
+        return
+    best = ranking[0]
+    out.print(f"[bold]{best.checkpoint}[/bold]  confidence {best.score:.2f}", highlight=False)
+    out.print(_why(best), highlight=False)
+    table = Table("checkpoint", "score", "images", "evidence", title="Every candidate")
+    for item in ranking[:10]:
+        table.add_row(item.checkpoint, f"{item.score:.2f}", str(item.evidence), _level(item))
+    out.print(table)
+    if loras:
+        lora_table = Table("LoRA", "score", title="LoRAs for it")
+        for name, score in loras:
+            lora_table.add_row(name, f"{score:.2f}")
+        out.print(lora_table)
+    else:
+        out.print("No LoRA to suggest yet.")
+
+
+def _why(best: RankedCheckpoint) -> str:
+    if best.evidence == 0:
+        return "Why: no history for this prompt's keywords yet; every candidate scores 0.5."
+    return (
+        f"Why: the highest score from {best.evidence} judged images of your history "
+        f"({_level(best)} evidence)."
+    )
+
+
+def _level(item: RankedCheckpoint) -> str:
+    return "high" if item.confidence >= 1 else "some" if item.confidence >= 0.25 else "little"
+
+
+# -- what has been learned ----------------------------------------------------------------------
+
+
+@app.command()
+def stats(user: User = "default", db: Database = DATABASE, as_json: AsJson = False) -> None:
+    """Show totals and the checkpoints and LoRAs you keep most.
+
+    \b
+    Example:
+      tastebud stats --user demo
+    """
+    with _errors_as_one_line():
+        found = _run(lambda pl: pl.get_stats(user_id=user), db)
+    if as_json:
+        _print_json(found)
+    else:
+        _show_stats(found)
+
+
+def _show_stats(found: dict[str, Any]) -> None:
+    counts = found["action_counts"]
+    out.print(
+        f"profile {found['user_id']!r}: {found['total_preferences']} images judged, "
+        f"{counts['selected']} kept, {counts['rejected']} rejected",
+        highlight=False,
+    )
+    for key, title in (("top_checkpoints", "checkpoint"), ("top_loras", "lora")):
+        if not found[key]:
+            continue
+        table = Table(title, "kept", "of", "rate")
+        for row in found[key]:
+            table.add_row(
+                row[title], str(row["selected"]), str(row["total"]), f"{row['selection_rate']:.0%}"
+            )
+        out.print(table)
+
+
+# -- export, import, check ------------------------------------------------------------------------
+
+
+@app.command("export")
+def export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    user: User = "default",
+    all_profiles: Annotated[
+        bool, typer.Option("--all-profiles", help="Every profile on the database.")
+    ] = False,
+    db: Database = DATABASE,
+) -> None:
+    """Write a profile's events and statistics as a JSON export document.
+
+    \b
+    Example:
+      tastebud export -o my_preferences.json
+    """
+    with _errors_as_one_line(), _progress() as progress:
+        task = progress.add_task("reading the database", total=None)
+        document = _run(
+            lambda pl: pl.export_preferences(user_id=None if all_profiles else user), db
+        )
+        events = document["preferences"]
+        progress.update(task, description="writing", total=len(events), completed=0)
+        target = sys.stdout if output is None else output.open("w", encoding="utf-8")
+        try:
+            _write_export(target, document, lambda done: progress.update(task, completed=done))
+        finally:
+            if output is not None:
+                target.close()
+    if output is not None:
+        err.print(f"{len(events)} events written to {output}", highlight=False)
+
+
+def _write_export(target: Any, document: dict[str, Any], done: Callable[[int], None]) -> None:
+    # Written event by event, so that the progress bar moves; the result is the same JSON as
+    # json.dump of the whole document.
+    head = {key: value for key, value in document.items() if key not in ("preferences", "stats")}
+    target.write(json.dumps(head)[:-1] + ', "preferences": [')
+    events = document["preferences"]
+    for index, event in enumerate(events):
+        target.write(("" if index == 0 else ", ") + json.dumps(event))
+        if index % 1000 == 999:
+            done(index + 1)
+    done(len(events))
+    target.write('], "stats": ' + json.dumps(document["stats"]) + "}\n")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="An export document (tastebud export).")],
+    user: Annotated[
+        str | None,
+        typer.Option("--user", "-u", help="Move every event into this profile (default: keep)."),
+    ] = None,
+    db: Database = DATABASE,
+) -> None:
+    """Merge an export document; importing the same file again changes nothing.
+
+    A bad document is refused whole, with where it is wrong, and changes nothing.
+
+    \b
+    Example:
+      tastebud import my_preferences.json
+    """
+    with _errors_as_one_line(), _progress() as progress:
+        size = file.stat().st_size
+        task = progress.add_task(f"reading {file.name}", total=size)
+        chunks = []
+        with file.open("rb") as source:
+            while chunk := source.read(4 * 1024 * 1024):
+                chunks.append(chunk)
+                progress.advance(task, len(chunk))
+        progress.update(task, description="checking and importing", total=None)
+        summary = _run(lambda pl: pl.import_preferences(b"".join(chunks), user_id=user), db)
+    out.print(
+        f"{summary.added} added, {summary.replaced} replaced, {summary.unchanged} unchanged, "
+        f"{summary.kept_newer} kept (the stored event was newer)",
+        highlight=False,
+    )
+
+
+@app.command()
+def check(db: Database = DATABASE) -> None:
+    """Recount every statistic from the events and compare; exit status 1 if any differs.
+
+    \b
+    Example:
+      tastebud check || tastebud repair
+    """
+    with _errors_as_one_line(), _progress() as progress:
+        progress.add_task("recounting", total=None)
+        report = _run(lambda pl: pl.check(), db)
+    _show_report(report, "statistics differ from the events: run 'tastebud repair'")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def repair(db: Database = DATABASE) -> None:
+    """Rebuild every statistic from the events (after 'tastebud check' found a difference).
+
+    \b
+    Example:
+      tastebud repair
+    """
+    with _errors_as_one_line(), _progress() as progress:
+        progress.add_task("rebuilding", total=None)
+        report = _run(lambda pl: pl.repair(), db)
+    _show_report(report, "statistics differed and are now rebuilt")
+
+
+def _show_report(report: Any, wrong: str) -> None:
+    out.print(f"{report.events} events, {report.statistics} statistics", highlight=False)
+    if report.ok:
+        out.print("every statistic matches the events")
+        return
+    table = Table(
+        "profile", "statistic", "stored", "recounted", title=f"{len(report.wrong)} {wrong}"
+    )
+    for user_id, cell, stored, recounted in report.wrong[:20]:
+        table.add_row(
+            user_id,
+            " × ".join(str(part) for part in cell if part),
+            f"{stored.selected}/{stored.total}",
+            f"{recounted.selected}/{recounted.total}",
+        )
+    out.print(table)
+
+
+# -- plumbing -----------------------------------------------------------------------------------
+
+
+def _run(call: Callable[[PreferenceLearning], Awaitable[T]], database: str) -> T:
+    """Open the database, make the call, close it."""
+
+    async def run() -> T:
+        async with PreferenceLearning(database=database) as learning:
+            return await call(learning)
+
+    return asyncio.run(run())
+
+
+@contextmanager
+def _errors_as_one_line() -> Iterator[None]:
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except TastebudError as error:
+        _fail(str(error))
+    except OSError as error:  # a file to read or write
+        where = f" {error.filename}" if error.filename else ""
+        _fail(f"cannot use{where}: {error.strerror or error}")
+    except Exception as error:  # noqa: BLE001  a bug: still one line, saying what it was
+        _fail(f"unexpected {type(error).__name__}: {error}")
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"tastebud: error: {message}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    """A progress display on stderr, shown only on a terminal and gone when done."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        yield progress
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
