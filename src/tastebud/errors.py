@@ -24,6 +24,10 @@ class InvalidInput(TastebudError, ValueError):
         return InvalidInput(f"{prefix}.{self.field}", self.reason)
 
 
+class InvalidJson(InvalidInput):
+    """Input that is not JSON at all (the HTTP API answers 400 rather than 422)."""
+
+
 class DatabaseUnavailable(TastebudError):
     """The database could not be opened or reached (a missing folder's permissions, a server down).
 

@@ -33,7 +33,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict  # pydantic reads TypedDicts from here before 3.12
 
-from tastebud.errors import InvalidInput
+from tastebud.errors import InvalidInput, InvalidJson
 from tastebud.names import model_key
 from tastebud.prompt import parse_prompt
 
@@ -447,8 +447,10 @@ _PATTERNS = {
 
 def invalid_input(error: ValidationError, *, whole: str = "event") -> InvalidInput:
     """The first problem pydantic found, as ``InvalidInput`` naming the field the tastebud way."""
-    field, reason = describe_problem(error.errors(include_url=False, include_input=False)[0])
-    return InvalidInput(field or whole, reason)
+    problem = error.errors(include_url=False, include_input=False)[0]
+    field, reason = describe_problem(problem)
+    kind = InvalidJson if problem["type"] == "json_invalid" else InvalidInput
+    return kind(field or whole, reason)
 
 
 def describe_problem(problem: Mapping[str, Any]) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any, NamedTuple, Self
 
 from tastebud.batches import judged_events
-from tastebud.errors import InvalidInput
+from tastebud.errors import DatabaseUnavailable, InvalidInput
 from tastebud.events import (
     EXPORT_VERSION,
     PreferenceEvent,
@@ -117,7 +117,10 @@ class PreferenceLearning:
         if self._repository is None:
             async with self._opening:
                 if self._repository is None:
-                    repository = Repository(self.database, durable=self._durable)
+                    try:
+                        repository = Repository(self.database, durable=self._durable)
+                    except OSError as error:  # the SQLite file's folder cannot be made
+                        raise DatabaseUnavailable(str(self.database), str(error)) from error
                     try:
                         await repository.migrate()
                     except BaseException:

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from tastebud.errors import DatabaseUnavailable, InvalidInput
+from tastebud.errors import DatabaseUnavailable, InvalidInput, InvalidJson
 from tastebud.events import describe_problem
 
 log = logging.getLogger("tastebud.api")
@@ -63,6 +63,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidInput)
     async def invalid_input(request: Request, error: InvalidInput) -> JSONResponse:
+        if isinstance(error, InvalidJson):
+            return error_response(400, "Not valid JSON", [detail(error.field, error.reason)])
         return error_response(422, "Invalid input", [detail(error.field, error.reason)])
 
     @app.exception_handler(RequestValidationError)

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from tastebud import __version__
 from tastebud.api.errors import ApiError, detail
-from tastebud.errors import InvalidInput
+from tastebud.errors import InvalidInput, InvalidJson
 from tastebud.prompt import parse_prompt
 from tastebud.service import MAX_PAGE, PreferenceLearning
 
@@ -49,10 +49,10 @@ async def _json_object(request: Request, schema: str) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except UnicodeDecodeError:
-        raise ApiError(400, "Not valid JSON", [detail("body", "is not UTF-8 text")]) from None
+        raise InvalidJson("body", "Invalid JSON: not UTF-8 text") from None
     except json.JSONDecodeError as error:
-        reason = f"line {error.lineno} column {error.colno}: {error.msg}"
-        raise ApiError(400, "Not valid JSON", [detail("body", reason)]) from None
+        reason = f"Invalid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        raise InvalidJson("body", reason) from None
     if not isinstance(value, dict):
         raise InvalidInput("body", f"must be a JSON object ({schema})")
     return value
