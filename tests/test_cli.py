@@ -1,0 +1,150 @@
+"""The ``tastebud`` command through Typer's runner, against real database files."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tastebud.cli import app
+
+
+def tastebud(*args: str | Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [str(arg) for arg in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "preferences.db"
+
+
+def _stats(db: Path, user: str = "default") -> dict:
+    code, out, _ = tastebud("stats", "--user", user, "--db", db, "--json")
+    assert code == 0
+    return json.loads(out)
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    for command in ("serve", "demo", "record", "recommend", "stats", "export", "import", "check",
+                    "repair"):  # fmt: skip
+        code, out, _ = tastebud(command, "--help")
+        assert code == 0 and "Example" in out and "tastebud " + command in out, command
+
+
+def test_demo_fills_its_own_profile_once(db: Path) -> None:
+    code, out, err = tastebud("demo", "--db", db)
+    assert code == 0, err
+    assert "400 events added" in err and "images judged" in out
+    assert tastebud("demo", "--db", db)[2].count("0 events added") == 1
+    assert _stats(db, "demo")["total_preferences"] == 400
+    assert _stats(db)["total_preferences"] == 0  # the user's own profile is untouched
+
+
+def test_recommend_shows_the_checkpoint_loras_and_why(db: Path) -> None:
+    tastebud("demo", "--db", db)
+    code, out, _ = tastebud("recommend", "beach at sunset", "--user", "demo", "--db", db)
+    assert code == 0
+    assert out.startswith("epicrealismXL_pureFix.safetensors  confidence 0.")
+    assert "Why:" in out and "judged images" in out and "add_detail" in out
+    code, out, _ = tastebud("recommend", "beach at sunset", "--user", "demo", "--db", db,
+                            "-a", "realvisxlV40,animagineXL_v3", "--json")  # fmt: skip
+    answer = json.loads(out)
+    assert answer["checkpoint"] == "realvisxlV40"
+    assert [item["checkpoint"] for item in answer["ranking"]] == ["realvisxlV40", "animagineXL_v3"]
+
+
+def test_record_then_recommend(db: Path) -> None:
+    for generation, checkpoint, kept in (("g1", "epicrealismXL", "--selected"),
+                                         ("g2", "realvisxlV40", "--rejected")):  # fmt: skip
+        code, out, err = tastebud("record", "beach at sunset", "-c", checkpoint, kept,
+                                  "-g", generation, "--lora", "add_detail:0.6", "--db", db)  # fmt: skip
+        assert code == 0, err
+        assert f"generation {generation}" in out
+    stats = _stats(db)
+    assert stats["action_counts"] == {"selected": 1, "rejected": 1}
+    assert stats["top_loras"][0]["lora"] == "add_detail"
+    code, out, _ = tastebud("recommend", "beach", "--db", db, "--json")
+    assert json.loads(out)["checkpoint"] == "epicrealismXL"
+
+
+def test_export_then_import_elsewhere(db: Path, tmp_path: Path) -> None:
+    tastebud("demo", "--db", db)
+    export = tmp_path / "demo.json"
+    code, _, err = tastebud("export", "--user", "demo", "-o", export, "--db", db)
+    assert code == 0 and "400 events written" in err
+    document = json.loads(export.read_text())
+    assert (document["version"], document["total_preferences"]) == ("1.0", 400)
+    elsewhere = tmp_path / "elsewhere.db"
+    code, out, _ = tastebud("import", export, "--db", elsewhere)
+    assert code == 0 and out.startswith("400 added")
+    assert tastebud("import", export, "--db", elsewhere)[1].startswith(
+        "0 added, 0 replaced, 400 unchanged"
+    )
+    assert _stats(elsewhere, "demo") == _stats(db, "demo")
+    tastebud("import", export, "--user", "me", "--db", elsewhere)
+    assert _stats(elsewhere, "me")["total_preferences"] == 400
+    code, out, _ = tastebud("export", "--all-profiles", "--db", elsewhere)
+    assert json.loads(out)["total_preferences"] == 800
+
+
+def test_a_bad_import_is_one_line_and_changes_nothing(db: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    event = {"prompt": "p", "checkpoint": "c", "generation_id": "g", "action": "kept"}
+    bad.write_text(json.dumps({"version": "1.0", "preferences": [event]}))
+    code, out, err = tastebud("import", bad, "--db", db)
+    assert code == 1 and out == ""
+    assert err.strip().splitlines() == [
+        "tastebud: error: preferences[0].action: must be 'selected' or 'rejected'"
+    ]
+    assert _stats(db)["total_preferences"] == 0
+    code, _, err = tastebud("import", tmp_path / "missing.json", "--db", db)
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "missing.json" in err
+
+
+def test_errors_are_one_line_and_a_non_zero_exit(db: Path, tmp_path: Path) -> None:
+    code, _, err = tastebud("recommend", "beach", "--count", "0", "--db", db)
+    assert (code, err.strip()) == (
+        1,
+        "tastebud: error: count: must be a whole number from 1 to 100",
+    )
+    code, _, err = tastebud(
+        "record", "beach", "-c", "models/.safetensors", "--selected", "--db", db
+    )
+    assert code == 1 and err.startswith("tastebud: error: checkpoint:")
+    code, _, err = tastebud("stats", "--db", "mysql://nowhere/db")
+    assert code == 1 and "unsupported database" in err and len(err.strip().splitlines()) == 1
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, _, err = tastebud("stats", "--db", blocker / "inside.db")
+    assert code == 1 and err.startswith("tastebud: error: cannot use the database")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_serve_refuses_other_machines_without_a_token(db: Path) -> None:
+    code, _, err = tastebud("serve", "--host", "0.0.0.0", "--db", db)
+    assert code == 1 and err.startswith("tastebud: error: token: is required")
+    assert not db.exists()  # refused before anything was opened
+
+
+def test_check_and_repair(db: Path) -> None:
+    tastebud("demo", "--db", db)
+    code, out, _ = tastebud("check", "--db", db)
+    assert code == 0 and "every statistic matches" in out
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE preference_stats SET selected_count = selected_count + 1")
+    code, out, _ = tastebud("check", "--db", db)
+    assert code == 1 and "tastebud repair" in out
+    assert tastebud("repair", "--db", db)[0] == 0
+    assert tastebud("check", "--db", db)[0] == 0
+
+
+def test_the_database_comes_from_the_environment(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASTEBUD_DB", str(db))
+    tastebud("record", "beach", "-c", "epicrealismXL", "--selected")
+    assert _stats(db)["total_preferences"] == 1

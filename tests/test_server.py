@@ -1,0 +1,92 @@
+"""The real server: ``tastebud serve`` as a process on a free loopback port, used over TCP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start ``tastebud serve`` and yield its base URL once it answers; stop it with Ctrl-C."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tastebud", "serve", "--port", str(port), *args],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):  # a readiness wait, not a timing check: up to a minute to start
+            if process.poll() is not None:
+                raise AssertionError(f"the server stopped: {process.communicate()}")
+            try:
+                httpx.get(base + "/api/health", headers=_auth(env), timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the server did not answer within a minute")
+        yield base
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def _auth(env: dict[str, str] | None) -> dict[str, str]:
+    token = (env or {}).get("TASTEBUD_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def test_records_and_recommends_over_tcp_and_keeps_the_data(tmp_path: Path) -> None:
+    db = str(tmp_path / "preferences.db")
+    with serving("--db", db, "--demo") as base:
+        assert httpx.get(base + "/api/health").json()["status"] == "ok"
+        demo = httpx.get(base + "/api/preferences/stats", params={"user_id": "demo"}).json()
+        assert demo["total_preferences"] == 400
+        for generation, checkpoint, kept in (("g1", "epicrealismXL", True),
+                                             ("g2", "realvisxlV40", False)):  # fmt: skip
+            response = httpx.post(
+                base + "/api/preferences",
+                json={"prompt": "beach at sunset", "checkpoint": checkpoint, "selected": kept,
+                      "generation_id": generation},
+            )  # fmt: skip
+            assert response.status_code == 201, response.text
+        answer = httpx.get(base + "/api/preferences/recommend/checkpoint?prompt=beach+sunset")
+        assert answer.json()["checkpoint"] == "epicrealismXL"
+    with serving("--db", db) as base:  # restarted: everything is still there
+        stats = httpx.get(base + "/api/preferences/stats").json()
+        assert stats["action_counts"] == {"selected": 1, "rejected": 1}
+        demo = httpx.get(base + "/api/preferences/stats", params={"user_id": "demo"}).json()
+        assert demo["total_preferences"] == 400
+        answer = httpx.get(base + "/api/preferences/recommend/checkpoint?prompt=beach+sunset")
+        assert answer.json()["checkpoint"] == "epicrealismXL"
+
+
+def test_settings_from_the_environment_and_the_token(tmp_path: Path) -> None:
+    db = tmp_path / "elsewhere" / "taste.db"
+    env = {"TASTEBUD_DB": str(db), "TASTEBUD_TOKEN": "s3cret"}
+    with serving(env=env) as base:
+        assert httpx.get(base + "/api/preferences/stats").status_code == 401
+        answer = httpx.get(base + "/api/preferences/stats", headers=_auth(env))
+        assert answer.status_code == 200
+    assert db.is_file()
