@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -73,6 +74,7 @@ def serve(
     host: Annotated[str, _option("host", "--host")] = setting("host").default,
     port: Annotated[int, _option("port", "--port")] = setting("port").default,
     token: Annotated[str | None, _option("token", "--token")] = setting("token").default,
+    workers: Annotated[int, _option("workers", "--workers")] = setting("workers").default,
     max_body_mb: Annotated[float, _option("max_body_mb", "--max-body-mb")] = setting(
         "max_body_mb"
     ).default,
@@ -96,7 +98,7 @@ def serve(
 
     with _errors_as_one_line():
         settings = Settings(
-            database=db, host=host, port=port, token=token,
+            database=db, host=host, port=port, token=token, workers=workers,
             max_body_mb=max_body_mb, max_import_mb=max_import_mb,
         )  # fmt: skip
         if demo:
@@ -111,15 +113,19 @@ def serve(
                 f"/api/preferences/stats?user_id={DEMO_PROFILE}'",
                 highlight=False,
             )
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        # Bodies are limited by the app itself (413 in the API's error shape).
-        timeout_graceful_shutdown=10,
-    )
+    # Bodies are limited by the app itself (413 in the API's error shape); the access log is
+    # off: a line per request would cost more than a recommendation.
+    served: dict[str, Any] = {"host": host, "port": port, "log_level": "warning",
+                              "access_log": False, "timeout_graceful_shutdown": 10}  # fmt: skip
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **served)
+    else:
+        # Each worker process builds its own app, from the same settings passed down in the
+        # environment.
+        os.environ.update(settings.as_environment())
+        uvicorn.run(
+            "tastebud.api.app:from_environment", factory=True, workers=settings.workers, **served
+        )
 
 
 @app.command()

@@ -9,6 +9,7 @@ test can run many apps side by side.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,14 @@ class Settings:
             "Required when the host is not a loopback address.",
         ),
     )
+    workers: int = field(
+        default=1,
+        metadata=_about(
+            "TASTEBUD_WORKERS",
+            "Server processes. Two on a two-core machine serve about twice the requests; "
+            "each keeps its own connections to the database.",
+        ),
+    )
     max_body_mb: float = field(
         default=1.0,
         metadata=_about(
@@ -68,6 +77,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise InvalidInput("port", f"must be from 1 to 65535, not {self.port}")
+        if not 1 <= self.workers <= 64:
+            raise InvalidInput("workers", f"must be from 1 to 64, not {self.workers}")
         for name in ("max_body_mb", "max_import_mb"):
             if not getattr(self, name) > 0:
                 raise InvalidInput(name, "must be more than 0")
@@ -79,6 +90,34 @@ class Settings:
                 f"is required to listen on {self.host!r}, which other machines can reach: "
                 "give --token or set TASTEBUD_TOKEN",
             )
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Settings:
+        """Settings from the declared environment variables, defaults for the rest."""
+        given: dict[str, Any] = {}
+        for item in fields(cls):
+            text = environ.get(item.metadata["env"])
+            if text is None or text == "":
+                continue
+            kind = type(item.default) if item.default is not None else str
+            if kind is not str:
+                try:
+                    given[item.name] = kind(text)
+                except ValueError:
+                    raise InvalidInput(
+                        item.metadata["env"], f"must be a {kind.__name__}, not {text!r}"
+                    ) from None
+            else:
+                given[item.name] = text
+        return cls(**given)
+
+    def as_environment(self) -> dict[str, str]:
+        """The environment variables that give these settings (for worker processes)."""
+        return {
+            item.metadata["env"]: str(getattr(self, item.name))
+            for item in fields(self)
+            if getattr(self, item.name) is not None
+        }
 
     @property
     def max_body_bytes(self) -> int:

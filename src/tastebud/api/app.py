@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -64,6 +65,12 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app with settings from the environment: what each worker process of
+    ``tastebud serve --workers N`` builds."""
+    return create_app(Settings.from_environment(os.environ))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -22,7 +22,9 @@ from tastebud.service import MAX_PAGE, PreferenceLearning
 router = APIRouter(prefix="/api")
 
 
-def _learning(request: Request) -> PreferenceLearning:
+async def _learning(request: Request) -> PreferenceLearning:
+    # async: FastAPI runs a plain function dependency in a worker thread, a hand-off that cost
+    # more than the recommendation it serves.
     learning: PreferenceLearning = request.app.state.preferences
     return learning
 

@@ -14,7 +14,7 @@ from tastebud.learning.strategy import Block, Evidence
 from tastebud.store.cells import STAT_CODES, from_stored, key_kinds
 from tastebud.store.ids import Lookup
 from tastebud.store.rows import row_event
-from tastebud.store.schema import preference_stats, profiles, user_preferences
+from tastebud.store.schema import models, preference_stats, profiles, user_preferences
 
 CHUNK = 500  # values per IN (...) list: well inside SQLite's and asyncpg's parameter limits
 
@@ -266,18 +266,24 @@ def known_models(
     connection: sa.Connection, ids: Lookup, kind: str, user_id: str | None
 ) -> dict[str, str]:
     """Key -> display name of the checkpoints (or LoRAs) with statistics, for one profile or all."""
-    table = preference_stats.c
+    stats = preference_stats.c
     code = STAT_CODES[StatType.CHECKPOINT if kind == "checkpoint" else StatType.LORA]
-    models = [model.id for model in ids.all_models().values() if model.kind == kind]
-    # key1 leads the primary key: naming the candidates makes this a few index seeks.
-    query = sa.select(table.key1).where(table.stat_type == code, table.key1.in_(models)).distinct()
+    # One index seek per model of the kind (key1 leads the statistics' primary key), and the
+    # names read in the same query: this runs on every recommendation without candidates.
+    used = sa.select(stats.key1).where(
+        stats.key1 == models.c.id, stats.stat_type == code, stats.key2 == 0
+    )
     if user_id is not None:
         profile = ids.profile_ids([user_id]).get(user_id)
         if profile is None:
             return {}
-        query = query.where(table.profile_id == profile)
-    found = [ids.model(model_id) for (model_id,) in connection.execute(query)]
-    return {model.key: model.name for model in sorted(found, key=lambda m: m.key)}
+        used = used.where(stats.profile_id == profile)
+    query = (
+        sa.select(models.c.key, models.c.name)
+        .where(models.c.kind == kind, used.exists())
+        .order_by(models.c.key)
+    )
+    return dict(connection.execute(query).all())
 
 
 def statistics(

@@ -54,9 +54,10 @@ class Repository:
         lookup.commit()
         return result
 
-    async def _read(self, work: Any) -> Any:
+    async def _read(self, work: Any, *, small: bool = False) -> Any:
         return await self.db.read(
-            lambda connection: work(connection, self.ids.lookup(connection, self.db.dialect))
+            lambda connection: work(connection, self.ids.lookup(connection, self.db.dialect)),
+            small=small,
         )
 
     # -- writes -------------------------------------------------------------------------------
@@ -95,7 +96,9 @@ class Repository:
 
     async def evidence(self, user_id: str, blocks: Sequence[Block]) -> Evidence:
         """The statistics a strategy asked for: this profile's, and pooled over all profiles."""
-        return await self._read(lambda c, ids: reads.evidence(c, ids, user_id, blocks))  # type: ignore[no-any-return]
+        return await self._read(  # type: ignore[no-any-return]
+            lambda c, ids: reads.evidence(c, ids, user_id, blocks), small=True
+        )
 
     async def resolve(self, kind: str, keys: Sequence[str]) -> dict[str, str]:
         """Requested key -> the stored key it stands for: itself, or the one recorded version.
@@ -117,11 +120,13 @@ class Repository:
                 found[key] = key if exact or len(versions) != 1 else versions[0]
             return found
 
-        return {**resolved, **await self._read(work)}
+        return {**resolved, **await self._read(work, small=True)}
 
     async def known_models(self, kind: str, user_id: str | None = None) -> dict[str, str]:
         """Key -> display name of the checkpoints (or LoRAs) with statistics, for one profile or all."""
-        return await self._read(lambda c, ids: reads.known_models(c, ids, kind, user_id))  # type: ignore[no-any-return]
+        return await self._read(  # type: ignore[no-any-return]
+            lambda c, ids: reads.known_models(c, ids, kind, user_id), small=True
+        )
 
     async def statistics(
         self, user_id: str | None, stat_types: Sequence[StatType] | None = None
@@ -167,7 +172,9 @@ class Repository:
 
     async def ping(self) -> None:
         """Run the smallest query there is; raises when the database cannot be reached."""
-        await self.db.read(lambda connection: connection.execute(sa.text("SELECT 1")).scalar())
+        await self.db.read(
+            lambda connection: connection.execute(sa.text("SELECT 1")).scalar(), small=True
+        )
 
     async def check(self) -> CheckReport:
         """Compare every stored statistic with a recomputation from the events."""

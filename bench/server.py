@@ -1,0 +1,173 @@
+"""Server benchmark: the real ``tastebud serve`` on loopback, 100,000 events stored, loaded by wrk.
+
+    .venv/bin/python bench/server.py            # N = 100,000 events, about 3 minutes on 2 cores
+    .venv/bin/python bench/server.py --quick    # 5,000 events, short runs: a smoke test
+
+Needs wrk (Debian: ``apt-get install wrk``), a load generator written in C, so that the client
+takes as little of the machine's two cores as possible. The server is started exactly as a user
+starts it (``python -m tastebud serve --db FILE --port P``: one process, durable SQLite). Figures
+go to stdout and to bench/results/server.json (gitignored).
+
+Recommend requests use real DiffusionDB prompts (about 12 keywords each) against the profile's 50
+checkpoints; record requests post new events with 2 LoRAs each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+from performance import RESULTS, load_prompts, make_events, pct
+from tastebud import PreferenceLearning
+
+HERE = Path(__file__).resolve().parent
+SCRIPT = HERE / "wrk" / "requests.lua"
+GOAL_RPS, GOAL_P99_MS = 500, 50.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def fill(database: Path, events: list[dict]) -> None:
+    async with PreferenceLearning(database=database) as learning:
+        for start in range(0, len(events), 5000):
+            await learning.record_batch(events[start : start + 5000])
+
+
+async def in_process(database: Path, prompts: list[str], calls: int) -> list[float]:
+    """The same recommendations as direct calls, for the HTTP layer's share of the time."""
+    async with PreferenceLearning(database=database) as learning:
+        await learning.rank_checkpoints(prompts[0])
+        times = []
+        for index in range(calls):
+            began = time.perf_counter()
+            await learning.rank_checkpoints(prompts[index % len(prompts)])
+            times.append(time.perf_counter() - began)
+    return times
+
+
+def wrk(base: str, requests: Path, connections: int, seconds: int) -> dict:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+               "-s", str(SCRIPT), base, "--", str(requests)]  # fmt: skip
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    figures = json.loads(output.strip().splitlines()[-1])
+    figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
+    return figures
+
+
+def measure(database: Path, workers: int, recommend: Path, record: Path, seconds: int) -> list:
+    """Start ``tastebud serve`` with this many workers, load it with wrk, stop it."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tastebud", "serve", "--db", str(database), "--port", str(port),
+         "--workers", str(workers)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    rows = []
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(base + "/api/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        # Warm up: the first requests open connections and fill SQLite's page cache.
+        wrk(base, recommend, 2 * workers, 2)
+        for connections in (1, 4, 16):
+            result = wrk(base, recommend, connections, seconds)
+            rows.append(("recommend checkpoint", workers, connections, result))
+        for connections in (1, 4):
+            result = wrk(base, record, connections, seconds)
+            rows.append(("record one event (durable)", workers, connections, result))
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5,000 events and 3-second runs")
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                        help="server processes to measure with, one server each (default: 1 2)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench/server.py needs wrk: apt-get install wrk")
+    n = 5000 if args.quick else args.events
+    seconds = 3 if args.quick else 15
+    rng = random.Random(20261125)
+    work = Path(tempfile.mkdtemp(prefix="tastebud-server-bench-"))
+    database = work / "preferences.db"
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.platform()}; N={n:,} events in {work}")  # fmt: skip
+    began = time.perf_counter()
+    prompts = load_prompts(rng)
+    asyncio.run(fill(database, make_events(n, prompts, rng)))
+    print(f"  [{time.perf_counter() - began:6.1f} s] filled the database")
+
+    recommend = work / "recommend.tsv"
+    recommend.write_text("".join(
+        "GET\t/api/preferences/recommend/checkpoint?" + urlencode({"prompt": prompt}) + "\n"
+        for prompt in rng.sample(prompts, min(500, len(prompts)))
+    ))  # fmt: skip
+    record = work / "record.tsv"
+    bodies = []
+    for index, event in enumerate(make_events(60_000 if not args.quick else 5000, prompts, rng)):
+        event["generation_id"] = f"bench-{index}"
+        event["timestamp"] = event["timestamp"].isoformat()
+        bodies.append("POST\t/api/preferences\t" + json.dumps(event) + "\n")
+    record.write_text("".join(bodies))
+
+    rows = []
+    for workers in args.workers:
+        # Each server starts from the same 100,000 events: a copy of the filled database.
+        copy = work / f"served-{workers}.db"
+        shutil.copy(database, copy)
+        rows += measure(copy, workers, recommend, record, seconds)
+    direct = asyncio.run(in_process(database, prompts, 300 if args.quick else 2000))
+    shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\n{'request':<28} {'workers':>7} {'conns':>5} {'req/s':>8} {'p50 ms':>8} "
+          f"{'p90 ms':>8} {'p99 ms':>8} {'errors':>6}")  # fmt: skip
+    results = []
+    for name, workers, connections, result in rows:
+        errors = result["socket_errors"] + result["non_2xx"]
+        print(f"{name:<28} {workers:>7} {connections:>5} {result['rps']:>8.0f} "
+              f"{result['p50_us'] / 1000:>8.2f} {result['p90_us'] / 1000:>8.2f} "
+              f"{result['p99_us'] / 1000:>8.2f} {errors:>6}")  # fmt: skip
+        results.append({"request": name, "workers": workers, "connections": connections,
+                        **result})  # fmt: skip
+    print(f"\nin-process rank_checkpoints (no HTTP), same database: "
+          f"p50 {pct(direct, 0.5) * 1000:.2f} ms, p99 {pct(direct, 0.99) * 1000:.2f} ms")  # fmt: skip
+    for workers in args.workers:
+        mine = [r for n_, w, c, r in rows if n_.startswith("recommend") and w == workers]
+        best = max(mine, key=lambda r: r["rps"])
+        met = [r for r in mine if r["rps"] >= GOAL_RPS and r["p99_us"] / 1000 < GOAL_P99_MS]
+        print(f"goal with {workers} worker(s): recommend >= {GOAL_RPS} req/s with p99 < "
+              f"{GOAL_P99_MS:.0f} ms: {'PASS' if met else 'MISS'} (most: {best['rps']:.0f} req/s)")
+    RESULTS.parent.mkdir(exist_ok=True)
+    (RESULTS.parent / "server.json").write_text(json.dumps({"events": n, "rows": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
