@@ -99,7 +99,7 @@ class Settings:
             text = environ.get(item.metadata["env"])
             if text is None or text == "":
                 continue
-            kind = type(item.default) if item.default is not None else str
+            kind: type = str if item.default is None else type(item.default)
             if kind is not str:
                 try:
                     given[item.name] = kind(text)
