@@ -91,7 +91,7 @@ def measure(database: Path, workers: int, recommend: Path, record: Path, seconds
             except httpx.TransportError:
                 time.sleep(0.2)
         # Warm up: the first requests open connections and fill SQLite's page cache.
-        wrk(base, recommend, 2 * workers, 2)
+        wrk(base, recommend, 4 * workers, 3)
         for connections in (1, 4, 16):
             result = wrk(base, recommend, connections, seconds)
             rows.append(("recommend checkpoint", workers, connections, result))
