@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +40,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Everything built so far (the app, the libraries) lives as long as the server: leave it
+        # out of the cycle collector's full passes, which otherwise stalled a request for 35 ms
+        # every few seconds under load.
+        gc.freeze()
         try:
             yield
         finally:
