@@ -351,7 +351,8 @@ async def test_filters(seeded: httpx.AsyncClient) -> None:
     _error(await seeded.get("/api/preferences", params={"action": "kept"}), 422, "action")
     _error(await seeded.get("/api/preferences", params={"limit": 0}), 422, "limit")
     _error(await seeded.get("/api/preferences", params={"limit": "ten"}), 422, "limit")
-    _error(await seeded.get("/api/preferences", params={"cursor": "abc"}), 422, "cursor")
+    for cursor in ("abc", "²", "-1", "0"):
+        _error(await seeded.get("/api/preferences", params={"cursor": cursor}), 422, "cursor")
 
 
 async def test_delete_undoes_a_mis_click(api: httpx.AsyncClient) -> None:

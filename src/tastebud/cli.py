@@ -8,7 +8,6 @@ usage mistakes are click's message and exit status 2.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -17,17 +16,9 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
+from tastebud import terminal
 from tastebud.demo import DEMO_PROFILE, demo_history
 from tastebud.errors import TastebudError
 from tastebud.service import LoraScore, PreferenceLearning, RankedCheckpoint
@@ -44,8 +35,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # click's plain help and one-paragraph usage errors
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console()
-err = Console(stderr=True)
+out, err = terminal.out, terminal.err
 
 
 def _option(name: str, *flags: str) -> Any:
@@ -142,7 +132,7 @@ def demo(db: Database = DATABASE) -> None:
     with _errors_as_one_line():
         added = _run(_fill_demo, db)
         err.print(f"demo profile {DEMO_PROFILE!r}: {added} events added", highlight=False)
-        _show_stats(_run(lambda pl: pl.get_stats(user_id=DEMO_PROFILE), db))
+        terminal.show_stats(_run(lambda pl: pl.get_stats(user_id=DEMO_PROFILE), db))
         out.print(f'\nTry: tastebud recommend "beach at sunset" --user {DEMO_PROFILE}')
 
 
@@ -238,7 +228,7 @@ def recommend(
     with _errors_as_one_line():
         ranking, loras = _run(ask, db)
     if as_json:
-        _print_json(
+        terminal.print_json(
             {
                 "checkpoint": ranking[0].checkpoint if ranking else None,
                 "confidence": ranking[0].score if ranking else 0.0,
@@ -252,10 +242,12 @@ def recommend(
         return
     best = ranking[0]
     out.print(f"[bold]{best.checkpoint}[/bold]  confidence {best.score:.2f}", highlight=False)
-    out.print(_why(best), highlight=False)
+    out.print(terminal.why(best), highlight=False)
     table = Table("checkpoint", "score", "images", "evidence", title="Every candidate")
     for item in ranking[:10]:
-        table.add_row(item.checkpoint, f"{item.score:.2f}", str(item.evidence), _level(item))
+        table.add_row(
+            item.checkpoint, f"{item.score:.2f}", str(item.evidence), terminal.level(item)
+        )
     out.print(table)
     if loras:
         lora_table = Table("LoRA", "score", title="LoRAs for it")
@@ -264,19 +256,6 @@ def recommend(
         out.print(lora_table)
     else:
         out.print("No LoRA to suggest yet.")
-
-
-def _why(best: RankedCheckpoint) -> str:
-    if best.evidence == 0:
-        return "Why: no history for this prompt's keywords yet; every candidate scores 0.5."
-    return (
-        f"Why: the highest score from {best.evidence} judged images of your history "
-        f"({_level(best)} evidence)."
-    )
-
-
-def _level(item: RankedCheckpoint) -> str:
-    return "high" if item.confidence >= 1 else "some" if item.confidence >= 0.25 else "little"
 
 
 # -- what has been learned ----------------------------------------------------------------------
@@ -293,27 +272,9 @@ def stats(user: User = "default", db: Database = DATABASE, as_json: AsJson = Fal
     with _errors_as_one_line():
         found = _run(lambda pl: pl.get_stats(user_id=user), db)
     if as_json:
-        _print_json(found)
+        terminal.print_json(found)
     else:
-        _show_stats(found)
-
-
-def _show_stats(found: dict[str, Any]) -> None:
-    counts = found["action_counts"]
-    out.print(
-        f"profile {found['user_id']!r}: {found['total_preferences']} images judged, "
-        f"{counts['selected']} kept, {counts['rejected']} rejected",
-        highlight=False,
-    )
-    for key, title in (("top_checkpoints", "checkpoint"), ("top_loras", "lora")):
-        if not found[key]:
-            continue
-        table = Table(title, "kept", "of", "rate")
-        for row in found[key]:
-            table.add_row(
-                row[title], str(row["selected"]), str(row["total"]), f"{row['selection_rate']:.0%}"
-            )
-        out.print(table)
+        terminal.show_stats(found)
 
 
 # -- export, import, check ------------------------------------------------------------------------
@@ -336,7 +297,7 @@ def export(
     Example:
       tastebud export -o my_preferences.json
     """
-    with _errors_as_one_line(), _progress() as progress:
+    with _errors_as_one_line(), terminal.progress() as progress:
         task = progress.add_task("reading the database", total=None)
         document = _run(
             lambda pl: pl.export_preferences(user_id=None if all_profiles else user), db
@@ -345,26 +306,14 @@ def export(
         progress.update(task, description="writing", total=len(events), completed=0)
         target = sys.stdout if output is None else output.open("w", encoding="utf-8")
         try:
-            _write_export(target, document, lambda done: progress.update(task, completed=done))
+            terminal.write_export(
+                target, document, lambda done: progress.update(task, completed=done)
+            )
         finally:
             if output is not None:
                 target.close()
     if output is not None:
         err.print(f"{len(events)} events written to {output}", highlight=False)
-
-
-def _write_export(target: Any, document: dict[str, Any], done: Callable[[int], None]) -> None:
-    # Written event by event, so that the progress bar moves; the result is the same JSON as
-    # json.dump of the whole document.
-    head = {key: value for key, value in document.items() if key not in ("preferences", "stats")}
-    target.write(json.dumps(head)[:-1] + ', "preferences": [')
-    events = document["preferences"]
-    for index, event in enumerate(events):
-        target.write(("" if index == 0 else ", ") + json.dumps(event))
-        if index % 1000 == 999:
-            done(index + 1)
-    done(len(events))
-    target.write('], "stats": ' + json.dumps(document["stats"]) + "}\n")
 
 
 @app.command("import")
@@ -384,7 +333,7 @@ def import_(
     Example:
       tastebud import my_preferences.json
     """
-    with _errors_as_one_line(), _progress() as progress:
+    with _errors_as_one_line(), terminal.progress() as progress:
         size = file.stat().st_size
         task = progress.add_task(f"reading {file.name}", total=size)
         chunks = []
@@ -409,10 +358,10 @@ def check(db: Database = DATABASE) -> None:
     Example:
       tastebud check || tastebud repair
     """
-    with _errors_as_one_line(), _progress() as progress:
+    with _errors_as_one_line(), terminal.progress() as progress:
         progress.add_task("recounting", total=None)
         report = _run(lambda pl: pl.check(), db)
-    _show_report(report, "statistics differ from the events: run 'tastebud repair'")
+    terminal.show_report(report, "statistics differ from the events: run 'tastebud repair'")
     if not report.ok:
         raise typer.Exit(1)
 
@@ -425,28 +374,10 @@ def repair(db: Database = DATABASE) -> None:
     Example:
       tastebud repair
     """
-    with _errors_as_one_line(), _progress() as progress:
+    with _errors_as_one_line(), terminal.progress() as progress:
         progress.add_task("rebuilding", total=None)
         report = _run(lambda pl: pl.repair(), db)
-    _show_report(report, "statistics differed and are now rebuilt")
-
-
-def _show_report(report: Any, wrong: str) -> None:
-    out.print(f"{report.events} events, {report.statistics} statistics", highlight=False)
-    if report.ok:
-        out.print("every statistic matches the events")
-        return
-    table = Table(
-        "profile", "statistic", "stored", "recounted", title=f"{len(report.wrong)} {wrong}"
-    )
-    for user_id, cell, stored, recounted in report.wrong[:20]:
-        table.add_row(
-            user_id,
-            " × ".join(str(part) for part in cell if part),
-            f"{stored.selected}/{stored.total}",
-            f"{recounted.selected}/{recounted.total}",
-        )
-    out.print(table)
+    terminal.show_report(report, "statistics differed and are now rebuilt")
 
 
 # -- plumbing -----------------------------------------------------------------------------------
@@ -480,26 +411,6 @@ def _errors_as_one_line() -> Iterator[None]:
 def _fail(message: str) -> NoReturn:
     err.print(f"tastebud: error: {message}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(1)
-
-
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    """A progress display on stderr, shown only on a terminal and gone when done."""
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
-        yield progress
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
 
 
 def _url_host(host: str) -> str:

@@ -198,12 +198,7 @@ async def record_batch(
 @router.post(
     "/preferences/import",
     summary="Merge an export document into a profile",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Export"}}},
-        }
-    },
+    openapi_extra=_body("Export"),
 )
 async def import_(
     request: Request, learning: Learning, user_id: UserId = "default"
@@ -236,7 +231,7 @@ async def list_preferences(
     limit: Annotated[int, Query(description=f"Events per page (1 to {MAX_PAGE}).")] = 50,
     cursor: Annotated[str | None, Query(description="The next_cursor of the page before.")] = None,
 ) -> dict[str, Any]:
-    if cursor is not None and not cursor.isdigit():
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit()):  # "²" is a digit
         raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
     page = await learning.list_preferences(
         user_id=user_id, checkpoint=checkpoint, keyword=keyword, action=action,

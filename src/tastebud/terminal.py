@@ -1,0 +1,108 @@
+"""How the ``tastebud`` command shows things: rich tables, progress bars, JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from tastebud.service import RankedCheckpoint
+
+out = Console()
+err = Console(stderr=True)
+
+
+def why(best: RankedCheckpoint) -> str:
+    if best.evidence == 0:
+        return "Why: no history for this prompt's keywords yet; every candidate scores 0.5."
+    return (
+        f"Why: the highest score from {best.evidence} judged images of your history "
+        f"({level(best)} evidence)."
+    )
+
+
+def level(item: RankedCheckpoint) -> str:
+    return "high" if item.confidence >= 1 else "some" if item.confidence >= 0.25 else "little"
+
+
+def show_stats(found: dict[str, Any]) -> None:
+    counts = found["action_counts"]
+    out.print(
+        f"profile {found['user_id']!r}: {found['total_preferences']} images judged, "
+        f"{counts['selected']} kept, {counts['rejected']} rejected",
+        highlight=False,
+    )
+    for key, title in (("top_checkpoints", "checkpoint"), ("top_loras", "lora")):
+        if not found[key]:
+            continue
+        table = Table(title, "kept", "of", "rate")
+        for row in found[key]:
+            table.add_row(
+                row[title], str(row["selected"]), str(row["total"]), f"{row['selection_rate']:.0%}"
+            )
+        out.print(table)
+
+
+def write_export(target: Any, document: dict[str, Any], done: Callable[[int], None]) -> None:
+    # Written event by event, so that the progress bar moves; the result is the same JSON as
+    # json.dump of the whole document.
+    head = {key: value for key, value in document.items() if key not in ("preferences", "stats")}
+    target.write(json.dumps(head)[:-1] + ', "preferences": [')
+    events = document["preferences"]
+    for index, event in enumerate(events):
+        target.write(("" if index == 0 else ", ") + json.dumps(event))
+        if index % 1000 == 999:
+            done(index + 1)
+    done(len(events))
+    target.write('], "stats": ' + json.dumps(document["stats"]) + "}\n")
+
+
+def show_report(report: Any, wrong: str) -> None:
+    out.print(f"{report.events} events, {report.statistics} statistics", highlight=False)
+    if report.ok:
+        out.print("every statistic matches the events")
+        return
+    table = Table(
+        "profile", "statistic", "stored", "recounted", title=f"{len(report.wrong)} {wrong}"
+    )
+    for user_id, cell, stored, recounted in report.wrong[:20]:
+        table.add_row(
+            user_id,
+            " × ".join(str(part) for part in cell if part),
+            f"{stored.selected}/{stored.total}",
+            f"{recounted.selected}/{recounted.total}",
+        )
+    out.print(table)
+
+
+@contextmanager
+def progress() -> Iterator[Progress]:
+    """A progress display on stderr, shown only on a terminal and gone when done."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        yield progress
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
