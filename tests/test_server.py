@@ -90,3 +90,17 @@ def test_settings_from_the_environment_and_the_token(tmp_path: Path) -> None:
         answer = httpx.get(base + "/api/preferences/stats", headers=_auth(env))
         assert answer.status_code == 200
     assert db.is_file()
+
+
+def test_two_worker_processes_share_one_database(tmp_path: Path) -> None:
+    db = str(tmp_path / "preferences.db")
+    with serving("--db", db, "--workers", "2", env={"TASTEBUD_TOKEN": "s3cret"}) as base:
+        auth = _auth({"TASTEBUD_TOKEN": "s3cret"})
+        assert httpx.get(base + "/api/health").status_code == 401  # the token reached each worker
+        for index in range(20):  # on new connections: both workers take some
+            body = {"prompt": "beach", "checkpoint": "epicrealismXL", "selected": index % 2 == 0,
+                    "generation_id": f"g{index}"}  # fmt: skip
+            response = httpx.post(base + "/api/preferences", json=body, headers=auth)
+            assert response.status_code == 201, response.text
+        stats = httpx.get(base + "/api/preferences/stats", headers=auth).json()
+        assert stats["action_counts"] == {"selected": 10, "rejected": 10}
