@@ -99,7 +99,8 @@ class SeedStrategy:
             if checkpoint and self._clashes(checkpoint, candidate, evidence):
                 result = Scored(
                     result.key, result.score, result.evidence, result.confidence,
-                    result.keywords, avoided=True,
+                    result.keywords, avoided=True, strength=result.strength,
+                    overall=result.overall,
                 )  # fmt: skip
             scored.append(result)
         return _best_first(scored)
@@ -140,10 +141,10 @@ class SeedStrategy:
                 seen.append(KeywordEvidence(keyword, mine_selected, mine_total))
             weighted += pooled_total * blended
             weight += pooled_total
+        mine_overall = evidence.mine(overall)
         if weight:
             score = weighted / weight
         else:
-            mine_overall = evidence.mine(overall)
             score = seed_blend(mine_overall, fallback)
             used = mine_overall.total
         return Scored(
@@ -152,6 +153,8 @@ class SeedStrategy:
             evidence=used,
             confidence=min(used / 20.0, 1.0),
             keywords=tuple(seen),
+            strength=used + 2.0,
+            overall=(mine_overall.selected, mine_overall.total),
         )
 
     def _clashes(self, checkpoint: str, lora: str, evidence: Evidence) -> bool:

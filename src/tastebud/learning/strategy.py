@@ -69,6 +69,11 @@ class Scored:
     keywords: tuple[KeywordEvidence, ...] = ()
     avoided: bool = False
     """A LoRA that clashes with the checkpoint: ranked last and not recommended."""
+    strength: float = 2.0
+    """How many images the score is worth, as a Beta posterior's ``alpha + beta``: Explore mode
+    samples ``Beta(score * strength, (1 - score) * strength)``."""
+    overall: tuple[int, int] = (0, 0)
+    """This profile's (selected, total) images of the candidate, whatever the prompt."""
 
 
 class Strategy(Protocol):

@@ -1,0 +1,310 @@
+"""The default strategy: hierarchical Beta-Binomial shrinkage, evidence combined across keywords.
+
+Every selection rate is estimated as a Beta posterior mean pulled toward the level above it::
+
+    all profiles ("global")  ->  this profile  ->  the checkpoint  ->  keyword x checkpoint
+
+    rate = (selected + strength * prior) / (total + strength)
+
+so a cell with few images says little and a cell with many says what it saw. The prior of each
+level is the estimate of the level above, moved by what *other* profiles saw of the same cell
+(their lift over their own average): on a shared server a newcomer starts from the team's taste,
+on a personal database the other profiles add nothing.
+
+Prior strengths are fitted from the counts in front of the strategy (empirical Bayes, by the method
+of moments of the Beta-Binomial): how much checkpoints really differ is the spread of their rates
+beyond what sampling alone explains. Few cells give no fit, and the defaults apply (see
+``DEFAULT_CHECKPOINT_STRENGTH``).
+
+A prompt's keywords move the checkpoint's rate in log-odds: each keyword with history adds the gap
+between its cell's estimate and the checkpoint's, and the sum is divided by the square root of how
+many keywords spoke, because a prompt's words are not independent witnesses ("beach", "sand" and
+"ocean" say one thing). A keyword seen once moves its cell by at most ``1 / (1 + strength)``, so it
+cannot outvote the rest; a keyword with no history adds nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from tastebud.learning.keys import Cell, StatType
+from tastebud.learning.seed import wilson_upper
+from tastebud.learning.strategy import Block, Evidence, KeywordEvidence, Scored
+
+DEFAULT_CHECKPOINT_STRENGTH = 10.0
+"""Images a checkpoint's rate is worth before its own, when too few checkpoints have history to
+fit it: ten images move a checkpoint halfway from the profile's average."""
+DEFAULT_KEYWORD_STRENGTH = 20.0
+"""The same for a keyword with a checkpoint: keywords shift a checkpoint's rate less than one
+checkpoint differs from another, so their cells need more images to speak."""
+PROFILE_STRENGTH = 10.0
+"""Images a profile's overall rate is worth before its own, toward all profiles' rate."""
+MIN_STRENGTH, MAX_STRENGTH = 2.0, 1000.0
+_EDGE = 1e-4
+
+Counts2 = tuple[float, float]
+"""(selected, total): counts, or weights where a history is decayed."""
+
+
+def _rate(found: Counts2 | None, prior: float, strength: float) -> float:
+    if found is None:
+        return prior
+    return (found[0] + strength * prior) / (found[1] + strength)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, _EDGE), 1.0 - _EDGE)
+    return math.log(p / (1.0 - p))
+
+
+def _expit(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+def _clip(p: float) -> float:
+    return min(max(p, 0.01), 0.99)
+
+
+def fitted_strength(cells: Iterable[tuple[float, float, float]], default: float) -> float:
+    """A prior strength fitted by the method of moments, from (selected, total, prior) of cells.
+
+    Under a Beta-Binomial with strength ``k``, true rates spread around their priors with
+    variance ``p(1-p) / (k + 1)``; what the observed rates spread beyond sampling noise estimates
+    it. ``default`` when fewer than 3 cells or 30 images have history.
+    """
+    spread = expected = images = 0.0
+    count = 0
+    for selected, total, prior in cells:
+        if total <= 0:
+            continue
+        count += 1
+        images += total
+        spread += total * (selected / total - prior) ** 2
+        expected += prior * (1.0 - prior)
+    if count < 3 or images < 30 or images <= count:
+        return default
+    variance = (spread - expected) / (images - count)
+    mean_noise = expected / count
+    if variance <= mean_noise / (MAX_STRENGTH + 1):
+        return MAX_STRENGTH  # no more spread than sampling explains: the level above says it all
+    return min(max(mean_noise / variance - 1.0, MIN_STRENGTH), MAX_STRENGTH)
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The estimates above the cells of one question, shared by every candidate."""
+
+    profile_rate: float
+    others_rate: float
+    overall_strength: float
+    pair_strength: float
+
+
+@dataclass(frozen=True)
+class BayesStrategy:
+    """Hierarchical Beta-Binomial shrinkage with empirical-Bayes prior strengths."""
+
+    name: str = "default"
+    checkpoint_strength: float | None = None
+    """Fixed prior strength of the checkpoint level; None fits it from the data."""
+    keyword_strength: float | None = None
+    """Fixed prior strength of the keyword x checkpoint level; None fits it from the data."""
+    clash_min_images: int = 5
+
+    # -- checkpoints ----------------------------------------------------------------------------
+
+    def checkpoint_blocks(self, keywords: Sequence[str], candidates: Sequence[str]) -> list[Block]:
+        return [
+            Block(StatType.PROFILE, ("",)),
+            Block(StatType.CHECKPOINT, tuple(candidates)),
+            Block(StatType.KEYWORD_CHECKPOINT, tuple(keywords), tuple(candidates)),
+        ]
+
+    def rank_checkpoints(
+        self, keywords: Sequence[str], candidates: Sequence[str], evidence: Evidence
+    ) -> list[Scored]:
+        return self._rank(
+            keywords, candidates, evidence, StatType.CHECKPOINT, StatType.KEYWORD_CHECKPOINT
+        )
+
+    # -- LoRAs ----------------------------------------------------------------------------------
+
+    def lora_blocks(
+        self, keywords: Sequence[str], checkpoint: str | None, candidates: Sequence[str]
+    ) -> list[Block]:
+        blocks = [
+            Block(StatType.PROFILE, ("",)),
+            Block(StatType.LORA, tuple(candidates)),
+            Block(StatType.KEYWORD_LORA, tuple(keywords), tuple(candidates)),
+        ]
+        if checkpoint:
+            blocks.append(Block(StatType.CHECKPOINT, (checkpoint,)))
+            blocks.append(Block(StatType.CHECKPOINT_LORA, (checkpoint,), tuple(candidates)))
+        return blocks
+
+    def rank_loras(
+        self,
+        keywords: Sequence[str],
+        checkpoint: str | None,
+        candidates: Sequence[str],
+        evidence: Evidence,
+    ) -> list[Scored]:
+        ranked = self._rank(keywords, candidates, evidence, StatType.LORA, StatType.KEYWORD_LORA)
+        if not checkpoint:
+            return ranked
+        scored = []
+        for item in ranked:
+            pair = evidence.mine((StatType.CHECKPOINT_LORA, checkpoint, item.key))
+            without = evidence.mine((StatType.CHECKPOINT, checkpoint, "")) - pair
+            avoided = (
+                pair.total >= self.clash_min_images
+                and without.total > 0
+                and wilson_upper(pair) < without.rate
+            )
+            score = item.score
+            if pair.total:
+                # The pair's own record moves the LoRA's score the way a keyword does.
+                base = item.score
+                pair_rate = _rate(pair, base, self.keyword_strength or DEFAULT_KEYWORD_STRENGTH)
+                score = _expit(_logit(base) + _logit(pair_rate) - _logit(base))
+            scored.append(
+                Scored(
+                    item.key,
+                    score,
+                    item.evidence,
+                    item.confidence,
+                    item.keywords,
+                    avoided=avoided,
+                    strength=item.strength,
+                    overall=item.overall,
+                )
+            )
+        return sorted(scored, key=lambda found: (found.avoided, -found.score))
+
+    # -- the shared ranking ---------------------------------------------------------------------
+
+    def levels(
+        self,
+        keywords: Sequence[str],
+        candidates: Sequence[str],
+        evidence: Evidence,
+        overall_type: StatType,
+        pair_type: StatType,
+    ) -> Levels:
+        """The profile's rate, and the prior strengths fitted for this question."""
+        mine, everyone = evidence.personal.get, evidence.pooled.get
+        profile = mine((StatType.PROFILE, "", ""))
+        others = _minus(everyone((StatType.PROFILE, "", "")), profile)
+        others_rate = _rate(others, 0.5, 2.0)
+        profile_rate = _rate(profile, others_rate, PROFILE_STRENGTH)
+        overall_strength = self.checkpoint_strength or fitted_strength(
+            (
+                (found[0], found[1], profile_rate)
+                for found in (mine((overall_type, key, "")) for key in candidates)
+                if found is not None
+            ),
+            DEFAULT_CHECKPOINT_STRENGTH,
+        )
+        pair_strength = self.keyword_strength
+        if pair_strength is None:
+            parent: dict[str, float] = {}
+            for key in candidates:
+                found = mine((overall_type, key, ""))
+                parent[key] = _rate(found, profile_rate, overall_strength)
+            pair_strength = fitted_strength(
+                (
+                    (found[0], found[1], parent[key])
+                    for key in candidates
+                    for word in keywords
+                    if (found := mine((pair_type, word, key))) is not None
+                ),
+                DEFAULT_KEYWORD_STRENGTH,
+            )
+        return Levels(profile_rate, others_rate, overall_strength, pair_strength)
+
+    def _rank(
+        self,
+        keywords: Sequence[str],
+        candidates: Sequence[str],
+        evidence: Evidence,
+        overall_type: StatType,
+        pair_type: StatType,
+    ) -> list[Scored]:
+        levels = self.levels(keywords, candidates, evidence, overall_type, pair_type)
+        mine, everyone = evidence.personal.get, evidence.pooled.get
+        scored = [
+            _score(candidate, keywords, levels, mine, everyone, overall_type, pair_type)
+            for candidate in candidates
+        ]
+        # Stable sort: equal scores keep the caller's order of candidates.
+        return sorted(scored, key=lambda item: -item.score)
+
+
+Lookup = Callable[[Cell], "Counts2 | None"]
+
+
+def _score(
+    candidate: str,
+    keywords: Sequence[str],
+    levels: Levels,
+    mine: Lookup,
+    everyone: Lookup,
+    overall_type: StatType,
+    pair_type: StatType,
+) -> Scored:
+    overall_cell: Cell = (overall_type, candidate, "")
+    own = mine(overall_cell)
+    others = _minus(everyone(overall_cell), own)
+    # Other profiles' lift for this candidate moves this profile's prior for it.
+    lift = 0.0
+    if others is not None:
+        lift = _rate(others, levels.others_rate, levels.overall_strength) - levels.others_rate
+    parent = _rate(own, _clip(levels.profile_rate + lift), levels.overall_strength)
+    parent_logit = _logit(parent)
+    others_parent = _rate(others, levels.others_rate, levels.overall_strength)
+    moved = 0.0
+    spoke = 0
+    used = 0
+    seen: list[KeywordEvidence] = []
+    for word in keywords:
+        cell: Cell = (pair_type, word, candidate)
+        pair = mine(cell)
+        pair_others = _minus(everyone(cell), pair)
+        if pair is None and pair_others is None:
+            continue  # no history for this word with this candidate: it says nothing
+        prior = parent
+        if pair_others is not None:
+            shrunk = _rate(pair_others, others_parent, levels.pair_strength)
+            prior = _clip(parent + shrunk - others_parent)
+        moved += _logit(_rate(pair, prior, levels.pair_strength)) - parent_logit
+        spoke += 1
+        if pair is not None:
+            used = max(used, int(pair[1]))
+            seen.append(KeywordEvidence(word, int(pair[0]), int(pair[1])))
+    score = _expit(parent_logit + moved / math.sqrt(spoke)) if spoke else parent
+    overall = (int(own[0]), int(own[1])) if own is not None else (0, 0)
+    if not seen:
+        used = overall[1]
+    return Scored(
+        key=candidate,
+        score=score,
+        evidence=used,
+        confidence=min(used / 20.0, 1.0),
+        keywords=tuple(seen),
+        strength=levels.overall_strength + (own[1] if own is not None else 0.0),
+        overall=overall,
+    )
+
+
+def _minus(pooled: Counts2 | None, own: Counts2 | None) -> Counts2 | None:
+    """Other profiles' counts of a cell: all profiles' less this one's (None when nothing)."""
+    if pooled is None:
+        return None
+    if own is None:
+        return pooled
+    total = pooled[1] - own[1]
+    if total <= 0:
+        return None
+    return (pooled[0] - own[0], total)
