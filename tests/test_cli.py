@@ -51,7 +51,8 @@ def test_recommend_shows_the_checkpoint_loras_and_why(db: Path) -> None:
     code, out, _ = tastebud("recommend", "beach at sunset", "--user", "demo", "--db", db)
     assert code == 0
     assert out.startswith("epicrealismXL_pureFix.safetensors  confidence 0.")
-    assert "Why:" in out and "judged images" in out and "add_detail" in out
+    assert "Why: Based on your" in out and "'beach' selections" in out and "add_detail" in out
+    assert "Avoided anime_style_v2 with epicrealismXL_pureFix.safetensors" in out
     code, out, _ = tastebud("recommend", "beach at sunset", "--user", "demo", "--db", db,
                             "-a", "realvisxlV40,animagineXL_v3", "--json")  # fmt: skip
     answer = json.loads(out)

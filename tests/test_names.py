@@ -52,9 +52,8 @@ async def test_two_versions_are_not_merged_by_a_bare_model_name(pl: PreferenceLe
     await pl.record_preference(prompt="fox", checkpoint="juggernautXL_v10", selected=False)
     ranking = await pl.rank_checkpoints("fox", ["juggernautXL", "juggernautXL_v9"])
     # "juggernautXL" is ambiguous between two versions: it is a candidate of its own, unknown.
-    assert [(item.checkpoint, item.score) for item in ranking] == [
-        ("juggernautXL_v9", 1.0), ("juggernautXL", 0.5),
-    ]  # fmt: skip
+    assert [item.checkpoint for item in ranking] == ["juggernautXL_v9", "juggernautXL"]
+    assert [item.evidence for item in ranking] == [1, 0]
 
 
 async def test_available_loras_are_checked_and_found_by_model_name(pl: PreferenceLearning) -> None:
@@ -62,7 +61,7 @@ async def test_available_loras_are_checked_and_found_by_model_name(pl: Preferenc
         prompt="fox", checkpoint="sdxl", loras=[{"name": "add_detail_v2"}], selected=True
     )
     loras = await pl.recommend_loras("fox", available_loras=["add_detail", "unknown_lora"])
-    assert [name for name, _ in loras] == ["add_detail", "unknown_lora"]
+    assert [lora.name for lora in loras] == ["add_detail", "unknown_lora"]
     with pytest.raises(InvalidInput) as caught:
         await pl.recommend_loras("fox", available_loras=["ok", 3])  # type: ignore[list-item]
     assert caught.value.field == "available_loras[1]"

@@ -30,9 +30,9 @@ async def test_issue_example_records_and_recommends(pl: PreferenceLearning) -> N
         prompt="beach sunset", available_checkpoints=["epicrealismXL", "realvisxlV40"]
     )
     assert checkpoint == "epicrealismXL"
-    assert confidence == pytest.approx(1.0)  # one of one kept, the only profile: global agrees
+    assert confidence > 0.5  # one of one kept: above the neutral 0.5, by little on one image
     loras = await pl.recommend_loras(prompt="beach sunset", checkpoint="epicrealismXL", count=3)
-    assert [name for name, _ in loras] == ["anime_v2"]
+    assert [lora.name for lora in loras] == ["anime_v2"]
     stats = await pl.get_stats()
     assert stats["total_preferences"] == 1
     assert stats["action_counts"] == {"selected": 1, "rejected": 0}
@@ -134,7 +134,9 @@ async def test_rejected_images_with_a_path_wait_for_cleanup(pl: PreferenceLearni
     store = await pl._store()
 
     def waiting(connection: sa.Connection) -> list[tuple[str, str]]:
-        rows = connection.execute(sa.select(image_cleanup.c.generation_id, image_cleanup.c.image_path))
+        rows = connection.execute(
+            sa.select(image_cleanup.c.generation_id, image_cleanup.c.image_path)
+        )
         return [tuple(row) for row in rows]
 
     assert await store.db.read(waiting) == [("g1", "/o/1.png")]
@@ -176,7 +178,9 @@ async def test_concurrent_records_are_all_counted(pl: PreferenceLearning) -> Non
     assert (await pl.check()).ok
 
 
-async def test_within_one_batch_the_last_judgement_of_an_image_counts(pl: PreferenceLearning) -> None:
+async def test_within_one_batch_the_last_judgement_of_an_image_counts(
+    pl: PreferenceLearning,
+) -> None:
     image = {"prompt": "a red fox", "checkpoint": "dreamshaper_8", "generation_id": "g1"}
     summary = await pl.record_batch([{**image, "selected": True}, {**image, "selected": False}])
     assert (summary.added, summary.replaced) == (1, 0)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tastebud import PreferenceLearning
-from tastebud.learning import Block, Counts, StatType
+from tastebud.learning import Block, Counts, SeedStrategy, StatType
 
 EPIC = "epicrealismXL_pureFix.safetensors"
 
@@ -45,6 +46,13 @@ async def seeded(pl: PreferenceLearning) -> PreferenceLearning:
     return pl
 
 
+@pytest.fixture
+async def seed_rule(seeded: PreferenceLearning) -> AsyncIterator[PreferenceLearning]:
+    """The seeded history read by the seed's own strategy, whose figures the seed states."""
+    async with PreferenceLearning(seeded.database, strategy=SeedStrategy()) as learning:
+        yield learning
+
+
 async def test_keyword_checkpoint_affinity(seeded: PreferenceLearning) -> None:
     beach = await _cell(seeded, StatType.KEYWORD_CHECKPOINT, "beach", "epicrealismxl_purefix")
     forest = await _cell(seeded, StatType.KEYWORD_CHECKPOINT, "forest", "epicrealismxl_purefix")
@@ -72,30 +80,78 @@ async def test_overall_quality(seeded: PreferenceLearning) -> None:
     }  # fmt: skip
 
 
-async def test_beach_sunset_recommends_epicrealism_with_075(seeded: PreferenceLearning) -> None:
-    checkpoint, confidence = await seeded.recommend_checkpoint(
+async def test_beach_sunset_recommends_epicrealism_with_075(seed_rule: PreferenceLearning) -> None:
+    checkpoint, confidence = await seed_rule.recommend_checkpoint(
         prompt="beach sunset", available_checkpoints=["epicrealismXL", "realvisxlV40"]
     )
     assert checkpoint == "epicrealismXL"
     assert confidence == pytest.approx(0.75)
 
 
-async def test_forest_prefers_the_unknown_checkpoint(seeded: PreferenceLearning) -> None:
+async def test_forest_prefers_the_unknown_checkpoint(seed_rule: PreferenceLearning) -> None:
     # 2 of 18 forest images kept: the neutral 0.5 of a checkpoint never tried beats it.
-    checkpoint, confidence = await seeded.recommend_checkpoint(
+    checkpoint, confidence = await seed_rule.recommend_checkpoint(
         prompt="misty forest", available_checkpoints=["epicrealismXL", "realvisxlV40"]
     )
     assert (checkpoint, confidence) == ("realvisxlV40", 0.5)
 
 
-async def test_anime_lora_for_anime_prompts_and_clash_left_out(seeded: PreferenceLearning) -> None:
+async def test_anime_lora_for_anime_prompts_and_clash_left_out(
+    seed_rule: PreferenceLearning,
+) -> None:
+    seeded = seed_rule
     for_anime = await seeded.recommend_loras(prompt="anime girl", checkpoint="animagineXL", count=3)
     assert for_anime[0].name == "anime_style_v2"
     assert for_anime[0].score == pytest.approx(0.8)
-    for_realistic = dict(await seeded.recommend_loras(prompt="realistic photo", count=3))
+    for_realistic = {lora.name: lora.score for lora in await seeded.recommend_loras(
+        prompt="realistic photo", count=3)}  # fmt: skip
     assert for_realistic["anime_style_v2"] == pytest.approx(0.2)
     # epicrealismXL + anime_v2 clashes (8 of 25 kept, 70 of 95 without it): never recommended.
     with_epic = await seeded.recommend_loras(prompt="portrait", checkpoint="epicrealismXL", count=3)
-    assert "anime_v2" not in [name for name, _ in with_epic]
+    assert "anime_v2" not in [lora.name for lora in with_epic]
     without_checkpoint = await seeded.recommend_loras(prompt="portrait", count=3)
-    assert "anime_v2" in [name for name, _ in without_checkpoint]
+    assert "anime_v2" in [lora.name for lora in without_checkpoint]
+
+
+# -- the same examples read by the default strategy, with its reasons ---------------------------
+
+
+async def test_default_beach_sunset_names_the_beach_evidence(seeded: PreferenceLearning) -> None:
+    found = await seeded.recommend("beach sunset", ["epicrealismXL", "realvisxlV40"])
+    assert found.checkpoint == "epicrealismXL"
+    # Pulled from 15 of 20 toward the checkpoint's 78 of 120: between the two.
+    assert 0.65 < found.confidence < 0.75
+    assert (found.evidence, found.evidence_level, found.label) == (20, 1.0, "High confidence")
+    assert found.why.startswith(
+        "Based on your 15 'beach' selections from epicrealismXL (75% of 20 kept)"
+    )
+    assert "New here: no history for 'sunset' yet" in found.why
+    assert {"kind": "keyword", "keyword": "beach", "checkpoint": "epicrealismXL",
+            "selected": 15, "total": 20, "rate": 0.75} in found.reasons  # fmt: skip
+    assert {"kind": "new", "keyword": "sunset"} in found.reasons
+    assert [item.checkpoint for item in found.ranking] == ["epicrealismXL", "realvisxlV40"]
+
+
+async def test_default_forest_tries_the_untried_and_says_why(seeded: PreferenceLearning) -> None:
+    found = await seeded.recommend("misty forest", ["epicrealismXL", "realvisxlV40"])
+    assert found.checkpoint == "realvisxlV40"
+    assert found.label == "Exploring"
+    assert "Avoided epicrealismXL for 'forest': 2 of 18 kept" in found.why
+    assert found.ranking[1].score < 0.5
+
+
+async def test_default_loras_follow_the_keywords_and_avoid_the_clash(
+    seeded: PreferenceLearning,
+) -> None:
+    for_anime = await seeded.recommend_loras("anime girl", checkpoint="animagineXL")
+    assert for_anime[0].name == "anime_style_v2"
+    assert for_anime[0].strength == 0.8
+    assert "12 'anime' selections" in for_anime[0].why
+    for_realistic = {lora.name: lora for lora in await seeded.recommend_loras("realistic photo")}
+    assert for_realistic["anime_style_v2"].score < for_anime[0].score
+    explained = await seeded.explain_loras("portrait", checkpoint="epicrealismXL")
+    avoided = [lora for lora in explained if lora.avoided]
+    assert [lora.name for lora in avoided] == ["anime_v2"]
+    assert avoided[0].why == "Avoided anime_v2 with epicrealismXL: 8 of 25 kept"
+    kept = await seeded.recommend_loras("portrait", checkpoint="epicrealismXL")
+    assert "anime_v2" not in [lora.name for lora in kept]

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.table import Table
 
 from tastebud import terminal
 from tastebud.demo import DEMO_PROFILE, demo_history
 from tastebud.errors import TastebudError
-from tastebud.service import LoraScore, PreferenceLearning, RankedCheckpoint
+from tastebud.service import Exploration, LoraScore, PreferenceLearning, Recommendation
 from tastebud.settings import Settings, setting
 
 T = TypeVar("T")
@@ -220,42 +219,82 @@ def recommend(
     if available is not None:
         names = [name.strip() for text in available for name in text.split(",") if name.strip()]
 
-    async def ask(pl: PreferenceLearning) -> tuple[list[RankedCheckpoint], list[LoraScore]]:
-        ranking = await pl.rank_checkpoints(prompt, names, user_id=user)
-        best = ranking[0].checkpoint if ranking else None
-        return ranking, await pl.recommend_loras(prompt, best, count, user_id=user)
+    async def ask(pl: PreferenceLearning) -> tuple[Recommendation, list[LoraScore]]:
+        found = await pl.recommend(prompt, names, user_id=user)
+        loras = await pl.explain_loras(prompt, found.checkpoint, count, user_id=user)
+        return found, loras
 
     with _errors_as_one_line():
-        ranking, loras = _run(ask, db)
+        found, loras = _run(ask, db)
     if as_json:
         terminal.print_json(
             {
-                "checkpoint": ranking[0].checkpoint if ranking else None,
-                "confidence": ranking[0].score if ranking else 0.0,
-                "ranking": [item._asdict() for item in ranking],
-                "loras": [{"lora": name, "score": score} for name, score in loras],
+                "checkpoint": found.checkpoint,
+                "confidence": found.confidence,
+                "evidence_level": found.evidence_level,
+                "label": found.label,
+                "why": found.why,
+                "reasons": found.reasons,
+                "ranking": [item._asdict() for item in found.ranking],
+                "loras": [
+                    {"lora": lora.name, "score": lora.score, "strength": lora.strength,
+                     "why": lora.why, **({"avoided": True} if lora.avoided else {})}
+                    for lora in loras
+                ],
+            }
+        )  # fmt: skip
+        return
+    if found.checkpoint is None:
+        out.print(f"No checkpoint to recommend: profile {user!r} has no history; give --available.")
+        return
+    terminal.show_recommendation(found, loras)
+
+
+@app.command()
+def explore(
+    prompt: Annotated[str, typer.Argument(help="The prompt you are about to generate.")],
+    batch: Annotated[int, typer.Option("--batch", "-b", help="Images in the batch.")] = 8,
+    available: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--available", "-a", help="A checkpoint to choose from (repeat, or separate by commas)."
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Checkpoints to split the batch across, at most.")] = 3,
+    seed: Annotated[int | None, typer.Option(help="Makes the split repeatable.")] = None,
+    user: User = "default",
+    db: Database = DATABASE,
+    as_json: AsJson = False,
+) -> None:
+    """Split a batch across the most promising checkpoints (Explore mode, Thompson sampling).
+
+    \b
+    Example:
+      tastebud explore "beach at sunset" --batch 8
+    """
+    names = None
+    if available is not None:
+        names = [name.strip() for text in available for name in text.split(",") if name.strip()]
+
+    async def ask(pl: PreferenceLearning) -> Exploration:
+        return await pl.explore(prompt, batch, names, top=top, seed=seed, user_id=user)
+
+    with _errors_as_one_line():
+        found = _run(ask, db)
+    if as_json:
+        terminal.print_json(
+            {
+                "batch": found.batch,
+                "allocations": [item._asdict() for item in found.allocations],
+                "slots": [{"checkpoint": c, "propensity": p} for c, p in found.slots],
+                "why": found.why,
             }
         )
         return
-    if not ranking:
-        out.print(f"No checkpoint to recommend: profile {user!r} has no history; give --available.")
+    if not found.allocations:
+        out.print(f"Nothing to explore: profile {user!r} has no history; give --available.")
         return
-    best = ranking[0]
-    out.print(f"[bold]{best.checkpoint}[/bold]  confidence {best.score:.2f}", highlight=False)
-    out.print(terminal.why(best), highlight=False)
-    table = Table("checkpoint", "score", "images", "evidence", title="Every candidate")
-    for item in ranking[:10]:
-        table.add_row(
-            item.checkpoint, f"{item.score:.2f}", str(item.evidence), terminal.level(item)
-        )
-    out.print(table)
-    if loras:
-        lora_table = Table("LoRA", "score", title="LoRAs for it")
-        for name, score in loras:
-            lora_table.add_row(name, f"{score:.2f}")
-        out.print(lora_table)
-    else:
-        out.print("No LoRA to suggest yet.")
+    terminal.show_exploration(found)
 
 
 # -- what has been learned ----------------------------------------------------------------------

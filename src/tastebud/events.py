@@ -114,6 +114,8 @@ class Lora:
 
     name: ModelName
     strength: Strength = 1.0
+    family: Family | None = None
+    """The base model family the LoRA was made for (sd15, sdxl, pony, flux, ...), if known."""
 
     @property
     def key(self) -> str:
@@ -167,7 +169,7 @@ class PreferenceEvent:
             "keywords": list(self.keywords),
             "checkpoint": self.checkpoint,
             "model_family": self.model_family,
-            "loras": [{"name": lora.name, "strength": lora.strength} for lora in self.loras],
+            "loras": [_lora_dict(lora) for lora in self.loras],
             "action": self.action,
             "implicit": self.implicit,
             "stage": self.stage,
@@ -185,6 +187,13 @@ class PreferenceEvent:
 # -- the forms events arrive in ----------------------------------------------------------------
 
 
+def _lora_dict(lora: Lora) -> dict[str, Any]:
+    found: dict[str, Any] = {"name": lora.name, "strength": lora.strength}
+    if lora.family:
+        found["family"] = lora.family
+    return found
+
+
 def _about(text: str, **rules: Any) -> Any:
     """A field's description (for the HTTP API's schema) and any further rules."""
     return Field(description=text, **rules)
@@ -197,7 +206,7 @@ def _lora_shorthands(value: Any) -> Any:
         return [
             {"name": item}
             if isinstance(item, str)
-            else {"name": item.name, "strength": item.strength}
+            else _lora_dict(item)
             if isinstance(item, Lora)
             else item
             for item in value
@@ -212,6 +221,10 @@ class LoraInput(TypedDict, total=False):
 
     name: Required[ModelName]
     strength: Annotated[Strength, _about("The strength it was applied at (1.0 if absent).")]
+    family: Annotated[
+        Family | None,
+        _about("The base model family it was made for: sd15, sdxl, pony, illustrious, flux, ..."),
+    ]
 
 
 class EventInput(TypedDict, total=False):
@@ -307,7 +320,10 @@ def make_event(**fields: Any) -> PreferenceEvent:
     prompt = given["prompt"]
     parsed = parse_prompt(prompt)
     keywords = given.get("keywords")
-    loras = [Lora(lora["name"], lora.get("strength", 1.0)) for lora in given.get("loras") or ()]
+    loras = [
+        Lora(lora["name"], lora.get("strength", 1.0), lora.get("family") or None)
+        for lora in given.get("loras") or ()
+    ]
     given_loras = len(loras)
     loras += [Lora(tag.name, tag.strength) for tag in parsed.loras if model_key(tag.name)]
     timestamp = given.get("timestamp")

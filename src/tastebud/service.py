@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,9 +21,19 @@ from tastebud.events import (
     events_from_export,
     make_event,
 )
+from tastebud.learning.bayes import BayesStrategy
+from tastebud.learning.explain import (
+    Explanation,
+    explain_avoided,
+    explain_choice,
+    explain_family,
+    label,
+)
+from tastebud.learning.explore import explore as explore_batch
+from tastebud.learning.families import canonical_family, compatible
 from tastebud.learning.keys import StatType, stat_key
-from tastebud.learning.seed import SeedStrategy
 from tastebud.learning.strategy import Scored, Strategy
+from tastebud.learning.strengths import Use, preferred_strength
 from tastebud.names import model_key
 from tastebud.prompt import parse_prompt
 from tastebud.store.database import DEFAULT_DATABASE
@@ -58,11 +69,21 @@ def collector_paused() -> Iterator[None]:
                     gc.enable()
 
 
+MAX_BATCH = 64
+STRENGTH_HISTORY = 1000
+
+
 class LoraScore(NamedTuple):
-    """A recommended LoRA and its score for the prompt."""
+    """A LoRA for the prompt: its score, the strength to use it at, and why."""
 
     name: str
     score: float
+    strength: float | None = None
+    """The strength this profile keeps most images at (None: never used, try 1.0)."""
+    why: str = ""
+    evidence: tuple[dict[str, Any], ...] = ()
+    avoided: bool = False
+    """Left out: it clashes with the checkpoint, or was made for another model family."""
 
 
 class RankedCheckpoint(NamedTuple):
@@ -72,6 +93,45 @@ class RankedCheckpoint(NamedTuple):
     score: float
     evidence: int
     confidence: float
+
+
+class Recommendation(NamedTuple):
+    """The best checkpoint for a prompt, how sure that is, why, and every candidate ranked."""
+
+    checkpoint: str | None
+    confidence: float
+    """The seed's meaning: the checkpoint's estimated selection rate for this prompt."""
+    evidence: int
+    """This profile's images behind it (the largest keyword cell, else the checkpoint's)."""
+    evidence_level: float
+    """The seed's ``min(evidence / 20, 1)``."""
+    label: str
+    """"High confidence", "Learning" or "Exploring"."""
+    why: str
+    reasons: list[dict[str, Any]]
+    """The evidence the sentence names, as data: keyword, counts, rate."""
+    keywords: list[str]
+    ranking: list[RankedCheckpoint]
+
+
+class Allocation(NamedTuple):
+    """How many images of an Explore batch go to one checkpoint."""
+
+    checkpoint: str
+    images: int
+    propensity: float
+    """The probability that an image of the batch is given this checkpoint: record it."""
+    score: float
+
+
+class Exploration(NamedTuple):
+    """An Explore-mode split of a batch, image by image and per checkpoint."""
+
+    batch: int
+    allocations: list[Allocation]
+    slots: list[tuple[str, float]]
+    """(checkpoint, propensity) for each image of the batch, in order."""
+    why: str
 
 
 class PreferenceLearning:
@@ -90,7 +150,7 @@ class PreferenceLearning:
         durable: bool = True,
     ) -> None:
         self.database = database
-        self.strategy: Strategy = strategy or SeedStrategy()
+        self.strategy: Strategy = strategy or BayesStrategy()
         self._durable = durable
         self._repository: Repository | None = None
         self._opening = asyncio.Lock()
@@ -191,21 +251,110 @@ class PreferenceLearning:
         recorded versions, "epicrealismXL" finds "epicrealismXL_pureFix") or, without it, the
         checkpoints this profile has used. Unknown candidates score 0.5, the seed's neutral rate.
         """
+        _, scored, names = await self._ranked(prompt, available_checkpoints, user_id)
+        return [
+            RankedCheckpoint(names[item.key], item.score, item.evidence, item.confidence)
+            for item in scored
+        ]
+
+    async def _ranked(
+        self, prompt: str, available: Sequence[str] | None, user_id: str
+    ) -> tuple[tuple[str, ...], list[Scored], dict[str, str]]:
+        """The prompt's keywords, the candidates' scores best first, and key -> name."""
         _profile(user_id)
         store = await self._store()
         keywords = parse_prompt(_prompt(prompt)).keywords
-        names = await _candidates(
-            store, "checkpoint", available_checkpoints, user_id, "available_checkpoints"
-        )
+        names = await _candidates(store, "checkpoint", available, user_id, "available_checkpoints")
         scored = self.strategy.rank_checkpoints(
             keywords,
             list(names),
             await store.evidence(user_id, self.strategy.checkpoint_blocks(keywords, list(names))),
         )
-        return [
+        return keywords, scored, names
+
+    async def recommend(
+        self,
+        prompt: str,
+        available_checkpoints: Sequence[str] | None = None,
+        *,
+        user_id: str = "default",
+    ) -> Recommendation:
+        """The best checkpoint for the prompt with its confidence, label, reasons and ranking.
+
+        ``confidence`` keeps the seed's meaning (the estimated selection rate); the evidence
+        level and label say how much history stands behind it; ``why`` says which, in words.
+        """
+        keywords, scored, names = await self._ranked(prompt, available_checkpoints, user_id)
+        ranking = [
             RankedCheckpoint(names[item.key], item.score, item.evidence, item.confidence)
             for item in scored
         ]
+        explained = explain_choice(keywords, scored, names, "checkpoint")
+        best = scored[0] if scored else None
+        return Recommendation(
+            checkpoint=names[best.key] if best else None,
+            confidence=best.score if best else 0.0,
+            evidence=best.evidence if best else 0,
+            evidence_level=best.confidence if best else 0.0,
+            label=label(best.confidence if best else 0.0),
+            why=explained.why,
+            reasons=explained.evidence,
+            keywords=list(keywords),
+            ranking=ranking,
+        )
+
+    async def explore(
+        self,
+        prompt: str,
+        batch: int = 8,
+        available_checkpoints: Sequence[str] | None = None,
+        *,
+        top: int = 3,
+        seed: int | None = None,
+        user_id: str = "default",
+    ) -> Exploration:
+        """Split a batch of ``batch`` images across the ``top`` most promising checkpoints.
+
+        Thompson sampling on each checkpoint's posterior: uncertain but promising checkpoints
+        get some images, ones that keep disappointing fade; with no history the batch is spread
+        evenly. Each image carries its propensity: pass it as ``propensity`` when recording the
+        judgement. ``seed`` makes the split repeatable.
+        """
+        for field, value, most in (("batch", batch, MAX_BATCH), ("top", top, 20)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+                raise InvalidInput(field, f"must be a whole number from 1 to {most}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise InvalidInput("seed", "must be a whole number")
+        keywords, scored, names = await self._ranked(prompt, available_checkpoints, user_id)
+        slots = explore_batch(scored, batch, top, random.Random(seed))
+        by_key = {item.key: item for item in scored}
+        counted: dict[str, int] = {}
+        for slot in slots:
+            counted[slot.key] = counted.get(slot.key, 0) + 1
+        propensity = {slot.key: slot.propensity for slot in slots}
+        allocations = sorted(
+            (
+                Allocation(names[key], images, round(propensity[key], 4), by_key[key].score)
+                for key, images in counted.items()
+            ),
+            key=lambda item: -item.images,
+        )
+        if not slots:
+            why = explain_choice(keywords, scored, names, "checkpoint").why
+        elif all(item.overall[1] == 0 and not item.keywords for item in scored):
+            why = f"No history yet: the batch is spread evenly over {len(counted)} checkpoints."
+        else:
+            why = (
+                "Split by Thompson sampling: each checkpoint gets images in proportion to its "
+                "chance of being the best for this prompt. "
+                + explain_choice(keywords, scored, names, "checkpoint").why
+            )
+        return Exploration(
+            batch=batch,
+            allocations=allocations,
+            slots=[(names[slot.key], round(slot.propensity, 4)) for slot in slots],
+            why=why,
+        )
 
     async def recommend_checkpoint(
         self,
@@ -238,6 +387,26 @@ class PreferenceLearning:
         Candidates are ``available_loras`` or the LoRAs this profile has used; LoRAs that clash
         with ``checkpoint`` are left out. With no history the answer is an empty list.
         """
+        return [
+            lora for lora in await self.explain_loras(
+                prompt, checkpoint, count, available_loras=available_loras, user_id=user_id
+            ) if not lora.avoided
+        ]  # fmt: skip
+
+    async def explain_loras(
+        self,
+        prompt: str,
+        checkpoint: str | None = None,
+        count: int = 3,
+        *,
+        available_loras: Sequence[str] | None = None,
+        user_id: str = "default",
+    ) -> list[LoraScore]:
+        """``recommend_loras``, followed by the LoRAs left out for the checkpoint and why.
+
+        A LoRA is left out when it clashes with the checkpoint ("Avoided anime_v2 with
+        epicrealismXL: 8 of 25 kept"), or when both base model families are known and differ.
+        """
         _profile(user_id)
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
             raise InvalidInput("count", "must be a whole number from 1 to 100")
@@ -249,18 +418,57 @@ class PreferenceLearning:
         if checkpoint_key:
             checkpoint_key = (await store.resolve("checkpoint", [checkpoint_key]))[checkpoint_key]
         names = await _candidates(store, "lora", available_loras, user_id, "available_loras")
+        left_out: list[LoraScore] = []
+        if checkpoint_key and names:
+            family = (await store.families("checkpoint", [checkpoint_key]))[checkpoint_key]
+            lora_families = await store.families("lora", list(names))
+            for key in list(names):
+                if not compatible(family, lora_families[key]):
+                    explained = explain_family(
+                        names[key], str(canonical_family(lora_families[key])), str(checkpoint),
+                        str(canonical_family(family)),
+                    )  # fmt: skip
+                    left_out.append(_lora_score(names[key], 0.0, None, explained, avoided=True))
+                    del names[key]
         candidates = list(names)
-        scored: list[Scored] = self.strategy.rank_loras(
-            parsed.keywords,
-            checkpoint_key,
-            candidates,
-            await store.evidence(
-                user_id, self.strategy.lora_blocks(parsed.keywords, checkpoint_key, candidates)
-            ),
+        evidence = await store.evidence(
+            user_id, self.strategy.lora_blocks(parsed.keywords, checkpoint_key, candidates)
         )
-        return [LoraScore(names[item.key], item.score) for item in scored if not item.avoided][
-            :count
-        ]
+        scored: list[Scored] = self.strategy.rank_loras(
+            parsed.keywords, checkpoint_key, candidates, evidence
+        )
+        chosen = [item for item in scored if not item.avoided][:count]
+        uses = await store.lora_uses(user_id, [item.key for item in chosen], STRENGTH_HISTORY)
+        found: list[LoraScore] = []
+        for item in chosen:
+            explained = explain_choice(parsed.keywords, [item], names, "lora")
+            preferred = preferred_strength(
+                (Use(*use) for use in uses.get(item.key, ())), checkpoint_key
+            )
+            strength = None
+            if preferred is not None:
+                strength = preferred.strength
+                where = f" with {checkpoint}" if preferred.checkpoint else ""
+                explained = Explanation(
+                    explained.why[:-1]
+                    + f". Strength {preferred.strength:g}{where}: {preferred.selected} of "
+                    f"{preferred.total} kept.",
+                    [*explained.evidence, {
+                        "kind": "strength", "lora": names[item.key],
+                        "strength": preferred.strength, "selected": preferred.selected,
+                        "total": preferred.total,
+                        "checkpoint": checkpoint if preferred.checkpoint else None,
+                    }],
+                )  # fmt: skip
+            found.append(_lora_score(names[item.key], item.score, strength, explained))
+        for item in scored:
+            if item.avoided and checkpoint:
+                pair = evidence.mine((StatType.CHECKPOINT_LORA, checkpoint_key or "", item.key))
+                explained = explain_avoided(names[item.key], checkpoint, pair.selected, pair.total)
+                left_out.append(
+                    _lora_score(names[item.key], item.score, None, explained, avoided=True)
+                )
+        return found + left_out
 
     # -- what has been learned ----------------------------------------------------------------
 
@@ -409,6 +617,19 @@ class PreferenceLearning:
     async def repair(self) -> CheckReport:
         """Rebuild the statistics from the events; returns what was wrong before."""
         return await (await self._store()).repair()
+
+
+def _lora_score(
+    name: str,
+    score: float,
+    strength: float | None,
+    explained: Explanation,
+    *,
+    avoided: bool = False,
+) -> LoraScore:
+    return LoraScore(
+        name, score, strength, explained.why, tuple(explained.evidence), avoided=avoided
+    )
 
 
 def _checked(events: Sequence[Mapping[str, Any]], field: str) -> list[PreferenceEvent]:

@@ -19,23 +19,46 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from tastebud.service import RankedCheckpoint
+from tastebud.service import Exploration, LoraScore, Recommendation
 
 out = Console()
 err = Console(stderr=True)
 
 
-def why(best: RankedCheckpoint) -> str:
-    if best.evidence == 0:
-        return "Why: no history for this prompt's keywords yet; every candidate scores 0.5."
-    return (
-        f"Why: the highest score from {best.evidence} judged images of your history "
-        f"({level(best)} evidence)."
+def show_recommendation(found: Recommendation, loras: list[LoraScore]) -> None:
+    out.print(
+        f"[bold]{found.checkpoint}[/bold]  confidence {found.confidence:.2f}  ({found.label})",
+        highlight=False,
     )
+    out.print(f"Why: {found.why}", highlight=False)
+    table = Table("checkpoint", "score", "images", "evidence", title="Every candidate")
+    for item in found.ranking[:10]:
+        table.add_row(
+            item.checkpoint, f"{item.score:.2f}", str(item.evidence), f"{item.confidence:.0%}"
+        )
+    out.print(table)
+    kept = [lora for lora in loras if not lora.avoided]
+    if kept:
+        lora_table = Table("LoRA", "score", "strength", "why", title="LoRAs for it")
+        for lora in kept:
+            strength = "1 (untried)" if lora.strength is None else f"{lora.strength:g}"
+            lora_table.add_row(lora.name, f"{lora.score:.2f}", strength, lora.why)
+        out.print(lora_table)
+    else:
+        out.print("No LoRA to suggest yet.")
+    for lora in loras:
+        if lora.avoided:
+            out.print(f"[dim]{lora.why}[/dim]", highlight=False)
 
 
-def level(item: RankedCheckpoint) -> str:
-    return "high" if item.confidence >= 1 else "some" if item.confidence >= 0.25 else "little"
+def show_exploration(found: Exploration) -> None:
+    table = Table("checkpoint", "images", "propensity", "score", title=f"A batch of {found.batch}")
+    for item in found.allocations:
+        table.add_row(
+            item.checkpoint, str(item.images), f"{item.propensity:.3f}", f"{item.score:.2f}"
+        )
+    out.print(table)
+    out.print(found.why, highlight=False)
 
 
 def show_stats(found: dict[str, Any]) -> None:

@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse
 from tastebud import __version__
 from tastebud.api.errors import ApiError, detail
 from tastebud.errors import InvalidInput, InvalidJson
-from tastebud.prompt import parse_prompt
 from tastebud.service import MAX_PAGE, PreferenceLearning
 
 router = APIRouter(prefix="/api")
@@ -103,18 +102,20 @@ async def recommend_checkpoint(
     available: Available = None,
     user_id: UserId = "default",
 ) -> Response:
-    ranking = await learning.rank_checkpoints(prompt, _names(available), user_id=user_id)
-    best = ranking[0] if ranking else None
+    found = await learning.recommend(prompt, _names(available), user_id=user_id)
     # Straight to JSON (as below): the answer is plain data, and FastAPI's encoder walking it
     # again was a tenth of a recommendation's time.
     return JSONResponse(
         {
-            "checkpoint": best.checkpoint if best else None,
-            # The seed's meaning: the recommended checkpoint's blended selection rate.
-            "confidence": round(best.score, 4) if best else 0.0,
-            "evidence": best.evidence if best else 0,
-            "evidence_level": round(best.confidence, 4) if best else 0.0,
-            "keywords": list(parse_prompt(prompt).keywords),
+            "checkpoint": found.checkpoint,
+            # The seed's meaning: the recommended checkpoint's estimated selection rate.
+            "confidence": round(found.confidence, 4),
+            "evidence": found.evidence,
+            "evidence_level": round(found.evidence_level, 4),
+            "label": found.label,
+            "why": found.why,
+            "reasons": found.reasons,
+            "keywords": found.keywords,
             "user_id": user_id,
             "ranking": [
                 {
@@ -123,8 +124,46 @@ async def recommend_checkpoint(
                     "evidence": item.evidence,
                     "evidence_level": round(item.confidence, 4),
                 }
-                for item in ranking
+                for item in found.ranking
             ],
+        }
+    )
+
+
+@router.get(
+    "/preferences/explore",
+    summary="Split a batch across the most promising checkpoints (Thompson sampling)",
+)
+async def explore(
+    learning: Learning,
+    prompt: Annotated[str, Query(description="The prompt, in Stable Diffusion syntax.")],
+    batch: Annotated[int, Query(description="Images in the batch (1 to 64).")] = 8,
+    available: Available = None,
+    top: Annotated[int, Query(description="Checkpoints to split it across, at most.")] = 3,
+    seed: Annotated[int | None, Query(description="Makes the split repeatable.")] = None,
+    user_id: UserId = "default",
+) -> Response:
+    found = await learning.explore(
+        prompt, batch, _names(available), top=top, seed=seed, user_id=user_id
+    )
+    return JSONResponse(
+        {
+            "batch": found.batch,
+            "allocations": [
+                {
+                    "checkpoint": item.checkpoint,
+                    "images": item.images,
+                    "propensity": item.propensity,
+                    "score": round(item.score, 4),
+                }
+                for item in found.allocations
+            ],
+            "slots": [
+                {"checkpoint": checkpoint, "propensity": propensity}
+                for checkpoint, propensity in found.slots
+            ],
+            "why": found.why,
+            "user_id": user_id,
         }
     )
 
@@ -138,12 +177,28 @@ async def recommend_loras(
     ] = None,
     count: Annotated[int, Query(description="How many, at most (1 to 100).")] = 3,
     available: Available = None,
+    include_avoided: Annotated[
+        bool, Query(description="Also list the LoRAs left out for the checkpoint, and why.")
+    ] = False,
     user_id: UserId = "default",
 ) -> Response:
-    loras = await learning.recommend_loras(
+    loras = await learning.explain_loras(
         prompt, checkpoint, count, available_loras=_names(available), user_id=user_id
     )
-    return JSONResponse([{"lora": name, "score": round(score, 4)} for name, score in loras])
+    return JSONResponse(
+        [
+            {
+                "lora": lora.name,
+                "score": round(lora.score, 4),
+                "strength": lora.strength,
+                "why": lora.why,
+                "reasons": list(lora.evidence),
+                **({"avoided": True} if lora.avoided else {}),
+            }
+            for lora in loras
+            if include_avoided or not lora.avoided
+        ]
+    )
 
 
 # -- recording --------------------------------------------------------------------------------

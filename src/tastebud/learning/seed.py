@@ -69,7 +69,9 @@ class SeedStrategy:
         self, keywords: Sequence[str], candidates: Sequence[str], evidence: Evidence
     ) -> list[Scored]:
         scored = [
-            self._score(keywords, candidate, StatType.KEYWORD_CHECKPOINT, StatType.CHECKPOINT, evidence)
+            self._score(
+                keywords, candidate, StatType.KEYWORD_CHECKPOINT, StatType.CHECKPOINT, evidence
+            )
             for candidate in candidates
         ]
         return _best_first(scored)
@@ -95,7 +97,9 @@ class SeedStrategy:
     ) -> list[Scored]:
         scored = []
         for candidate in candidates:
-            result = self._score(keywords, candidate, StatType.KEYWORD_LORA, StatType.LORA, evidence)
+            result = self._score(
+                keywords, candidate, StatType.KEYWORD_LORA, StatType.LORA, evidence
+            )
             if checkpoint and self._clashes(checkpoint, candidate, evidence):
                 result = Scored(
                     result.key, result.score, result.evidence, result.confidence,

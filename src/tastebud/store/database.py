@@ -193,7 +193,9 @@ def _is_about_the_database(error: BaseException) -> bool:
 
 def _driver_message(error: BaseException) -> str:
     original = getattr(error, "orig", None) or error
-    return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    return (
+        str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    )
 
 
 def _begin_writing(driver: Any) -> None:

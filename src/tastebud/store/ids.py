@@ -122,7 +122,7 @@ class Lookup:
             if known is not None and (known.name, known.family) == (name, family):
                 continue
             if known is None:
-                statement = (self._insert(models).on_conflict_do_nothing().returning(models.c.id))
+                statement = self._insert(models).on_conflict_do_nothing().returning(models.c.id)
                 row = self._connection.execute(
                     statement, {"kind": kind, "key": key, "name": name, "family": family}
                 ).first()

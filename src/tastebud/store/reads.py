@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -314,3 +315,39 @@ def statistics(
         for profile, code, key1, key2, s, t in connection.execute(query)
     ]
     return sorted(rows, key=lambda row: (row.user_id, row.cell))
+
+
+def lora_uses(
+    connection: sa.Connection, ids: Lookup, user_id: str, keys: Sequence[str], limit: int
+) -> dict[str, list[tuple[float, bool, str]]]:
+    """(strength, selected, checkpoint key) of the profile's latest images with each LoRA.
+
+    The most recent ``limit`` images per LoRA: strengths are learned from how a person uses a
+    LoRA now. LoRAs are stored as JSON ``[[model id, strength], ...]`` on the event, so a LoRA's
+    images are the rows whose list holds ``[id,``.
+    """
+    profile = ids.profile_ids([user_id]).get(user_id)
+    wanted = ids.model_ids("lora", keys)
+    found: dict[str, list[tuple[float, bool, str]]] = {key: [] for key in keys}
+    if profile is None:
+        return found
+    table = user_preferences.c
+    for key, model_id in wanted.items():
+        query = (
+            sa.select(table.loras, table.selected, table.checkpoint_id)
+            .where(table.profile_id == profile, table.loras.contains(f"[{model_id},"))
+            .order_by(table.id.desc())
+            .limit(limit)
+        )
+        for loras, selected, checkpoint_id in connection.execute(query):
+            checkpoint = ids.model(checkpoint_id).key
+            for id_, strength in json.loads(loras):
+                if id_ == model_id:
+                    found[key].append((float(strength), bool(selected), checkpoint))
+    return found
+
+
+def families(ids: Lookup, kind: str, keys: Sequence[str]) -> dict[str, str | None]:
+    """The recorded base model family of each checkpoint (or LoRA); None where unknown."""
+    found = ids.model_ids(kind, keys)
+    return {key: ids.model(found[key]).family if key in found else None for key in keys}

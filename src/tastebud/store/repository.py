@@ -128,6 +128,20 @@ class Repository:
             lambda c, ids: reads.known_models(c, ids, kind, user_id), small=True
         )
 
+    async def lora_uses(
+        self, user_id: str, keys: Sequence[str], limit: int = 1000
+    ) -> dict[str, list[tuple[float, bool, str]]]:
+        """(strength, selected, checkpoint key) of the latest ``limit`` images with each LoRA."""
+        return await self._read(  # type: ignore[no-any-return]
+            lambda c, ids: reads.lora_uses(c, ids, user_id, keys, limit), small=True
+        )
+
+    async def families(self, kind: str, keys: Sequence[str]) -> dict[str, str | None]:
+        """The recorded base model family of each checkpoint (or LoRA) key."""
+        return await self._read(  # type: ignore[no-any-return]
+            lambda c, ids: reads.families(ids, kind, keys), small=True
+        )
+
     async def statistics(
         self, user_id: str | None, stat_types: Sequence[StatType] | None = None
     ) -> list[StatRow]:
@@ -137,8 +151,12 @@ class Repository:
     async def export(self, user_id: str | None) -> tuple[list[PreferenceEvent], list[StatRow]]:
         """Events and statistics of one profile (or all), read in one snapshot."""
 
-        def work(connection: sa.Connection, ids: Lookup) -> tuple[list[PreferenceEvent], list[StatRow]]:
-            return reads.events(connection, ids, user_id), reads.statistics(connection, ids, user_id)
+        def work(
+            connection: sa.Connection, ids: Lookup
+        ) -> tuple[list[PreferenceEvent], list[StatRow]]:
+            return reads.events(connection, ids, user_id), reads.statistics(
+                connection, ids, user_id
+            )
 
         return await self._read(work)  # type: ignore[no-any-return]
 

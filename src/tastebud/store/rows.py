@@ -72,7 +72,8 @@ def row_event(row: Any, user_id: str, model: Callable[[int], Model]) -> Preferen
         user_id=user_id,
         keywords=tuple(row.keywords.split()),
         loras=tuple(
-            Lora(model(id_).name, strength) for id_, strength in json.loads(row.loras or "[]")
+            Lora(model(id_).name, strength, model(id_).family)
+            for id_, strength in json.loads(row.loras or "[]")
         ),
         negative_prompt=row.negative_prompt or "",
         model_family=row.model_family,

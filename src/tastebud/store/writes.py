@@ -214,7 +214,7 @@ def _save_names(
     for event in added:
         checkpoints[event.checkpoint_key] = (event.checkpoint, event.model_family)
         for lora in event.loras:
-            loras[lora.key] = (lora.name, None)
+            loras[lora.key] = (lora.name, lora.family)
         words.update(event.keywords)
     return {
         "checkpoint": {
@@ -300,6 +300,10 @@ def _track_cleanup(
 def _same_event(old: PreferenceEvent, new: PreferenceEvent) -> bool:
     # The same judgement sent again (a retry, a re-import) is no change, whatever its timestamp.
     first, second = old.to_dict(), new.to_dict()
-    first.pop("timestamp")
-    second.pop("timestamp")
+    for found in (first, second):
+        found.pop("timestamp")
+        # A LoRA's family is kept on the LoRA, not the event: an event sent again without it
+        # (or after another event named it) is the same judgement.
+        for lora in found["loras"]:
+            lora.pop("family", None)
     return first == second

@@ -1,0 +1,145 @@
+"""Why a recommendation: a sentence a person reads, and the evidence beside it for a UI.
+
+"Based on your 15 'beach' selections from epicrealismXL (75%)"; "New here: no history for
+'forest' yet"; "Avoided anime_v2 with epicrealismXL: 8 of 25 kept". Every sentence is built from
+the counts the ranking used, and the structured evidence lists the same counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tastebud.learning.strategy import Scored
+
+HIGH_CONFIDENCE = 0.75
+"""Evidence level from which a recommendation is "High confidence": 15 images or more."""
+LEARNING = 0.25
+"""Evidence level from which it is "Learning" (5 images or more); below, "Exploring"."""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The sentence, and the evidence it names as plain data."""
+
+    why: str
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+def label(evidence_level: float) -> str:
+    """What a UI shows for an evidence level: "High confidence", "Learning" or "Exploring"."""
+    if evidence_level >= HIGH_CONFIDENCE:
+        return "High confidence"
+    if evidence_level >= LEARNING:
+        return "Learning"
+    return "Exploring"
+
+
+def _rate(selected: int, total: int) -> float:
+    return round(selected / total, 4) if total else 0.0
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def new_keywords(keywords: Sequence[str], ranking: Sequence[Scored]) -> list[str]:
+    """The prompt's keywords no candidate has any history with."""
+    seen = {item.keyword for scored in ranking for item in scored.keywords}
+    return [word for word in keywords if word not in seen]
+
+
+def explain_choice(
+    keywords: Sequence[str], ranking: Sequence[Scored], names: Mapping[str, str], kind: str
+) -> Explanation:
+    """Why ``ranking[0]`` (a checkpoint or a LoRA, by ``kind``) leads for the prompt."""
+    if not ranking:
+        return Explanation(
+            f"No {kind}s to choose from yet: record a few selections, "
+            f"or name the available {kind}s."
+        )
+    best = ranking[0]
+    name = names.get(best.key, best.key)
+    evidence: list[dict[str, Any]] = []
+    sentences: list[str] = []
+    if best.keywords:
+        strongest = sorted(best.keywords, key=lambda item: -item.total)
+        lead = strongest[0]
+        selections = _plural(lead.selected, f"'{lead.keyword}' selection")
+        sentences.append(
+            f"Based on your {selections} from {name} ({lead.rate:.0%} of {lead.total} kept)"
+        )
+        if len(strongest) > 1:
+            others = ", ".join(
+                f"'{item.keyword}' {item.selected} of {item.total}" for item in strongest[1:3]
+            )
+            sentences[-1] += f"; also {others}"
+        for item in strongest:
+            evidence.append(
+                {
+                    "kind": "keyword", "keyword": item.keyword, kind: name,
+                    "selected": item.selected, "total": item.total,
+                    "rate": _rate(item.selected, item.total),
+                }
+            )  # fmt: skip
+    elif best.overall[1]:
+        selected, total = best.overall
+        sentences.append(
+            f"{name} is your best overall for these words: {selected} of {total} kept "
+            f"({selected / total:.0%})"
+        )
+    elif any(item.overall[1] or item.keywords for item in ranking):
+        sentences.append(f"Untried: {name} has no history yet, so it starts at your average")
+        beaten = next(item for item in ranking if item.overall[1] or item.keywords)
+        other = names.get(beaten.key, beaten.key)
+        if beaten.keywords:
+            worst = min(beaten.keywords, key=lambda item: item.rate)
+            sentences.append(
+                f"Avoided {other} for '{worst.keyword}': {worst.selected} of {worst.total} kept"
+            )
+            evidence.append(
+                {
+                    "kind": "keyword", "keyword": worst.keyword, kind: other,
+                    "selected": worst.selected, "total": worst.total,
+                    "rate": _rate(worst.selected, worst.total),
+                }
+            )  # fmt: skip
+        else:
+            selected, total = beaten.overall
+            sentences.append(f"Ahead of {other}: {selected} of {total} kept")
+    else:
+        sentences.append(
+            f"No history yet: every {kind} scores the same, so {name} is simply the first; "
+            "Explore mode spreads a batch across them"
+        )
+    if best.overall[1]:
+        selected, total = best.overall
+        evidence.append(
+            {"kind": "overall", kind: name, "selected": selected, "total": total,
+             "rate": _rate(selected, total)}
+        )  # fmt: skip
+    new = new_keywords(keywords, ranking)
+    if new and any(item.overall[1] or item.keywords for item in ranking):
+        quoted = ", ".join(f"'{word}'" for word in new[:3]) + (", ..." if len(new) > 3 else "")
+        sentences.append(f"New here: no history for {quoted} yet")
+    evidence.extend({"kind": "new", "keyword": word} for word in new)
+    return Explanation(". ".join(sentences) + ".", evidence)
+
+
+def explain_avoided(lora: str, checkpoint: str, selected: int, total: int) -> Explanation:
+    """Why a LoRA is left out: it clashes with the checkpoint."""
+    return Explanation(
+        f"Avoided {lora} with {checkpoint}: {selected} of {total} kept",
+        [{"kind": "clash", "lora": lora, "checkpoint": checkpoint, "selected": selected,
+          "total": total, "rate": _rate(selected, total)}],
+    )  # fmt: skip
+
+
+def explain_family(lora: str, lora_family: str, checkpoint: str, family: str) -> Explanation:
+    """Why a LoRA is left out: it was made for another base model."""
+    return Explanation(
+        f"Left out {lora}: it is a {lora_family} LoRA and {checkpoint} is {family}",
+        [{"kind": "family", "lora": lora, "lora_family": lora_family,
+          "checkpoint": checkpoint, "checkpoint_family": family}],
+    )  # fmt: skip
