@@ -16,18 +16,22 @@ of moments of the Beta-Binomial): how much checkpoints really differ is the spre
 beyond what sampling alone explains. Few cells give no fit, and the defaults apply (see
 ``DEFAULT_CHECKPOINT_STRENGTH``).
 
-A prompt's keywords move the checkpoint's rate in log-odds: each keyword with history adds the gap
-between its cell's estimate and the checkpoint's, and the sum is divided by the square root of how
-many keywords spoke, because a prompt's words are not independent witnesses ("beach", "sand" and
-"ocean" say one thing). A keyword seen once moves its cell by at most ``1 / (1 + strength)``, so it
-cannot outvote the rest; a keyword with no history adds nothing.
+A keyword's cell with a checkpoint is pulled toward the checkpoint's rate moved by the keyword's
+own effect (how its images fare with every candidate: some subjects are kept less whatever made
+them), so the cell only has to show what is particular to the pair.
+
+A prompt's keywords move the checkpoint's rate in log-odds by the *mean* of their cells' gaps to
+the checkpoint's rate: the words of one prompt were judged on the same images, so they are one
+witness, not many ("beach", "sand" and "ocean" say one thing). A keyword seen once moves its cell
+by at most ``1 / (1 + strength)`` and is one voice among the prompt's words, so it cannot outvote
+the rest; a keyword with no history adds nothing.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tastebud.learning.keys import Cell, StatType
 from tastebud.learning.seed import wilson_upper
@@ -100,6 +104,8 @@ class Levels:
     others_rate: float
     overall_strength: float
     pair_strength: float
+    lifts: dict[str, float] = field(default_factory=dict)
+    """How far each keyword moves this profile's rate, whatever the candidate (log-odds)."""
 
 
 @dataclass(frozen=True)
@@ -207,22 +213,37 @@ class BayesStrategy:
             ),
             DEFAULT_CHECKPOINT_STRENGTH,
         )
+        parent: dict[str, float] = {}
+        for key in candidates:
+            parent[key] = _rate(mine((overall_type, key, "")), profile_rate, overall_strength)
+        # A keyword's own effect, shared by every candidate: some subjects are kept less whatever
+        # made them. Measured against the candidates' rates, so that the cells below are pulled
+        # toward "this checkpoint, for a subject like this" and only what is particular to the
+        # pair is left for them to show.
+        lifts: dict[str, float] = {}
+        for word in keywords:
+            kept = seen = expected = 0.0
+            for key in candidates:
+                found = mine((pair_type, word, key))
+                if found is not None:
+                    kept += found[0]
+                    seen += found[1]
+                    expected += found[1] * parent[key]
+            if seen:
+                base = expected / seen
+                lifts[word] = _logit(_rate((kept, seen), base, overall_strength)) - _logit(base)
         pair_strength = self.keyword_strength
         if pair_strength is None:
-            parent: dict[str, float] = {}
-            for key in candidates:
-                found = mine((overall_type, key, ""))
-                parent[key] = _rate(found, profile_rate, overall_strength)
             pair_strength = fitted_strength(
                 (
-                    (found[0], found[1], parent[key])
+                    (found[0], found[1], _expit(_logit(parent[key]) + lifts[word]))
                     for key in candidates
                     for word in keywords
                     if (found := mine((pair_type, word, key))) is not None
                 ),
                 DEFAULT_KEYWORD_STRENGTH,
             )
-        return Levels(profile_rate, others_rate, overall_strength, pair_strength)
+        return Levels(profile_rate, others_rate, overall_strength, pair_strength, lifts)
 
     def _rank(
         self,
@@ -272,18 +293,19 @@ def _score(
         cell: Cell = (pair_type, word, candidate)
         pair = mine(cell)
         pair_others = _minus(everyone(cell), pair)
-        if pair is None and pair_others is None:
-            continue  # no history for this word with this candidate: it says nothing
-        prior = parent
+        word_lift = levels.lifts.get(word)
+        if pair is None and pair_others is None and word_lift is None:
+            continue  # no history for this word: it says nothing
+        prior = _expit(parent_logit + word_lift) if word_lift is not None else parent
         if pair_others is not None:
             shrunk = _rate(pair_others, others_parent, levels.pair_strength)
-            prior = _clip(parent + shrunk - others_parent)
+            prior = _clip(prior + shrunk - others_parent)
         moved += _logit(_rate(pair, prior, levels.pair_strength)) - parent_logit
         spoke += 1
         if pair is not None:
             used = max(used, int(pair[1]))
             seen.append(KeywordEvidence(word, int(pair[0]), int(pair[1])))
-    score = _expit(parent_logit + moved / math.sqrt(spoke)) if spoke else parent
+    score = _expit(parent_logit + moved / spoke) if spoke else parent
     overall = (int(own[0]), int(own[1])) if own is not None else (0, 0)
     if not seen:
         used = overall[1]
