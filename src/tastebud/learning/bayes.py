@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tastebud.learning.keys import Cell, StatType
-from tastebud.learning.seed import wilson_upper
+from tastebud.learning.seed import SeedStrategy, wilson_upper
 from tastebud.learning.strategy import Block, Evidence, KeywordEvidence, Scored
 
 DEFAULT_CHECKPOINT_STRENGTH = 10.0
@@ -47,6 +47,7 @@ PROFILE_STRENGTH = 10.0
 """Images a profile's overall rate is worth before its own, toward all profiles' rate."""
 MIN_STRENGTH, MAX_STRENGTH = 2.0, 1000.0
 _EDGE = 1e-4
+_PROFILE = Block(StatType.PROFILE, ("",))
 
 Counts2 = tuple[float, float]
 """(selected, total): counts, or weights where a history is decayed."""
@@ -122,11 +123,8 @@ class BayesStrategy:
     # -- checkpoints ----------------------------------------------------------------------------
 
     def checkpoint_blocks(self, keywords: Sequence[str], candidates: Sequence[str]) -> list[Block]:
-        return [
-            Block(StatType.PROFILE, ("",)),
-            Block(StatType.CHECKPOINT, tuple(candidates)),
-            Block(StatType.KEYWORD_CHECKPOINT, tuple(keywords), tuple(candidates)),
-        ]
+        # The seed's statistics, and the profile's overall rate the hierarchy starts from.
+        return [_PROFILE, *SeedStrategy().checkpoint_blocks(keywords, candidates)]
 
     def rank_checkpoints(
         self, keywords: Sequence[str], candidates: Sequence[str], evidence: Evidence
@@ -140,15 +138,7 @@ class BayesStrategy:
     def lora_blocks(
         self, keywords: Sequence[str], checkpoint: str | None, candidates: Sequence[str]
     ) -> list[Block]:
-        blocks = [
-            Block(StatType.PROFILE, ("",)),
-            Block(StatType.LORA, tuple(candidates)),
-            Block(StatType.KEYWORD_LORA, tuple(keywords), tuple(candidates)),
-        ]
-        if checkpoint:
-            blocks.append(Block(StatType.CHECKPOINT, (checkpoint,)))
-            blocks.append(Block(StatType.CHECKPOINT_LORA, (checkpoint,), tuple(candidates)))
-        return blocks
+        return [_PROFILE, *SeedStrategy().lora_blocks(keywords, checkpoint, candidates)]
 
     def rank_loras(
         self,
