@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from tastebud.errors import InvalidInput, TastebudError
     from tastebud.events import Lora, PreferenceEvent, make_event
     from tastebud.prompt import ParsedPrompt, parse_prompt
-    from tastebud.service import LoraScore, PreferenceLearning, RankedCheckpoint
+    from tastebud.recommendations import LoraScore, RankedCheckpoint
+    from tastebud.service import PreferenceLearning
     from tastebud.store.repository import CheckReport, WriteSummary
 
 __version__ = "0.1.0"
@@ -22,11 +23,11 @@ _EXPORTS = {
     "CheckReport": "tastebud.store.repository",
     "InvalidInput": "tastebud.errors",
     "Lora": "tastebud.events",
-    "LoraScore": "tastebud.service",
+    "LoraScore": "tastebud.recommendations",
     "ParsedPrompt": "tastebud.prompt",
     "PreferenceEvent": "tastebud.events",
     "PreferenceLearning": "tastebud.service",
-    "RankedCheckpoint": "tastebud.service",
+    "RankedCheckpoint": "tastebud.recommendations",
     "TastebudError": "tastebud.errors",
     "WriteSummary": "tastebud.store.repository",
     "make_event": "tastebud.events",

@@ -20,7 +20,8 @@ import typer
 from tastebud import terminal
 from tastebud.demo import DEMO_PROFILE, demo_history
 from tastebud.errors import TastebudError
-from tastebud.service import Exploration, LoraScore, PreferenceLearning, Recommendation
+from tastebud.recommendations import Exploration, LoraScore, Recommendation
+from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings, setting
 
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from tastebud.service import Exploration, LoraScore, Recommendation
+from tastebud.recommendations import Exploration, LoraScore, Recommendation
 
 out = Console()
 err = Console(stderr=True)
