@@ -328,10 +328,11 @@ class PreferenceLearning:
         available_loras: Sequence[str] | None = None,
         user_id: str = "default",
     ) -> list[LoraScore]:
-        """Up to ``count`` LoRAs for the prompt, best first, as ``(name, score)`` pairs.
+        """Up to ``count`` LoRAs for the prompt, best first, each with its strength and why.
 
         Candidates are ``available_loras`` or the LoRAs this profile has used; LoRAs that clash
-        with ``checkpoint`` are left out. With no history the answer is an empty list.
+        with ``checkpoint``, or were made for another model family, are left out. With no
+        history the answer is an empty list.
         """
         return [
             lora for lora in await self.explain_loras(

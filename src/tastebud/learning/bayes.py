@@ -159,12 +159,12 @@ class BayesStrategy:
                 and without.total > 0
                 and wilson_upper(pair) < without.rate
             )
-            score = item.score
-            if pair.total:
-                # The pair's own record moves the LoRA's score the way a keyword does.
-                base = item.score
-                pair_rate = _rate(pair, base, self.keyword_strength or DEFAULT_KEYWORD_STRENGTH)
-                score = _expit(_logit(base) + _logit(pair_rate) - _logit(base))
+            # The pair's own record pulls the LoRA's score toward it, as a keyword cell does.
+            score = _rate(
+                pair if pair.total else None,
+                item.score,
+                self.keyword_strength or DEFAULT_KEYWORD_STRENGTH,
+            )
             scored.append(
                 Scored(
                     item.key,
