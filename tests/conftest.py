@@ -73,8 +73,9 @@ class PostgresCluster:
 
     def stop(self) -> None:
         subprocess.run(
-            _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                          "-w", "stop"]),
+            _as_postgres(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]
+            ),
             check=False,  # already stopped is fine: the folder goes either way
             capture_output=True,
         )

@@ -76,8 +76,7 @@ async def test_statistics_equal_a_recount_of_the_events(
     events = await pl.get_preferences(user_id=user)
     assert len({event.generation_id for event in events}) == len(events)
     stored = {
-        (row.user_id, row.cell): row.counts
-        for row in await (await pl._store()).statistics(user)
+        (row.user_id, row.cell): row.counts for row in await (await pl._store()).statistics(user)
     }
     assert stored == _recount(events)
     assert (await pl.check()).ok
@@ -85,7 +84,10 @@ async def test_statistics_equal_a_recount_of_the_events(
 
 async def test_check_finds_a_tampered_statistic_and_repair_mends_it(pl: PreferenceLearning) -> None:
     await pl.record_batch(
-        [{"prompt": "beach", "checkpoint": "epicrealismXL", "selected": i % 3 == 0} for i in range(9)]
+        [
+            {"prompt": "beach", "checkpoint": "epicrealismXL", "selected": i % 3 == 0}
+            for i in range(9)
+        ]
     )
     assert (await pl.check()).ok
     store = await pl._store()

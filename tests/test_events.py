@@ -96,7 +96,9 @@ def test_an_event_without_generation_id_gets_a_fresh_one() -> None:
 
 
 @pytest.mark.parametrize("user_id", ["", "   ", 7, None])
-async def test_a_bad_profile_name_is_refused_on_reads_too(pl: PreferenceLearning, user_id: object) -> None:
+async def test_a_bad_profile_name_is_refused_on_reads_too(
+    pl: PreferenceLearning, user_id: object
+) -> None:
     with pytest.raises(InvalidInput) as caught:
         await pl.recommend_checkpoint("beach", user_id=user_id)  # type: ignore[arg-type]
     assert caught.value.field == "user_id"

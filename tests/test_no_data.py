@@ -20,7 +20,9 @@ async def test_empty_database_answers(pl: PreferenceLearning) -> None:
     assert (await pl.check()).ok
 
 
-async def test_a_prompt_with_no_keywords_falls_back_to_overall_rates(pl: PreferenceLearning) -> None:
+async def test_a_prompt_with_no_keywords_falls_back_to_overall_rates(
+    pl: PreferenceLearning,
+) -> None:
     await pl.record_batch(
         [{"prompt": "cat", "checkpoint": "good", "selected": True} for _ in range(3)]
         + [{"prompt": "cat", "checkpoint": "poor", "selected": False} for _ in range(3)]

@@ -61,13 +61,33 @@ def test_prompt_vocabulary_survives_lemmatiser(word: str, expected: str) -> None
 
 
 def test_proper_names_stay_lower_case() -> None:
-    assert kw("by Greg Rutkowski and Simon Stalenhag") == ("greg", "rutkowski", "simon", "stalenhag")
+    assert kw("by Greg Rutkowski and Simon Stalenhag") == (
+        "greg",
+        "rutkowski",
+        "simon",
+        "stalenhag",
+    )
 
 
 @pytest.mark.parametrize(
     "word",
-    ["realistic", "anime", "dark", "bright", "old", "young", "man", "face", "light", "night",
-     "portrait", "photo", "beautiful", "ugly", "intricate"],
+    [
+        "realistic",
+        "anime",
+        "dark",
+        "bright",
+        "old",
+        "young",
+        "man",
+        "face",
+        "light",
+        "night",
+        "portrait",
+        "photo",
+        "beautiful",
+        "ugly",
+        "intricate",
+    ],
 )
 def test_style_and_content_words_are_not_stop_words(word: str) -> None:
     assert word not in STOP_WORDS
@@ -86,7 +106,48 @@ def test_old_man_face_and_style_words_kept() -> None:
 
 
 def test_long_prompt_is_not_truncated() -> None:
-    words = ["cat", "dog", "bird", "horse", "castle", "river", "forest", "mountain", "dragon", "knight", "sword", "shield", "armor", "cloak", "lantern", "tavern", "market", "harbor", "ship", "sail", "storm", "lightning", "thunder", "rain", "puddle", "umbrella", "bicycle", "train", "station", "clock", "tower", "bridge", "garden", "fountain", "statue", "marble", "velvet", "curtain", "mirror", "candle"]
+    words = [
+        "cat",
+        "dog",
+        "bird",
+        "horse",
+        "castle",
+        "river",
+        "forest",
+        "mountain",
+        "dragon",
+        "knight",
+        "sword",
+        "shield",
+        "armor",
+        "cloak",
+        "lantern",
+        "tavern",
+        "market",
+        "harbor",
+        "ship",
+        "sail",
+        "storm",
+        "lightning",
+        "thunder",
+        "rain",
+        "puddle",
+        "umbrella",
+        "bicycle",
+        "train",
+        "station",
+        "clock",
+        "tower",
+        "bridge",
+        "garden",
+        "fountain",
+        "statue",
+        "marble",
+        "velvet",
+        "curtain",
+        "mirror",
+        "candle",
+    ]
     assert len(set(words)) == 40
     assert kw(", ".join(words)) == tuple(words)
 
@@ -96,7 +157,14 @@ def test_duplicates_removed_keeping_first_occurrence() -> None:
 
 
 def test_booru_tags_and_counts() -> None:
-    assert kw("1girl, 2boys, long_hair, blue_eyes") == ("girl", "boy", "long", "hair", "blue", "eye")
+    assert kw("1girl, 2boys, long_hair, blue_eyes") == (
+        "girl",
+        "boy",
+        "long",
+        "hair",
+        "blue",
+        "eye",
+    )
 
 
 def test_scores_numbers_and_resolution_are_not_keywords() -> None:
@@ -244,10 +312,55 @@ def test_broken_lora_tags_leave_no_junk() -> None:
 # --- robustness -----------------------------------------------------------
 
 _PIECES = [
-    "(", ")", "((", "))", "[", "]", "{", "}", "|", ":", "::", ",", "\n", " ", "1.2", "0.5",
-    "-1", "nan", "inf", "1e999", "<lora:", "<LyCo:", "<hypernet:", ">", "BREAK", "AND",
-    "\\(", "\\)", "\\[", "\\]", "\\:", "\\\\", "\\", "embedding:", ".pt", "/", "__", "_",
-    "cat", "Dogs", "best", "score_9", "1girl", "8k", "café", "猫", "te=", "=", "\ue000",
+    "(",
+    ")",
+    "((",
+    "))",
+    "[",
+    "]",
+    "{",
+    "}",
+    "|",
+    ":",
+    "::",
+    ",",
+    "\n",
+    " ",
+    "1.2",
+    "0.5",
+    "-1",
+    "nan",
+    "inf",
+    "1e999",
+    "<lora:",
+    "<LyCo:",
+    "<hypernet:",
+    ">",
+    "BREAK",
+    "AND",
+    "\\(",
+    "\\)",
+    "\\[",
+    "\\]",
+    "\\:",
+    "\\\\",
+    "\\",
+    "embedding:",
+    ".pt",
+    "/",
+    "__",
+    "_",
+    "cat",
+    "Dogs",
+    "best",
+    "score_9",
+    "1girl",
+    "8k",
+    "café",
+    "猫",
+    "te=",
+    "=",
+    "\ue000",
 ]
 
 

@@ -30,8 +30,6 @@ def test_tally_equals_counting_cells_one_image_at_a_time(judged: list) -> None:
             if selected:
                 chosen[(*cell, profile)] += sign
     expected = {
-        place: (chosen[place], total)
-        for place, total in totals.items()
-        if total or chosen[place]
+        place: (chosen[place], total) for place, total in totals.items() if total or chosen[place]
     }
     assert tally(judged) == expected

@@ -46,6 +46,8 @@ def _option(name: str, *flags: str) -> Any:
 
 Database = Annotated[str, _option("database", "--db")]
 DATABASE = str(setting("database").default)
+HalfLife = Annotated[float, _option("half_life_days", "--half-life-days")]
+HALF_LIFE = float(setting("half_life_days").default)
 User = Annotated[str, typer.Option("--user", "-u", help="The profile (user_id).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -71,6 +73,7 @@ def serve(
     max_import_mb: Annotated[float, _option("max_import_mb", "--max-import-mb")] = setting(
         "max_import_mb"
     ).default,
+    half_life_days: HalfLife = HALF_LIFE,
     demo: Annotated[
         bool, typer.Option("--demo", help="First fill the 'demo' profile (see 'tastebud demo').")
     ] = False,
@@ -89,7 +92,7 @@ def serve(
     with _errors_as_one_line():
         settings = Settings(
             database=db, host=host, port=port, token=token, workers=workers,
-            max_body_mb=max_body_mb, max_import_mb=max_import_mb,
+            max_body_mb=max_body_mb, max_import_mb=max_import_mb, half_life_days=half_life_days,
         )  # fmt: skip
         if demo:
             _run(_fill_demo, db)
@@ -208,6 +211,7 @@ def recommend(
     count: Annotated[int, typer.Option(help="How many LoRAs to suggest.")] = 3,
     user: User = "default",
     db: Database = DATABASE,
+    half_life_days: HalfLife = HALF_LIFE,
     as_json: AsJson = False,
 ) -> None:
     """Recommend a checkpoint and LoRAs for a prompt, with the evidence behind them.
@@ -226,7 +230,7 @@ def recommend(
         return found, loras
 
     with _errors_as_one_line():
-        found, loras = _run(ask, db)
+        found, loras = _run(ask, db, half_life_days)
     if as_json:
         terminal.print_json(
             {
@@ -265,6 +269,7 @@ def explore(
     seed: Annotated[int | None, typer.Option(help="Makes the split repeatable.")] = None,
     user: User = "default",
     db: Database = DATABASE,
+    half_life_days: HalfLife = HALF_LIFE,
     as_json: AsJson = False,
 ) -> None:
     """Split a batch across the most promising checkpoints (Explore mode, Thompson sampling).
@@ -281,7 +286,7 @@ def explore(
         return await pl.explore(prompt, batch, names, top=top, seed=seed, user_id=user)
 
     with _errors_as_one_line():
-        found = _run(ask, db)
+        found = _run(ask, db, half_life_days)
     if as_json:
         terminal.print_json(
             {
@@ -423,11 +428,14 @@ def repair(db: Database = DATABASE) -> None:
 # -- plumbing -----------------------------------------------------------------------------------
 
 
-def _run(call: Callable[[PreferenceLearning], Awaitable[T]], database: str) -> T:
+def _run(
+    call: Callable[[PreferenceLearning], Awaitable[T]], database: str, half_life_days: float = 0.0
+) -> T:
     """Open the database, make the call, close it."""
+    half_life = Settings(database=database, half_life_days=half_life_days).half_life
 
     async def run() -> T:
-        async with PreferenceLearning(database=database) as learning:
+        async with PreferenceLearning(database=database, half_life_days=half_life) as learning:
             return await call(learning)
 
     return asyncio.run(run())

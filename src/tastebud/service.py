@@ -93,10 +93,14 @@ class PreferenceLearning:
         database: str | Path = DEFAULT_DATABASE,
         *,
         strategy: Strategy | None = None,
+        half_life_days: float | None = None,
         durable: bool = True,
     ) -> None:
+        if half_life_days is not None and not half_life_days > 0:
+            raise InvalidInput("half_life_days", f"must be more than 0, not {half_life_days}")
         self.database = database
         self.strategy: Strategy = strategy or BayesStrategy()
+        self.half_life_days = half_life_days
         self._durable = durable
         self._repository: Repository | None = None
         self._opening = asyncio.Lock()
@@ -214,7 +218,11 @@ class PreferenceLearning:
         scored = self.strategy.rank_checkpoints(
             keywords,
             list(names),
-            await store.evidence(user_id, self.strategy.checkpoint_blocks(keywords, list(names))),
+            await store.evidence(
+                user_id,
+                self.strategy.checkpoint_blocks(keywords, list(names)),
+                half_life_days=self.half_life_days,
+            ),
         )
         return keywords, scored, names
 
@@ -379,7 +387,9 @@ class PreferenceLearning:
                     del names[key]
         candidates = list(names)
         evidence = await store.evidence(
-            user_id, self.strategy.lora_blocks(parsed.keywords, checkpoint_key, candidates)
+            user_id,
+            self.strategy.lora_blocks(parsed.keywords, checkpoint_key, candidates),
+            half_life_days=self.half_life_days,
         )
         scored: list[Scored] = self.strategy.rank_loras(
             parsed.keywords, checkpoint_key, candidates, evidence
@@ -411,7 +421,9 @@ class PreferenceLearning:
         for item in scored:
             if item.avoided and checkpoint:
                 pair = evidence.mine((StatType.CHECKPOINT_LORA, checkpoint_key or "", item.key))
-                explained = explain_avoided(names[item.key], checkpoint, pair.selected, pair.total)
+                explained = explain_avoided(
+                    names[item.key], checkpoint, round(pair.selected), round(pair.total)
+                )
                 left_out.append(
                     _lora_score(names[item.key], item.score, None, explained, avoided=True)
                 )

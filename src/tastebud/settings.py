@@ -74,6 +74,16 @@ class Settings:
         ),
     )
 
+    half_life_days: float = field(
+        default=0.0,
+        metadata=_about(
+            "TASTEBUD_HALF_LIFE_DAYS",
+            "Let old judgements count less: an image's weight halves every this many days "
+            "(0, the default, counts every image fully). Recommendations then read the events "
+            "instead of the statistics, which is slower on a large history.",
+        ),
+    )
+
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise InvalidInput("port", f"must be from 1 to 65535, not {self.port}")
@@ -82,6 +92,8 @@ class Settings:
         for name in ("max_body_mb", "max_import_mb"):
             if not getattr(self, name) > 0:
                 raise InvalidInput(name, "must be more than 0")
+        if not self.half_life_days >= 0:
+            raise InvalidInput("half_life_days", "must be 0 (off) or more")
         if self.token is not None and not self.token.strip():
             raise InvalidInput("token", "must not be empty")
         if self.token is None and not is_loopback(self.host):
@@ -118,6 +130,11 @@ class Settings:
             for item in fields(self)
             if getattr(self, item.name) is not None
         }
+
+    @property
+    def half_life(self) -> float | None:
+        """The half-life in days, or None when old judgements count fully."""
+        return self.half_life_days or None
 
     @property
     def max_body_bytes(self) -> int:

@@ -36,7 +36,7 @@ def create_app(
     """The API over the settings' database (or over ``learning``, which the caller then closes)."""
     settings = settings or Settings()
     owned = learning is None
-    learning = learning or PreferenceLearning(settings.database)
+    learning = learning or PreferenceLearning(settings.database, half_life_days=settings.half_life)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

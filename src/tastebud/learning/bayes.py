@@ -293,10 +293,10 @@ def _score(
         moved += _logit(_rate(pair, prior, levels.pair_strength)) - parent_logit
         spoke += 1
         if pair is not None:
-            used = max(used, int(pair[1]))
-            seen.append(KeywordEvidence(word, int(pair[0]), int(pair[1])))
+            used = max(used, round(pair[1]))
+            seen.append(KeywordEvidence(word, round(pair[0]), round(pair[1])))
     score = _expit(parent_logit + moved / spoke) if spoke else parent
-    overall = (int(own[0]), int(own[1])) if own is not None else (0, 0)
+    overall = (round(own[0]), round(own[1])) if own is not None else (0, 0)
     if not seen:
         used = overall[1]
     return Scored(

@@ -44,12 +44,13 @@ Cell = tuple[str, str, str]
 class Counts(NamedTuple):
     """Selected and total images of one statistic.
 
-    A tuple of two ints: hundreds are made for every recommendation, and the garbage collector
-    stops tracking tuples of plain numbers.
+    Stored statistics are whole numbers; where old images count less (a half-life) they are sums
+    of weights. A plain tuple: hundreds are made for every recommendation, and the garbage
+    collector stops tracking tuples of plain numbers.
     """
 
-    selected: int = 0
-    total: int = 0
+    selected: float = 0
+    total: float = 0
 
     @property
     def rate(self) -> float:

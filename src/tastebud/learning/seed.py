@@ -121,8 +121,8 @@ class SeedStrategy:
         pooled_overall = evidence.everyone(overall)
         fallback = pooled_overall.rate if pooled_overall.total else FALLBACK_RATE
         weighted = 0.0
-        weight = 0
-        used = 0
+        weight = 0.0
+        used: float = 0
         seen: list[KeywordEvidence] = []
         everyone, mine_of = evidence.pooled.get, evidence.personal.get
         # The hot loop of every recommendation (candidates x keywords): plain arithmetic on the
@@ -142,7 +142,7 @@ class SeedStrategy:
                 blended = (trust * mine_selected / mine_total
                            + (1.0 - trust) * pooled_selected / pooled_total)  # fmt: skip
                 used = max(used, mine_total)
-                seen.append(KeywordEvidence(keyword, mine_selected, mine_total))
+                seen.append(KeywordEvidence(keyword, round(mine_selected), round(mine_total)))
             weighted += pooled_total * blended
             weight += pooled_total
         mine_overall = evidence.mine(overall)
@@ -154,11 +154,11 @@ class SeedStrategy:
         return Scored(
             key=candidate,
             score=score,
-            evidence=used,
+            evidence=round(used),
             confidence=min(used / 20.0, 1.0),
             keywords=tuple(seen),
             strength=used + 2.0,
-            overall=(mine_overall.selected, mine_overall.total),
+            overall=(round(mine_overall.selected), round(mine_overall.total)),
         )
 
     def _clashes(self, checkpoint: str, lora: str, evidence: Evidence) -> bool:

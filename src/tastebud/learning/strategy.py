@@ -27,12 +27,13 @@ class Block:
 class Evidence:
     """Counts of the cells a strategy asked for: this profile's, and all profiles' pooled.
 
-    The maps hold ``(selected, total)`` pairs (a hot loop may read them as plain tuples);
-    ``mine`` and ``everyone`` give them as ``Counts``, zero where a cell has no images.
+    The maps hold ``(selected, total)`` pairs (a hot loop may read them as plain tuples): counts,
+    or sums of weights where old images count less (a half-life); ``mine`` and ``everyone`` give
+    them as ``Counts``, zero where a cell has no images.
     """
 
-    personal: Mapping[Cell, tuple[int, int]] = field(default_factory=dict)
-    pooled: Mapping[Cell, tuple[int, int]] = field(default_factory=dict)
+    personal: Mapping[Cell, tuple[float, float]] = field(default_factory=dict)
+    pooled: Mapping[Cell, tuple[float, float]] = field(default_factory=dict)
 
     def mine(self, cell: Cell) -> Counts:
         found = self.personal.get(cell)

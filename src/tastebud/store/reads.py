@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from tastebud.events import PreferenceEvent
-from tastebud.learning.keys import Cell, Counts, StatType, stat_changes
+from tastebud.learning.keys import Cell, Counts, StatType, cells, stat_changes
 from tastebud.learning.strategy import Block, Evidence
 from tastebud.store.cells import STAT_CODES, from_stored, key_kinds
 from tastebud.store.ids import Lookup
@@ -82,6 +83,51 @@ def evidence(
             )  # fmt: skip
             if owner == profile:
                 personal[cell] = (selected, total)
+    return Evidence(personal=personal, pooled=pooled)
+
+
+def decayed_evidence(
+    connection: sa.Connection,
+    ids: Lookup,
+    user_id: str,
+    blocks: Sequence[Block],
+    half_life_days: float,
+    now: datetime,
+) -> Evidence:
+    """The cells ``blocks`` ask for, each image weighted ``0.5 ** (age in days / half_life)``.
+
+    The stored statistics are plain counts, so decayed weights are summed from the events: a
+    scan of every event (all profiles' for the pooled counts), which is why decay is a setting.
+    """
+    wanted = {
+        (block.stat_type, key1, key2) for block in blocks for key1 in block.keys1
+        for key2 in block.keys2
+    }  # fmt: skip
+    profile = ids.profile_ids([user_id]).get(user_id)
+    models = ids.all_models()
+    table = user_preferences.c
+    query = sa.select(
+        table.profile_id, table.created_at, table.selected, table.checkpoint_id, table.loras,
+        table.keywords,
+    )  # fmt: skip
+    personal: dict[Cell, tuple[float, float]] = {}
+    pooled: dict[Cell, tuple[float, float]] = {}
+    day = 86_400.0
+    for owner, created_at, selected, checkpoint_id, loras, words in connection.execute(query):
+        moment = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        age = max((now - moment).total_seconds() / day, 0.0)
+        weight = 0.5 ** (age / half_life_days)
+        kept = weight if selected else 0.0
+        lora_keys = [models[id_].key for id_, _ in json.loads(loras)] if loras else []
+        for cell in cells(words.split(), models[checkpoint_id].key, lora_keys, ""):
+            if cell not in wanted:
+                continue
+            targets = (pooled, personal) if owner == profile else (pooled,)
+            for counts in targets:
+                found = counts.get(cell)
+                counts[cell] = (
+                    (kept, weight) if found is None else (found[0] + kept, found[1] + weight)
+                )
     return Evidence(personal=personal, pooled=pooled)
 
 

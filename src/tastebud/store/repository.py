@@ -9,6 +9,7 @@ class runs it in transactions and remembers ids only once they are committed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +95,19 @@ class Repository:
 
     # -- reads --------------------------------------------------------------------------------
 
-    async def evidence(self, user_id: str, blocks: Sequence[Block]) -> Evidence:
-        """The statistics a strategy asked for: this profile's, and pooled over all profiles."""
+    async def evidence(
+        self, user_id: str, blocks: Sequence[Block], *, half_life_days: float | None = None
+    ) -> Evidence:
+        """The statistics a strategy asked for: this profile's, and pooled over all profiles.
+
+        With ``half_life_days`` an image counts ``0.5 ** (age / half_life_days)``: summed from
+        the events rather than read from the statistics, so it costs a scan of them.
+        """
+        if half_life_days is not None:
+            now = datetime.now(UTC)
+            return await self._read(  # type: ignore[no-any-return]
+                lambda c, ids: reads.decayed_evidence(c, ids, user_id, blocks, half_life_days, now)
+            )
         return await self._read(  # type: ignore[no-any-return]
             lambda c, ids: reads.evidence(c, ids, user_id, blocks), small=True
         )
