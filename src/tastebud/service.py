@@ -8,6 +8,7 @@ import random
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -21,6 +22,7 @@ from tastebud.events import (
     events_from_export,
     make_event,
 )
+from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation, check_status
 from tastebud.learning.bayes import BayesStrategy
 from tastebud.learning.explain import (
     Explanation,
@@ -44,6 +46,7 @@ from tastebud.recommendations import (
     Recommendation,
 )
 from tastebud.store.database import DEFAULT_DATABASE
+from tastebud.store.queue import QueuePage
 from tastebud.store.repository import CheckReport, Page, Repository, WriteSummary
 
 TOP_CHECKPOINTS = 10
@@ -513,6 +516,104 @@ class PreferenceLearning:
             limit=limit,
             before=cursor,
         )
+
+    # -- generations awaiting review ----------------------------------------------------------
+
+    async def add_generations(
+        self, found: Sequence[Generation], *, user_id: str = "default", dry_run: bool = False
+    ) -> dict[str, str]:
+        """Store images found by an import or a watch; judged ones also record their preference.
+
+        Each generation's ``status`` says what is known: ``unreviewed`` joins the review queue,
+        ``selected`` / ``rejected`` (a favourites folder, say) records the event too. Returns the
+        outcome of each content hash: ``"added"``, ``"judged"``, ``"unchanged"`` (known, and
+        judged already or still unjudged), or ``"failed: <reason>"`` for one that cannot become
+        a preference (no checkpoint in its metadata, say), which is then not stored.
+        """
+        _profile(user_id)
+        outcomes: dict[str, str] = {}
+        usable: list[Generation] = []
+        events: dict[str, PreferenceEvent] = {}
+        for item in found:
+            check_status(item.status)
+            mine = replace(item, user_id=user_id)
+            try:
+                event = make_event(**mine.event_fields(selected=item.status == SELECTED))
+            except InvalidInput as error:
+                outcomes[item.content_hash] = f"failed: {error}"
+                continue
+            usable.append(mine)
+            events[item.content_hash] = event
+        stored = await (await self._store()).add_generations(
+            user_id, usable, events, dry_run=dry_run
+        )
+        return {**outcomes, **stored}
+
+    async def list_generations(
+        self,
+        status: str | None = UNREVIEWED,
+        *,
+        user_id: str | None = "default",
+        limit: int = 50,
+        cursor: int | None = None,
+    ) -> QueuePage:
+        """One page of generations with the status (all with ``None``), in the order found.
+
+        Pass the page's ``next_cursor`` as ``cursor`` for the next page.
+        """
+        _profile(user_id, everyone_allowed=True)
+        if status is not None:
+            check_status(status)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput("limit", f"must be a whole number from 1 to {MAX_PAGE}")
+        if cursor is not None and (
+            isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 1
+        ):
+            raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
+        return await (await self._store()).queue_page(user_id, status, limit, cursor)
+
+    async def review_generations(
+        self,
+        ids: Sequence[int],
+        action: str,
+        *,
+        implicit: bool = False,
+        user_id: str = "default",
+    ) -> list[Generation]:
+        """Judge generations by id: ``selected``, ``rejected``, or ``unreviewed`` to undo.
+
+        Judging records each image's preference (generation id ``image:<content hash>``, so
+        judging again replaces it); ``implicit`` marks rejections that were the unselected rest
+        of a batch. Undoing removes the event and puts the image back in the queue. An id that
+        is not this profile's generation is an error, and then nothing changes.
+        """
+        _profile(user_id)
+        check_status(action)
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            raise InvalidInput("ids", "must name at least one generation")
+        if any(isinstance(id_, bool) or not isinstance(id_, int) for id_ in wanted):
+            raise InvalidInput("ids", "must be generation ids (whole numbers)")
+        store = await self._store()
+        found = await store.generations(user_id, wanted)
+        missing = [id_ for id_ in wanted if id_ not in found]
+        if missing:
+            raise InvalidInput(
+                "ids", f"no generation {', '.join(map(str, missing))} for profile {user_id!r}"
+            )
+        chosen = [found[id_] for id_ in wanted]
+        events = []
+        if action != UNREVIEWED:
+            events = [
+                make_event(
+                    **item.event_fields(selected=action == SELECTED),
+                    implicit=implicit and action == REJECTED,
+                )
+                for item in chosen
+            ]
+        await store.review(user_id, chosen, action, events)
+        after = await store.generations(user_id, wanted)
+        return [after[id_] for id_ in wanted]
 
     async def get_preferences(self, *, user_id: str | None = "default") -> list[PreferenceEvent]:
         """Every stored event of a profile (or of all profiles with ``user_id=None``), oldest first."""

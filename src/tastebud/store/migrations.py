@@ -2,8 +2,7 @@
 
 A database created by this version of tastebud gets the tables of ``schema.py`` and is stamped
 ``LATEST_VERSION``. A database stamped with an older version runs each later step in order, in one
-transaction. Step N takes a database at version N - 1 to version N; the list is empty while version 1
-is the only one there has been.
+transaction. Step N takes a database at version N - 1 to version N.
 """
 
 from __future__ import annotations
@@ -14,11 +13,17 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from tastebud.errors import TastebudError
-from tastebud.store.schema import LATEST_VERSION, metadata, schema_version
+from tastebud.store.schema import LATEST_VERSION, generations, metadata, schema_version
 
 Step = Callable[[sa.Connection], None]
 
-STEPS: dict[int, Step] = {}
+
+def _add_generations(connection: sa.Connection) -> None:
+    """Version 2: images awaiting review (the importers' queue)."""
+    generations.create(connection)
+
+
+STEPS: dict[int, Step] = {2: _add_generations}
 
 
 class SchemaTooNew(TastebudError):

@@ -8,7 +8,7 @@ class runs it in transactions and remembers ids only once they are committed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from tastebud.events import PreferenceEvent
+from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation
 from tastebud.learning.keys import StatType
 from tastebud.learning.strategy import Block, Evidence
 from tastebud.names import matches_model
-from tastebud.store import reads
+from tastebud.store import queue, reads
 from tastebud.store.database import Database
 from tastebud.store.ids import Ids, Lookup
 from tastebud.store.migrations import migrate
@@ -92,6 +93,102 @@ class Repository:
             return report
 
         return await self._write(work)  # type: ignore[no-any-return]
+
+    # -- the review queue ---------------------------------------------------------------------
+
+    async def add_generations(
+        self,
+        user_id: str,
+        found: Sequence[Generation],
+        events: Mapping[str, PreferenceEvent],
+        *,
+        dry_run: bool = False,
+    ) -> dict[str, str]:
+        """Store new generations, and record the events of those found judged; one transaction.
+
+        ``events`` holds, by content hash, the event of each generation found already judged
+        (kept in a favourites folder, say). Returns each content hash's outcome: ``"added"``,
+        ``"judged"`` (stored and unreviewed, now judged) or ``"unchanged"``. A generation that
+        was judged before keeps its judgement. With ``dry_run`` nothing is written.
+        """
+
+        def work(connection: sa.Connection, ids: Lookup) -> dict[str, str]:
+            now = datetime.now(UTC)
+            stored = queue.known(connection, ids, user_id, [item.content_hash for item in found])
+            outcomes: dict[str, str] = {}
+            new: list[Generation] = []
+            judged: dict[str, list[int]] = {SELECTED: [], REJECTED: []}
+            to_record: list[PreferenceEvent] = []
+            for item in found:
+                if item.content_hash in outcomes:
+                    continue  # the same content twice in one import: the first copy counts
+                before = stored.get(item.content_hash)
+                if before is None:
+                    outcomes[item.content_hash] = "added"
+                    new.append(item)
+                elif before.status == UNREVIEWED and item.status != UNREVIEWED:
+                    outcomes[item.content_hash] = "judged"
+                    judged[item.status].append(before.id)
+                else:
+                    outcomes[item.content_hash] = "unchanged"
+                    continue
+                if item.status != UNREVIEWED:
+                    to_record.append(events[item.content_hash])
+            if dry_run:
+                return outcomes
+            queue.add(connection, ids, user_id, new, now)
+            for status, row_ids in judged.items():
+                queue.set_status(connection, row_ids, status, now)
+            if to_record:
+                latest = {(event.user_id, event.generation_id): event for event in to_record}
+                self._writer.record(connection, ids, latest, False)
+            return outcomes
+
+        if dry_run:
+            return await self._read(work)  # type: ignore[no-any-return]
+        return await self._write(work)  # type: ignore[no-any-return]
+
+    async def generations(self, user_id: str, row_ids: Sequence[int]) -> dict[int, Generation]:
+        """This profile's generations among ``row_ids``, by row id."""
+        return await self._read(  # type: ignore[no-any-return]
+            lambda c, ids: queue.by_ids(c, ids, user_id, row_ids), small=True
+        )
+
+    async def review(
+        self,
+        user_id: str,
+        found: Sequence[Generation],
+        status: str,
+        events: Sequence[PreferenceEvent],
+    ) -> None:
+        """Judge generations (record ``events``), or with ``unreviewed`` take the judgement back."""
+
+        def work(connection: sa.Connection, ids: Lookup) -> None:
+            if status == UNREVIEWED:
+                self._writer.delete(
+                    connection, ids, user_id, [item.generation_id for item in found]
+                )
+            else:
+                latest = {(event.user_id, event.generation_id): event for event in events}
+                self._writer.record(connection, ids, latest, False)
+            row_ids = [item.id for item in found if item.id is not None]
+            queue.set_status(connection, row_ids, status, datetime.now(UTC))
+
+        await self._write(work)
+
+    async def queue_page(
+        self, user_id: str | None, status: str | None, limit: int, after: int | None
+    ) -> queue.QueuePage:
+        """One page of generations with the status, in the order they were found."""
+        return await self._read(  # type: ignore[no-any-return]
+            lambda c, ids: queue.page(c, ids, user_id, status, limit, after)
+        )
+
+    async def queue_counts(self, user_id: str) -> dict[str, int]:
+        """How many of the profile's generations have each status."""
+        return await self._read(  # type: ignore[no-any-return]
+            lambda c, ids: queue.counts(c, ids, user_id), small=True
+        )
 
     # -- reads --------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import DDLCompiler
 
-LATEST_VERSION = 1
+LATEST_VERSION = 2
 
 metadata = sa.MetaData()
 
@@ -128,6 +128,27 @@ image_cleanup = sa.Table(
     sa.Column("vision_analyzed", sa.Boolean, nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+# Images whose metadata was read (by an import or a watch) and which await review. One row per
+# file content per profile: the same file imported twice, or copied, is one generation. The
+# metadata is the JSON of tastebud.importers.metadata.ImageMetadata; judging a generation records
+# the preference event with generation id "image:<content_hash>" (schema version 2).
+generations = sa.Table(
+    "generations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("profile_id", sa.Integer, sa.ForeignKey("profiles.id"), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),
+    sa.Column("made_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("profile_id", "content_hash", name="uq_generations_content"),
+    sa.Index("ix_generations_queue", "profile_id", "status", "id"),
 )
 
 

@@ -1,0 +1,89 @@
+"""Generations: images whose metadata was read but which nobody has judged yet.
+
+An import or a watch finds an image, reads what made it (prompt, checkpoint, LoRAs) and keeps it as a
+generation with the status ``unreviewed``. Judging it (keep or reject) records the preference event
+and sets the status to ``selected`` or ``rejected``. A generation is known by its file's content
+hash, so the same image imported twice, or copied to another folder, is one generation; its event's
+generation id is ``image:<content hash>``, so judging it again replaces the event, never adds one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tastebud.errors import InvalidInput
+
+UNREVIEWED, SELECTED, REJECTED = "unreviewed", "selected", "rejected"
+STATUSES = (UNREVIEWED, SELECTED, REJECTED)
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """One image awaiting review, or already judged."""
+
+    content_hash: str
+    """SHA-256 of the file's bytes, in hex."""
+    path: str
+    metadata: Mapping[str, Any]
+    """What the image's file says made it: ``tastebud.importers.metadata.ImageMetadata.to_dict``."""
+    made_at: datetime
+    """When the image was made (the file's modification time)."""
+    status: str = UNREVIEWED
+    user_id: str = "default"
+    id: int | None = None
+    seen_at: datetime | None = None
+    reviewed_at: datetime | None = None
+
+    @property
+    def generation_id(self) -> str:
+        """The generation id of the preference event that judging this image records."""
+        return f"image:{self.content_hash}"
+
+    @property
+    def checkpoint(self) -> str | None:
+        checkpoints = self.metadata.get("checkpoints") or ()
+        return str(checkpoints[0]["name"]) if checkpoints else None
+
+    def event_fields(self, selected: bool) -> dict[str, Any]:
+        """The fields of ``make_event`` for judging this image."""
+        checkpoint = self.checkpoint
+        if checkpoint is None:
+            raise InvalidInput("checkpoint", f"the metadata of {self.path} names no checkpoint")
+        return {
+            "prompt": self.metadata.get("prompt") or "",
+            "negative_prompt": self.metadata.get("negative_prompt") or None,
+            "checkpoint": checkpoint,
+            "loras": [
+                {"name": lora["name"], "strength": lora.get("strength", 1.0)}
+                for lora in self.metadata.get("loras") or ()
+            ],
+            "selected": selected,
+            "generation_id": self.generation_id,
+            "image_path": self.path,
+            "timestamp": self.made_at,
+            "user_id": self.user_id,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "status": self.status,
+            "path": self.path,
+            "content_hash": self.content_hash,
+            "generation_id": self.generation_id,
+            "made_at": self.made_at.isoformat(),
+            "seen_at": self.seen_at.isoformat() if self.seen_at else None,
+            "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
+            "metadata": dict(self.metadata),
+        }
+
+
+def check_status(status: str) -> str:
+    """``status`` if it is one of ``STATUSES``; else ``InvalidInput`` naming them."""
+    if status not in STATUSES:
+        raise InvalidInput("status", f"must be one of {', '.join(STATUSES)}, not {status!r}")
+    return status

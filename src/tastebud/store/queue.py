@@ -1,0 +1,172 @@
+"""The review queue's SQL: generations found by imports and watches, and their status."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from tastebud.generations import UNREVIEWED, Generation
+from tastebud.store.ids import Lookup, insert_for
+from tastebud.store.reads import chunks, profiles_by_id
+from tastebud.store.schema import generations
+
+_table = generations.c
+
+
+@dataclass(frozen=True)
+class Known:
+    """A generation already stored: its row id and status."""
+
+    id: int
+    status: str
+
+
+def known(
+    connection: sa.Connection, ids: Lookup, user_id: str, hashes: Iterable[str]
+) -> dict[str, Known]:
+    """content hash -> the stored generation, for the hashes this profile has."""
+    profile = ids.profile_ids([user_id]).get(user_id)
+    found: dict[str, Known] = {}
+    if profile is None:
+        return found
+    for part in chunks(list(hashes)):
+        query = sa.select(_table.content_hash, _table.id, _table.status).where(
+            _table.profile_id == profile, _table.content_hash.in_(part)
+        )
+        for content_hash, id_, status in connection.execute(query):
+            found[content_hash] = Known(id_, status)
+    return found
+
+
+def add(
+    connection: sa.Connection, ids: Lookup, user_id: str, new: Sequence[Generation], now: datetime
+) -> dict[str, int]:
+    """Store new generations (their hashes are not stored yet); content hash -> row id."""
+    if not new:
+        return {}
+    profile = ids.profile_ids([user_id], create=True)[user_id]
+    rows = [
+        {
+            "profile_id": profile,
+            "content_hash": item.content_hash,
+            "path": item.path,
+            "metadata": json.dumps(item.metadata, ensure_ascii=False, separators=(",", ":")),
+            "made_at": item.made_at,
+            "seen_at": now,
+            "status": item.status,
+            "reviewed_at": None if item.status == UNREVIEWED else now,
+        }
+        for item in new
+    ]
+    # Two imports of one folder at once: the second finds the first's rows and leaves them.
+    insert = insert_for(ids.dialect_name, generations).on_conflict_do_nothing()
+    for part in chunks(rows):
+        connection.execute(insert, list(part))
+    return {
+        content_hash: entry.id
+        for content_hash, entry in known(
+            connection, ids, user_id, [item.content_hash for item in new]
+        ).items()
+    }
+
+
+def set_status(
+    connection: sa.Connection, row_ids: Sequence[int], status: str, now: datetime | None
+) -> None:
+    for part in chunks(list(row_ids)):
+        connection.execute(
+            generations.update()
+            .where(_table.id.in_(part))
+            .values(status=status, reviewed_at=None if status == UNREVIEWED else now)
+        )
+
+
+def by_ids(
+    connection: sa.Connection, ids: Lookup, user_id: str, row_ids: Sequence[int]
+) -> dict[int, Generation]:
+    """This profile's generations among ``row_ids``, by row id."""
+    profile = ids.profile_ids([user_id]).get(user_id)
+    found: dict[int, Generation] = {}
+    if profile is None:
+        return found
+    for part in chunks(list(row_ids)):
+        query = sa.select(generations).where(_table.profile_id == profile, _table.id.in_(part))
+        for row in connection.execute(query):
+            found[row.id] = _generation(row, user_id)
+    return found
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of generations, oldest first, and where the next page starts."""
+
+    generations: list[Generation]
+    total: int
+    next_cursor: int | None
+
+
+def page(
+    connection: sa.Connection,
+    ids: Lookup,
+    user_id: str | None,
+    status: str | None,
+    limit: int,
+    after: int | None,
+) -> QueuePage:
+    """The first ``limit`` generations above row ``after`` with the status, in the order found."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if user_id is not None:
+        profile = ids.profile_ids([user_id]).get(user_id)
+        if profile is None:
+            return QueuePage([], 0, None)
+        conditions.append(_table.profile_id == profile)
+    if status is not None:
+        conditions.append(_table.status == status)
+    total = connection.execute(
+        sa.select(sa.func.count()).select_from(generations).where(*conditions)
+    ).scalar_one()
+    query = sa.select(generations).where(*conditions)
+    if after is not None:
+        query = query.where(_table.id > after)
+    rows = connection.execute(query.order_by(_table.id).limit(limit + 1)).all()
+    users = profiles_by_id(connection)
+    found = [_generation(row, users[row.profile_id]) for row in rows[:limit]]
+    next_cursor = found[-1].id if len(rows) > limit and found else None
+    return QueuePage(found, total, next_cursor)
+
+
+def counts(connection: sa.Connection, ids: Lookup, user_id: str) -> dict[str, int]:
+    """How many of this profile's generations have each status."""
+    profile = ids.profile_ids([user_id]).get(user_id)
+    if profile is None:
+        return {}
+    query = (
+        sa.select(_table.status, sa.func.count())
+        .where(_table.profile_id == profile)
+        .group_by(_table.status)
+    )
+    return {status: count for status, count in connection.execute(query)}
+
+
+def _generation(row: Any, user_id: str) -> Generation:
+    return Generation(
+        content_hash=row.content_hash,
+        path=row.path,
+        metadata=json.loads(row.metadata),
+        made_at=_aware(row.made_at),
+        status=row.status,
+        user_id=user_id,
+        id=row.id,
+        seen_at=_aware(row.seen_at),
+        reviewed_at=_aware(row.reviewed_at) if row.reviewed_at else None,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
