@@ -33,12 +33,109 @@ from tastebud import PreferenceLearning, parse_prompt
 from tastebud.names import model_key
 
 HERE = Path(__file__).resolve().parent
-PROMPTS = HERE.parent.parent / "shared/data/prompts/diffusiondb_prompts_via_imagereward_refl_5000.jsonl"
+PROMPTS = (
+    HERE.parent.parent / "shared/data/prompts/diffusiondb_prompts_via_imagereward_refl_5000.jsonl"
+)
 RESULTS = HERE / "results" / "performance.json"
 
 # Realistic names: 50 checkpoints (SDXL and SD 1.5 files as Civitai names them) and 40 LoRAs.
-CHECKPOINTS = [f"{stem}.safetensors" for stem in ["epicrealismXL_v5", "juggernautXL_v9Rdphoto2", "realvisxlV40_v40Bakedvae", "dreamshaperXL_v21Turbo", "ponyDiffusionV6XL_v6", "animagineXLV31_v31", "copaxTimelessxl_v12", "zavychromaxl_v80", "protovisionXL_v6", "albedobaseXL_v21", "nightvisionXL_v0791", "leosamsHelloworldXL_v70", "crystalClearXL_ccxl", "samaritan3dCartoon_v40", "dynavisionXL_v0611", "starlightXL_v3", "halcyonSDXL_v18", "sdxlUnstableDiffusers_v11", "realisticVisionV60B1_v51VAE", "dreamshaper_8", "deliberate_v3", "revAnimated_v122", "majicmixRealistic_v7", "absolutereality_v181", "cyberrealistic_v42", "epicphotogasm_z", "meinamix_v11", "counterfeitV30_v30", "anythingV5_v5PrtRE", "aZovyaRPGArtist_v5", "ghostmix_v20Bakedvae", "chilloutmix_Ni", "perfectWorld_v6", "lyriel_v16", "henmixReal_v40", "photon_v1", "icbinpICantBelieveIts_seco", "edgeOfRealism_eorV20", "neverendingDreamNED_v122", "toonyou_beta6", "darkSushiMix_225D", "aamXLAnimeMix_v10", "mistoonAnime_v20", "juggernaut_reborn", "rundiffusionFX_v10", "artUniverse_v80", "xxmix9realistic_v40", "fantasticmix_v65", "cetusMix_v4", "sdxlNijiSpecial_v1"]]
-LORAS = ["add_detail", "more_details", "epiNoiseoffset_v2", "LowRA", "detail_tweaker_xl", "xl_more_art-full_v1", "ClearHandsXL", "film_grain_v1", "ghibli_style_offset", "arcane_style_v1", "pixel-art-xl-v1.1", "watercolor_v1", "ink_sketch_v2", "cyberpunk_2077_style", "neon_noir_v1", "vintage_photo", "analog_film_v2", "3d_render_style_xl", "isometric_rooms_v1", "Moebius_v1", "studio_ghibli_v4", "lineart_style", "paper_cut_v2", "claymation_style", "steampunk_xl", "fantasy_landscape_v3", "portrait_lighting_v2", "cinematic_xl_v1", "hdr_photo_v1", "low_key_lighting", "bokeh_xl", "sharp_focus_v1", "oil_painting_v3", "sketch_to_color", "chibi_style_v2", "origami_xl", "stained_glass_v1", "synthwave_xl", "gothic_architecture_v1", "glowing_runes_v1"]
+CHECKPOINTS = [
+    f"{stem}.safetensors"
+    for stem in [
+        "epicrealismXL_v5",
+        "juggernautXL_v9Rdphoto2",
+        "realvisxlV40_v40Bakedvae",
+        "dreamshaperXL_v21Turbo",
+        "ponyDiffusionV6XL_v6",
+        "animagineXLV31_v31",
+        "copaxTimelessxl_v12",
+        "zavychromaxl_v80",
+        "protovisionXL_v6",
+        "albedobaseXL_v21",
+        "nightvisionXL_v0791",
+        "leosamsHelloworldXL_v70",
+        "crystalClearXL_ccxl",
+        "samaritan3dCartoon_v40",
+        "dynavisionXL_v0611",
+        "starlightXL_v3",
+        "halcyonSDXL_v18",
+        "sdxlUnstableDiffusers_v11",
+        "realisticVisionV60B1_v51VAE",
+        "dreamshaper_8",
+        "deliberate_v3",
+        "revAnimated_v122",
+        "majicmixRealistic_v7",
+        "absolutereality_v181",
+        "cyberrealistic_v42",
+        "epicphotogasm_z",
+        "meinamix_v11",
+        "counterfeitV30_v30",
+        "anythingV5_v5PrtRE",
+        "aZovyaRPGArtist_v5",
+        "ghostmix_v20Bakedvae",
+        "chilloutmix_Ni",
+        "perfectWorld_v6",
+        "lyriel_v16",
+        "henmixReal_v40",
+        "photon_v1",
+        "icbinpICantBelieveIts_seco",
+        "edgeOfRealism_eorV20",
+        "neverendingDreamNED_v122",
+        "toonyou_beta6",
+        "darkSushiMix_225D",
+        "aamXLAnimeMix_v10",
+        "mistoonAnime_v20",
+        "juggernaut_reborn",
+        "rundiffusionFX_v10",
+        "artUniverse_v80",
+        "xxmix9realistic_v40",
+        "fantasticmix_v65",
+        "cetusMix_v4",
+        "sdxlNijiSpecial_v1",
+    ]
+]
+LORAS = [
+    "add_detail",
+    "more_details",
+    "epiNoiseoffset_v2",
+    "LowRA",
+    "detail_tweaker_xl",
+    "xl_more_art-full_v1",
+    "ClearHandsXL",
+    "film_grain_v1",
+    "ghibli_style_offset",
+    "arcane_style_v1",
+    "pixel-art-xl-v1.1",
+    "watercolor_v1",
+    "ink_sketch_v2",
+    "cyberpunk_2077_style",
+    "neon_noir_v1",
+    "vintage_photo",
+    "analog_film_v2",
+    "3d_render_style_xl",
+    "isometric_rooms_v1",
+    "Moebius_v1",
+    "studio_ghibli_v4",
+    "lineart_style",
+    "paper_cut_v2",
+    "claymation_style",
+    "steampunk_xl",
+    "fantasy_landscape_v3",
+    "portrait_lighting_v2",
+    "cinematic_xl_v1",
+    "hdr_photo_v1",
+    "low_key_lighting",
+    "bokeh_xl",
+    "sharp_focus_v1",
+    "oil_painting_v3",
+    "sketch_to_color",
+    "chibi_style_v2",
+    "origami_xl",
+    "stained_glass_v1",
+    "synthwave_xl",
+    "gothic_architecture_v1",
+    "glowing_runes_v1",
+]
 # The query the public app first ran, once per keyword per checkpoint, on its own async engine
 # (SQLAlchemy + aiosqlite) and its own text-keyed table, filled from the export document's "stats"
 # (the public format), so the baseline does not depend on how tastebud's store is built today.
@@ -52,7 +149,30 @@ def load_prompts(rng: random.Random, target: int = 12) -> list[str]:
     """Real DiffusionDB prompts cut, phrase by phrase, to about ``target`` keywords."""
     if not PROMPTS.exists():
         print(f"NOTE: {PROMPTS} is absent; using prompts generated from a small vocabulary")
-        words = ["portrait", "woman", "castle", "forest", "neon", "city", "dragon", "ocean", "sunset", "robot", "cat", "knight", "cinematic", "lighting", "detailed", "painting", "anime", "fantasy", "golden", "hour", "misty", "mountain"]
+        words = [
+            "portrait",
+            "woman",
+            "castle",
+            "forest",
+            "neon",
+            "city",
+            "dragon",
+            "ocean",
+            "sunset",
+            "robot",
+            "cat",
+            "knight",
+            "cinematic",
+            "lighting",
+            "detailed",
+            "painting",
+            "anime",
+            "fantasy",
+            "golden",
+            "hour",
+            "misty",
+            "mountain",
+        ]
         return [", ".join(" ".join(rng.sample(words, 2)) for _ in range(6)) for _ in range(2000)]
     prompts = []
     for line in PROMPTS.open(encoding="utf-8"):
@@ -111,7 +231,9 @@ def sizes(path: Path) -> dict:
         wal = Path(f"{path}-wal")  # empty after TRUNCATE, counted in case a reader held it
         as_is = path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
         try:  # dbstat is an optional SQLite build feature
-            tables = dict(db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"))
+            tables = dict(
+                db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")
+            )
         except sqlite3.OperationalError:
             tables = {}
         copy = path.with_suffix(".vacuumed.db")
@@ -180,9 +302,11 @@ async def main(args: argparse.Namespace) -> None:
                         "result": "" if ok is None else ("PASS" if ok else "MISS")})  # fmt: skip
 
     import aiosqlite  # its version only
+
     machine = {"cores": os.cpu_count(), "python": platform.python_version(),
                "sqlite": sqlite3.sqlite_version, "sqlalchemy": sa.__version__,
                "aiosqlite": aiosqlite.__version__, "platform": platform.platform()}  # fmt: skip
+
     # Which tastebud was measured: src/ changes under our feet while others work, so say so.
     def git(*arguments: str) -> str:
         command = ["git", "-C", str(HERE.parent), *arguments]
@@ -208,7 +332,9 @@ async def main(args: argparse.Namespace) -> None:
         for start in range(0, n, 5000):
             await source.record_batch(events[start : start + 5000])
         phase("fill via record_batch", t)
-        figure("record_batch fill (chunks of 5,000)", n / phases["fill via record_batch"], "events/s")
+        figure(
+            "record_batch fill (chunks of 5,000)", n / phases["fill via record_batch"], "events/s"
+        )
         with sqlite3.connect(work / "filled.db") as db:  # journal mode persists in the file
             print(f"  journal_mode={db.execute('PRAGMA journal_mode').fetchone()[0]}, "
                   f"durable={getattr(source, '_durable', '?')} (library default: synchronous=FULL)")  # fmt: skip
@@ -267,7 +393,13 @@ async def main(args: argparse.Namespace) -> None:
         t = time.perf_counter()
         size_b, size_a = sizes(work / "imported.db"), sizes(work / "filled.db")
         phase("sizes (checkpoint, VACUUM INTO copies)", t)
-        figure("bytes/event, after import, as-is", size_b["as_is"] / n, "B", "<= 500", size_b["as_is"] / n <= 500)
+        figure(
+            "bytes/event, after import, as-is",
+            size_b["as_is"] / n,
+            "B",
+            "<= 500",
+            size_b["as_is"] / n <= 500,
+        )
         figure("bytes/event, after import, VACUUMed", size_b["vacuumed"] / n, "B", "(info)")
         figure("bytes/event, record_batch-filled, as-is", size_a["as_is"] / n, "B", "(info)")
 
@@ -286,7 +418,13 @@ async def main(args: argparse.Namespace) -> None:
         phase(f"naive query-per-cell x {naive_calls}", t)
         await engine.dispose()
         figure("recommend_checkpoint p50 (50 candidates)", pct(fast, 0.5), "ms", "(info)")
-        figure("recommend_checkpoint p99 (50 candidates)", pct(fast, 0.99), "ms", "<= 5", pct(fast, 0.99) <= 5)
+        figure(
+            "recommend_checkpoint p99 (50 candidates)",
+            pct(fast, 0.99),
+            "ms",
+            "<= 5",
+            pct(fast, 0.99) <= 5,
+        )
         for q in (0.5, 0.99):
             figure(f"naive query-per-cell p{q * 100:.0f}", pct(naive, q), "ms", "(info)")
             figure(f"naive / tastebud, p{q * 100:.0f}", pct(naive, q) / pct(fast, q), "x", "(info)")
@@ -299,19 +437,25 @@ async def main(args: argparse.Namespace) -> None:
         writer = PreferenceLearning(database=work / "filled.db")
         await writer.record_preference(**singles.pop())  # open + migrate check outside the timing
         t = time.perf_counter()
-        latencies = await timed_calls([(e,) for e in singles], lambda e: writer.record_preference(**e))
+        latencies = await timed_calls(
+            [(e,) for e in singles], lambda e: writer.record_preference(**e)
+        )
         phase(f"record_preference x {single_calls}", t)
         await writer.aclose()
         rate = single_calls / phases[f"record_preference x {single_calls}"]
         figure("single record_preference (durable)", rate, "events/s", ">= 1,000", rate >= 1000)
         figure("single record_preference p50", pct(latencies, 0.5), "ms", "(info)")
         figure("single record_preference p99", pct(latencies, 0.99), "ms", "(info)")
-        figure("floor: bare sqlite3 durable 1-row commit", durable_floor(work), "commits/s", "(info)")
+        figure(
+            "floor: bare sqlite3 durable 1-row commit", durable_floor(work), "commits/s", "(info)"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     total = time.perf_counter() - began
-    print(f"\ntastebud performance, N = {n:,} events, SQLite durable defaults, {os.cpu_count()} cores")
+    print(
+        f"\ntastebud performance, N = {n:,} events, SQLite durable defaults, {os.cpu_count()} cores"
+    )
     print(f"{'figure':<46} {'value':>12} {'unit':<9} {'goal':<10} result")
     print("-" * 86)
     for f in figures:
@@ -334,6 +478,8 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000, help="events stored (default 100,000)")
+    parser.add_argument(
+        "--events", type=int, default=100_000, help="events stored (default 100,000)"
+    )
     parser.add_argument("--quick", action="store_true", help="a ~5,000-event run to check it works")
     asyncio.run(main(parser.parse_args()))

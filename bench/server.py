@@ -108,8 +108,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5,000 events and 3-second runs")
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
-                        help="server processes to measure with, one server each (default: 1 2)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="server processes to measure with, one server each (default: 1 2)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench/server.py needs wrk: apt-get install wrk")
@@ -163,10 +168,14 @@ def main() -> None:
         mine = [r for n_, w, c, r in rows if n_.startswith("recommend") and w == workers]
         best = max(mine, key=lambda r: r["rps"])
         met = [r for r in mine if r["rps"] >= GOAL_RPS and r["p99_us"] / 1000 < GOAL_P99_MS]
-        print(f"goal with {workers} worker(s): recommend >= {GOAL_RPS} req/s with p99 < "
-              f"{GOAL_P99_MS:.0f} ms: {'PASS' if met else 'MISS'} (most: {best['rps']:.0f} req/s)")
+        print(
+            f"goal with {workers} worker(s): recommend >= {GOAL_RPS} req/s with p99 < "
+            f"{GOAL_P99_MS:.0f} ms: {'PASS' if met else 'MISS'} (most: {best['rps']:.0f} req/s)"
+        )
     RESULTS.parent.mkdir(exist_ok=True)
-    (RESULTS.parent / "server.json").write_text(json.dumps({"events": n, "rows": results}, indent=2))
+    (RESULTS.parent / "server.json").write_text(
+        json.dumps({"events": n, "rows": results}, indent=2)
+    )
 
 
 if __name__ == "__main__":

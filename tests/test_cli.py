@@ -32,7 +32,7 @@ def _stats(db: Path, user: str = "default") -> dict:
 
 def test_every_command_has_help_with_an_example() -> None:
     for command in ("serve", "demo", "record", "recommend", "stats", "export", "import", "check",
-                    "repair"):  # fmt: skip
+                    "repair", "explore", "import-images", "watch"):  # fmt: skip
         code, out, _ = tastebud(command, "--help")
         assert code == 0 and "Example" in out and "tastebud " + command in out, command
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tastebud import InvalidInput, PreferenceLearning
 from tastebud.learning import StatType
-from tastebud.store.schema import image_cleanup
+from tastebud.store.schema import LATEST_VERSION, image_cleanup
 
 
 async def _stats(pl: PreferenceLearning) -> dict[tuple[str, str, str], tuple[int, int]]:
@@ -152,7 +152,10 @@ async def test_sqlite_file_and_folder_are_created_in_wal_mode(tmp_path: Path) ->
         await pl.record_preference(prompt="cat", checkpoint="sdxl", selected=True)
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert connection.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 1
+        assert (
+            connection.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+            == LATEST_VERSION
+        )
 
 
 async def test_default_database_is_data_preferences_db(

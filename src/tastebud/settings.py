@@ -9,6 +9,7 @@ test can run many apps side by side.
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -74,6 +75,14 @@ class Settings:
         ),
     )
 
+    image_folders: str | None = field(
+        default=None,
+        metadata=_about(
+            "TASTEBUD_IMAGE_FOLDERS",
+            "Folders the server may read images from (POST /api/images/import), separated by "
+            f"{os.pathsep!r}. Without it, the server reads no image folder.",
+        ),
+    )
     half_life_days: float = field(
         default=0.0,
         metadata=_about(
@@ -130,6 +139,17 @@ class Settings:
             for item in fields(self)
             if getattr(self, item.name) is not None
         }
+
+    @property
+    def allowed_folders(self) -> tuple[Path, ...]:
+        """The image folders the server may read, resolved."""
+        if not self.image_folders:
+            return ()
+        return tuple(
+            Path(part).expanduser().resolve()
+            for part in self.image_folders.split(os.pathsep)
+            if part.strip()
+        )
 
     @property
     def half_life(self) -> float | None:

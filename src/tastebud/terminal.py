@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -20,6 +20,9 @@ from rich.progress import (
 from rich.table import Table
 
 from tastebud.recommendations import Exploration, LoraScore, Recommendation
+
+if TYPE_CHECKING:
+    from tastebud.importers.folders import ImportReport
 
 out = Console()
 err = Console(stderr=True)
@@ -109,6 +112,40 @@ def show_report(report: Any, wrong: str) -> None:
             f"{recounted.selected}/{recounted.total}",
         )
     out.print(table)
+
+
+def show_import(report: ImportReport, shown: int = 20) -> None:
+    title = "What the import would do (nothing was changed)" if report.dry_run else "Imported"
+    table = Table("read", "imported", "selected", "rejected", "queued", "unchanged", "failed",
+                  title=title)  # fmt: skip
+    table.add_row(*(str(value) for value in (
+        report.read, report.imported, report.selected, report.rejected, report.queued,
+        report.unchanged, len(report.failed),
+    )))  # fmt: skip
+    out.print(table)
+    if report.failed:
+        failed = Table("file", "why it failed", title="Failed")
+        for path, reason in report.failed[:shown]:
+            failed.add_row(path, reason)
+        out.print(failed)
+        if len(report.failed) > shown:
+            out.print(f"... and {len(report.failed) - shown} more", highlight=False)
+
+
+def show_watched(report: ImportReport) -> None:
+    """One line per round of a watch: what joined the queue, and what could not."""
+    parts = [
+        f"{count} {label}"
+        for count, label in (
+            (report.queued, "queued for review"), (report.selected, "kept"),
+            (report.rejected, "rejected"), (report.unchanged, "already known"),
+        )
+        if count
+    ]  # fmt: skip
+    if parts:
+        out.print(", ".join(parts), highlight=False)
+    for path, reason in report.failed:
+        err.print(f"cannot import {path}: {reason}", highlight=False, markup=False)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from tastebud import __version__
-from tastebud.api import errors, routes
+from tastebud.api import errors, images, routes
 from tastebud.api.guards import BodyLimit, RequireToken
 from tastebud.batches import BatchInput
 from tastebud.events import EventInput, PreferenceEvent, rule
@@ -55,6 +55,7 @@ def create_app(
     app.state.settings = settings
     errors.install(app)
     app.include_router(routes.router)
+    app.include_router(images.router)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
@@ -103,6 +104,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         ("EventInput", EventInput),
         ("BatchInput", BatchInput),
         ("PreferenceEvent", PreferenceEvent),
+        ("ImageImport", images.ImageImport),
+        ("Review", images.Review),
     ):
         body = rule(kind).json_schema(ref_template=template)
         components.update(body.pop("$defs", {}))

@@ -1,0 +1,150 @@
+"""Endpoints of the images people already have: import a folder, and the review queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Required
+
+from fastapi import APIRouter, Query, Request
+from pydantic import ConfigDict, Field, ValidationError
+from typing_extensions import TypedDict
+
+from tastebud.api.errors import ApiError, detail
+from tastebud.api.routes import Learning, UserId, _body, _json_object, _one_profile
+from tastebud.errors import InvalidInput
+from tastebud.events import UserId as UserIdRule
+from tastebud.events import invalid_input, rule
+from tastebud.generations import STATUSES
+from tastebud.importers.folders import Rules, image_files, import_images, invokeai_starred
+from tastebud.service import MAX_PAGE
+from tastebud.settings import Settings
+
+router = APIRouter(prefix="/api")
+MAX_REVIEW = 1_000
+
+
+class ImageImport(TypedDict, total=False):
+    """A folder to import, and what in it counts as kept or rejected."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    folder: Required[
+        Annotated[str, Field(min_length=1, description="A folder inside --image-folders.")]
+    ]
+    recursive: Annotated[bool, Field(description="Also the folders inside it.")]
+    selected: Annotated[str, Field(min_length=1, description="Images under it were kept.")]
+    rejected: Annotated[str, Field(min_length=1, description="Images under it were rejected.")]
+    dry_run: Annotated[bool, Field(description="Say what would happen; change nothing.")]
+    user_id: UserIdRule
+
+
+class Review(TypedDict, total=False):
+    """Judge generations of the review queue (or, with 'unreviewed', take a judgement back)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    ids: Required[Annotated[list[int], Field(min_length=1, max_length=MAX_REVIEW)]]
+    action: Required[Literal["selected", "rejected", "unreviewed"]]
+    implicit: Annotated[
+        bool, Field(description="Rejections that were the unselected rest of a batch.")
+    ]
+    user_id: UserIdRule
+
+
+def _allowed(settings: Settings, field: str, given: str) -> Path:
+    """The folder, if the server may read it; 403 if not, 422 if it is not a folder."""
+    folder = Path(given).expanduser().resolve()
+    allowed = settings.allowed_folders
+    if not allowed:
+        reason = "this server reads no image folder: start it with --image-folders"
+        raise ApiError(403, "Forbidden", [detail(field, reason)])
+    if not any(folder.is_relative_to(root) for root in allowed):
+        reason = f"{given!r} is not inside a folder this server may read (--image-folders)"
+        raise ApiError(403, "Forbidden", [detail(field, reason)])
+    if not folder.is_dir():
+        raise InvalidInput(field, f"{given!r} is not a folder")
+    return folder
+
+
+@router.post(
+    "/images/import",
+    summary="Import a folder of generated images: metadata in, kept / rejected / review queue",
+    openapi_extra=_body("ImageImport"),
+)
+async def import_folder(
+    request: Request,
+    learning: Learning,
+    user_id: Annotated[str | None, Query(description="For a body that names none.")] = None,
+) -> dict[str, Any]:
+    body = await _json_object(request, "an image import: folder, recursive, selected, rejected")
+    _one_profile(body, user_id)
+    try:
+        given: ImageImport = rule(ImageImport).validate_python(body)
+    except ValidationError as error:
+        raise invalid_input(error, whole="body") from None
+    settings: Settings = request.app.state.settings
+    folder = _allowed(settings, "folder", given["folder"])
+    selected = given.get("selected")
+    rejected = given.get("rejected")
+    rules = Rules(
+        selected=(_allowed(settings, "selected", selected),) if selected else (),
+        rejected=(_allowed(settings, "rejected", rejected),) if rejected else (),
+        starred=invokeai_starred(folder),
+    )
+    report = await import_images(
+        learning,
+        image_files(folder, recursive=given.get("recursive", False)),
+        root=folder,
+        rules=rules,
+        user_id=given.get("user_id", "default"),
+        dry_run=given.get("dry_run", False),
+    )
+    return {"user_id": given.get("user_id", "default"), "folder": str(folder), **report.to_dict()}
+
+
+@router.get("/generations", summary="Images awaiting review (or judged), in the order found")
+async def list_generations(
+    learning: Learning,
+    user_id: UserId = "default",
+    status: Annotated[
+        str | None, Query(description=f"One of {', '.join(STATUSES)}; every one when absent.")
+    ] = "unreviewed",
+    limit: Annotated[int, Query(description=f"Generations per page (1 to {MAX_PAGE}).")] = 50,
+    cursor: Annotated[str | None, Query(description="The next_cursor of the page before.")] = None,
+) -> dict[str, Any]:
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
+        raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
+    page = await learning.list_generations(
+        status or None, user_id=user_id, limit=limit,
+        cursor=None if cursor is None else int(cursor),
+    )  # fmt: skip
+    return {
+        "user_id": user_id,
+        "status": status or None,
+        "total": page.total,
+        "generations": [item.to_dict() for item in page.generations],
+        "next_cursor": None if page.next_cursor is None else str(page.next_cursor),
+    }
+
+
+@router.post(
+    "/generations/review",
+    summary="Keep or reject generations of the review queue (records their preferences)",
+    openapi_extra=_body("Review"),
+)
+async def review(
+    request: Request,
+    learning: Learning,
+    user_id: Annotated[str | None, Query(description="For a body that names none.")] = None,
+) -> dict[str, Any]:
+    body = await _json_object(request, "a review: ids, action")
+    _one_profile(body, user_id)
+    try:
+        given: Review = rule(Review).validate_python(body)
+    except ValidationError as error:
+        raise invalid_input(error, whole="body") from None
+    profile = given.get("user_id", "default")
+    judged = await learning.review_generations(
+        given["ids"], given["action"], implicit=given.get("implicit", False), user_id=profile
+    )
+    return {"user_id": profile, "generations": [item.to_dict() for item in judged]}

@@ -1,0 +1,1 @@
+"""Generation metadata out of image files; folder import and watch."""

@@ -1,0 +1,291 @@
+"""Importing the images people already have: folders, the review queue, HTTP, the CLI and watch.
+
+The images are the 40 real files of ../shared/data/png, copied at test time into a temporary folder
+laid out the way people keep their outputs (never into the repository).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from tastebud import PreferenceLearning
+from tastebud.api import create_app
+from tastebud.cli import app as cli
+from tastebud.importers.folders import ImportReport, Rules, image_files, import_images
+from tastebud.importers.watch import watch
+from tastebud.names import model_key
+from tastebud.settings import Settings
+
+
+@pytest.fixture
+def manifest(shared_data: Path) -> list[dict[str, Any]]:
+    return json.loads((shared_data / "png" / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def outputs(shared_data: Path, manifest: list[dict[str, Any]], tmp_path: Path) -> Path:
+    """An output folder: most images loose, those of one source in a SwarmUI-style Starred."""
+    root = tmp_path / "outputs"
+    for entry in manifest:
+        source = shared_data / "png" / entry["file"]
+        folder = root / "Starred" if entry["file"].startswith("sd-parsers/") else root / "day1"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, folder / Path(entry["file"]).name)
+    return root
+
+
+def _unusable(manifest: list[dict[str, Any]]) -> set[str]:
+    """Files whose metadata names no checkpoint: they cannot become a preference."""
+    return {Path(entry["file"]).name for entry in manifest if not entry["checkpoints"]}
+
+
+async def _import(pl: PreferenceLearning, root: Path, **rules: Any) -> ImportReport:
+    return await import_images(
+        pl, image_files(root, recursive=True), root=root, rules=Rules(**rules)
+    )
+
+
+async def test_a_folder_import_reports_what_it_did_and_twice_changes_nothing(
+    pl: PreferenceLearning, outputs: Path, manifest: list[dict[str, Any]]
+) -> None:
+    unusable = _unusable(manifest)
+    starred = {Path(e["file"]).name for e in manifest if e["file"].startswith("sd-parsers/")}
+    report = await _import(pl, outputs)
+    failed = {Path(path).name: reason for path, reason in report.failed}
+    assert report.read == 40
+    assert set(failed) <= unusable, failed  # only files with no checkpoint may fail
+    assert report.imported == 40 - len(failed)
+    assert report.selected == len(starred - set(failed))
+    assert report.queued == report.imported - report.selected
+    assert report.rejected == report.unchanged == 0
+    assert all(reason == "no checkpoint in its metadata" for reason in failed.values())
+
+    queue = await pl.list_generations("unreviewed", limit=100)
+    assert queue.total == report.queued
+    stats = await pl.get_stats()
+    assert stats["total_preferences"] == report.selected  # the starred ones are preferences
+
+    again = await _import(pl, outputs)
+    assert (again.imported, again.selected, again.queued) == (0, 0, 0)
+    assert again.unchanged == report.imported
+    assert (await pl.get_stats())["total_preferences"] == report.selected
+    assert (await pl.list_generations(None, limit=100)).total == report.imported
+    assert (await pl.check()).ok
+
+
+async def test_each_imported_generation_keeps_what_made_it(
+    pl: PreferenceLearning, outputs: Path, manifest: list[dict[str, Any]]
+) -> None:
+    await _import(pl, outputs)
+    page = await pl.list_generations(None, limit=100)
+    by_name = {Path(item.path).name: item for item in page.generations}
+    for entry in manifest:
+        name = Path(entry["file"]).name
+        if not entry["checkpoints"]:
+            continue
+        item = by_name[name]
+        assert model_key(item.checkpoint or "") in {model_key(c) for c in entry["checkpoints"]}
+        assert {model_key(lora["name"]) for lora in item.metadata["loras"]} == {
+            model_key(lora) for lora in entry["loras"]
+        }, name
+        copy = next(outputs.rglob(name))
+        assert item.content_hash == hashlib.sha256(copy.read_bytes()).hexdigest()
+
+
+async def test_bad_files_are_reported_and_the_rest_imported(
+    pl: PreferenceLearning, shared_data: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    good = shared_data / "png" / "comfyui_examples" / "lora_lora.png"
+    shutil.copyfile(good, folder / "good.png")
+    data = good.read_bytes()
+    (folder / "truncated.png").write_bytes(data[: len(data) // 2])
+    (folder / "garbage.png").write_bytes(b"this is not an image at all" * 10)
+    (folder / "notes.jpg").write_text("a text file with an image's name", encoding="utf-8")
+    (folder / "empty.webp").write_bytes(b"")
+    report = await _import(pl, folder)
+    failed = {Path(path).name: reason for path, reason in report.failed}
+    assert report.read == 5 and report.imported == 1 and report.queued == 1
+    assert set(failed) == {"truncated.png", "garbage.png", "notes.jpg", "empty.webp"}
+    assert "truncated" in failed["truncated.png"]
+    assert all(reason for reason in failed.values())
+
+
+async def test_selected_and_rejected_folders_record_preferences(
+    pl: PreferenceLearning, outputs: Path
+) -> None:
+    report = await _import(
+        pl, outputs, selected=((outputs / "Starred").resolve(),),
+        rejected=((outputs / "day1").resolve(),),
+    )  # fmt: skip
+    assert report.queued == 0
+    assert report.selected + report.rejected == report.imported
+    stats = await pl.get_stats()
+    assert stats["action_counts"] == {"selected": report.selected, "rejected": report.rejected}
+
+
+async def test_reviewing_records_the_preference_and_undo_takes_it_back(
+    pl: PreferenceLearning, outputs: Path
+) -> None:
+    await _import(pl, outputs / "day1")
+    queue = (await pl.list_generations("unreviewed", limit=100)).generations
+    lora_image = next(item for item in queue if Path(item.path).name == "lora_lora_multiple.png")
+    other = next(item for item in queue if item is not lora_image)
+    assert lora_image.id is not None and other.id is not None
+    judged = await pl.review_generations([lora_image.id], "selected")
+    assert [item.status for item in judged] == ["selected"]
+    await pl.review_generations([other.id], "rejected", implicit=True)
+    events = {event.generation_id: event for event in await pl.get_preferences()}
+    kept = events[lora_image.generation_id]
+    assert kept.selected and kept.checkpoint == lora_image.checkpoint
+    assert {model_key(lora.name) for lora in kept.loras} == {
+        "epinoiseoffset_v2", "theovercomer8scontrastfix_sd15",
+    }  # fmt: skip
+    assert events[other.generation_id].implicit and not events[other.generation_id].selected
+    assert (await pl.list_generations("unreviewed", limit=100)).total == len(queue) - 2
+
+    await pl.review_generations([lora_image.id, other.id], "unreviewed")
+    assert await pl.get_preferences() == []
+    assert (await pl.list_generations("unreviewed", limit=100)).total == len(queue)
+    assert (await pl.check()).ok
+
+
+async def test_reviewing_an_unknown_generation_changes_nothing(
+    pl: PreferenceLearning, outputs: Path
+) -> None:
+    await _import(pl, outputs / "day1")
+    queue = (await pl.list_generations("unreviewed", limit=100)).generations
+    assert queue[0].id is not None
+    with pytest.raises(Exception, match="ids: no generation 999999"):
+        await pl.review_generations([queue[0].id, 999999], "selected")
+    assert await pl.get_preferences() == []
+    with pytest.raises(Exception, match="status: must be one of"):
+        await pl.list_generations("kept")
+
+
+@pytest.fixture
+async def api(database: str, outputs: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(database=database, image_folders=str(outputs))
+    app = create_app(settings)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://tastebud.test"
+    ) as client:
+        yield client
+    await app.state.preferences.aclose()
+
+
+async def test_import_and_review_over_http(api: httpx.AsyncClient, outputs: Path) -> None:
+    dry = await api.post(
+        "/api/images/import", json={"folder": str(outputs), "recursive": True, "dry_run": True}
+    )
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["dry_run"] is True and dry.json()["imported"] > 0
+    empty = await api.get("/api/generations", params={"status": "unreviewed"})
+    assert empty.json()["total"] == 0  # a dry run stores nothing
+
+    done = await api.post("/api/images/import", json={"folder": str(outputs), "recursive": True})
+    report = done.json()
+    assert report["imported"] == dry.json()["imported"] and report["read"] == 40
+    page = await api.get("/api/generations", params={"status": "unreviewed", "limit": 5})
+    body = page.json()
+    assert body["total"] == report["queued"] and len(body["generations"]) == 5
+    assert body["next_cursor"] is not None
+    first = body["generations"][0]
+    assert first["status"] == "unreviewed" and first["metadata"]["checkpoints"]
+
+    judged = await api.post(
+        "/api/generations/review", json={"ids": [first["id"]], "action": "selected"}
+    )
+    assert judged.status_code == 200, judged.text
+    assert judged.json()["generations"][0]["status"] == "selected"
+    events = (await api.get("/api/preferences")).json()["preferences"]
+    assert first["generation_id"] in {event["generation_id"] for event in events}
+
+
+async def test_the_server_reads_only_the_folders_it_was_given(
+    api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    refused = await api.post("/api/images/import", json={"folder": str(outside)})
+    assert refused.status_code == 403
+    assert refused.json()["details"][0]["field"] == "folder"
+    sneaky = await api.post(
+        "/api/images/import", json={"folder": str(tmp_path / "outputs" / ".." / "elsewhere")}
+    )
+    assert sneaky.status_code == 403
+    missing = await api.post(
+        "/api/images/import", json={"folder": str(tmp_path / "outputs" / "nope")}
+    )
+    assert missing.status_code == 422
+    bad = await api.post("/api/generations/review", json={"ids": [], "action": "selected"})
+    assert bad.status_code == 422 and bad.json()["details"][0]["field"] == "ids"
+    wrong = await api.get("/api/generations", params={"status": "kept"})
+    assert wrong.status_code == 422 and wrong.json()["details"][0]["field"] == "status"
+
+
+async def test_without_image_folders_the_server_reads_none(database: str, outputs: Path) -> None:
+    app = create_app(Settings(database=database))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://tastebud.test"
+    ) as client:
+        refused = await client.post("/api/images/import", json={"folder": str(outputs)})
+    await app.state.preferences.aclose()
+    assert refused.status_code == 403
+    assert "--image-folders" in refused.json()["details"][0]["reason"]
+
+
+def test_import_images_command(outputs: Path, tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    runner = CliRunner()
+    dry = runner.invoke(cli, ["import-images", str(outputs), "-r", "--dry-run", "--db", str(db)])
+    assert dry.exit_code == 0, dry.stderr
+    assert "nothing was changed" in dry.stdout
+    done = runner.invoke(cli, ["import-images", str(outputs), "-r", "--db", str(db), "--json"])
+    assert done.exit_code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["read"] == 40 and report["imported"] > 30 and not report["dry_run"]
+    again = runner.invoke(cli, ["import-images", str(outputs), "-r", "--db", str(db), "--json"])
+    assert json.loads(again.stdout)["unchanged"] == report["imported"]
+    missing = runner.invoke(cli, ["import-images", str(tmp_path / "nope"), "--db", str(db)])
+    assert missing.exit_code == 1 and "is not a folder" in missing.stderr
+
+
+async def test_watch_picks_up_an_image_written_in_several_chunks(
+    pl: PreferenceLearning, shared_data: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "output"
+    folder.mkdir()
+    stop = asyncio.Event()
+    rounds: list[ImportReport] = []
+    watching = asyncio.create_task(watch(pl, folder, stop=stop, on_report=rounds.append))
+    await asyncio.sleep(0.5)  # let the watcher start before the first write
+    data = (shared_data / "png" / "comfyui_examples" / "lora_lora.png").read_bytes()
+    target = folder / "ComfyUI_00001_.png"
+    with target.open("wb") as out:
+        for start in range(0, len(data), len(data) // 3 + 1):
+            out.write(data[start : start + len(data) // 3 + 1])
+            out.flush()
+            await asyncio.sleep(0.4)  # a generator writing slowly: longer than the settle time
+    page = None
+    for _ in range(100):  # up to 20 s on a slow machine; usually well under 2
+        page = await pl.list_generations("unreviewed")
+        if page.total:
+            break
+        await asyncio.sleep(0.2)
+    stop.set()
+    await watching
+    assert page is not None and page.total == 1
+    assert page.generations[0].content_hash == hashlib.sha256(data).hexdigest()
+    assert not any(report.failed for report in rounds)
