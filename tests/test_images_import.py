@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,13 @@ from typer.testing import CliRunner
 from tastebud import PreferenceLearning
 from tastebud.api import create_app
 from tastebud.cli import app as cli
-from tastebud.importers.folders import ImportReport, Rules, image_files, import_images
+from tastebud.importers.folders import (
+    ImportReport,
+    Rules,
+    image_files,
+    import_images,
+    invokeai_starred,
+)
 from tastebud.importers.watch import watch
 from tastebud.names import model_key
 from tastebud.settings import Settings
@@ -289,3 +296,29 @@ async def test_watch_picks_up_an_image_written_in_several_chunks(
     assert page is not None and page.total == 1
     assert page.generations[0].content_hash == hashlib.sha256(data).hexdigest()
     assert not any(report.failed for report in rounds)
+
+
+async def test_images_starred_in_invokeai_count_as_kept(
+    pl: PreferenceLearning, shared_data: Path, tmp_path: Path
+) -> None:
+    # InvokeAI's layout: <root>/outputs/images/*.png and <root>/databases/invokeai.db, whose
+    # images table marks favourites in its starred column.
+    root = tmp_path / "invokeai"
+    images = root / "outputs" / "images"
+    images.mkdir(parents=True)
+    (root / "databases").mkdir()
+    for name in ("lora_lora.png", "sdxl_sdxl_simple_example.png", "lcm_lcm_basic_example.png"):
+        shutil.copyfile(shared_data / "png" / "comfyui_examples" / name, images / name)
+    with sqlite3.connect(root / "databases" / "invokeai.db") as connection:
+        connection.execute("CREATE TABLE images (image_name TEXT PRIMARY KEY, starred BOOLEAN)")
+        connection.executemany(
+            "INSERT INTO images VALUES (?, ?)",
+            [("lora_lora.png", True), ("sdxl_sdxl_simple_example.png", False)],
+        )
+    connection.close()
+    report = await _import(pl, images, starred=invokeai_starred(images))
+    assert (report.selected, report.queued) == (1, 2)
+    kept = await pl.list_generations("selected")
+    assert [Path(item.path).name for item in kept.generations] == ["lora_lora.png"]
+    # Imported from the InvokeAI root, the database is found all the same.
+    assert invokeai_starred(root) == invokeai_starred(images)
