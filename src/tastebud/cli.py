@@ -79,6 +79,9 @@ def serve(
     image_folders: Annotated[str | None, _option("image_folders", "--image-folders")] = setting(
         "image_folders"
     ).default,
+    thumbnail_folder: Annotated[str, _option("thumbnail_folder", "--thumbnail-folder")] = setting(
+        "thumbnail_folder"
+    ).default,
     half_life_days: HalfLife = HALF_LIFE,
     demo: Annotated[
         bool, typer.Option("--demo", help="First fill the 'demo' profile (see 'tastebud demo').")
@@ -99,7 +102,7 @@ def serve(
         settings = Settings(
             database=db, host=host, port=port, token=token, workers=workers,
             max_body_mb=max_body_mb, max_import_mb=max_import_mb, half_life_days=half_life_days,
-            image_folders=image_folders,
+            image_folders=image_folders, thumbnail_folder=thumbnail_folder,
         )  # fmt: skip
         if demo:
             _run(_fill_demo, db)

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -34,6 +35,7 @@ from tastebud.learning.explain import (
 from tastebud.learning.explore import explore as explore_batch
 from tastebud.learning.families import canonical_family, compatible
 from tastebud.learning.keys import StatType, stat_key
+from tastebud.learning.overview import overview
 from tastebud.learning.strategy import Scored, Strategy
 from tastebud.learning.strengths import Use, preferred_strength
 from tastebud.names import model_key
@@ -80,6 +82,7 @@ def collector_paused() -> Iterator[None]:
 
 
 MAX_BATCH = 64
+OVERVIEW_WEEKS = 52
 STRENGTH_HISTORY = 1000
 
 
@@ -469,6 +472,38 @@ class PreferenceLearning:
             "top_loras": top(StatType.LORA, "lora", lora_names),
         }
 
+    async def overview(self, *, user_id: str = "default") -> dict[str, Any]:
+        """What the profile's history says at a glance (the web panel's overview page).
+
+        Totals, the checkpoints with most images and their evidence, the LoRAs that work and
+        those that clash with a checkpoint, a keyword x checkpoint table of the most used
+        keywords, and the selection rate of each of the last 52 weeks.
+        """
+        _profile(user_id)
+        store = await self._store()
+        rows = await store.statistics(
+            user_id,
+            [StatType.PROFILE, StatType.CHECKPOINT, StatType.CHECKPOINT_LORA,
+             StatType.KEYWORD_CHECKPOINT],
+        )  # fmt: skip
+        since = datetime.now(UTC) - timedelta(weeks=OVERVIEW_WEEKS)
+        found = overview(
+            {row.cell: row.counts for row in rows},
+            await store.known_models("checkpoint", user_id),
+            await store.known_models("lora", user_id),
+            await store.judged_times(user_id, since),
+        )
+        return {"user_id": user_id, **found}
+
+    async def list_profiles(self) -> dict[str, int]:
+        """Every profile on the database with its number of events, by name."""
+        return await (await self._store()).profile_totals()
+
+    async def create_profile(self, user_id: str) -> bool:
+        """Make an empty profile (to switch to before anything is recorded); False if it exists."""
+        check_user_id(user_id)
+        return await (await self._store()).create_profile(user_id)
+
     async def list_preferences(
         self,
         *,
@@ -571,6 +606,11 @@ class PreferenceLearning:
         ):
             raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
         return await (await self._store()).queue_page(user_id, status, limit, cursor)
+
+    async def generation(self, id_: int, *, user_id: str = "default") -> Generation | None:
+        """One of the profile's generations by id; None when there is none."""
+        _profile(user_id)
+        return (await (await self._store()).generations(user_id, [id_])).get(id_)
 
     async def review_generations(
         self,

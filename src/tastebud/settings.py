@@ -83,6 +83,13 @@ class Settings:
             f"{os.pathsep!r}. Without it, the server reads no image folder.",
         ),
     )
+    thumbnail_folder: str = field(
+        default="data/thumbnails",
+        metadata=_about(
+            "TASTEBUD_THUMBNAIL_FOLDER",
+            "Where the web panel's thumbnails are kept once made (made again if deleted).",
+        ),
+    )
     half_life_days: float = field(
         default=0.0,
         metadata=_about(

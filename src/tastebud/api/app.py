@@ -6,13 +6,16 @@ import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from tastebud import __version__
-from tastebud.api import errors, images, routes
+from tastebud.api import errors, images, panel, routes
 from tastebud.api.guards import BodyLimit, RequireToken
 from tastebud.batches import BatchInput
 from tastebud.events import EventInput, PreferenceEvent, rule
@@ -20,6 +23,7 @@ from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings
 
 IMPORT_PATH = "/api/preferences/import"
+WEB = Path(__file__).resolve().parent.parent / "web"
 
 DESCRIPTION = """\
 tastebud learns which Stable Diffusion checkpoints and LoRAs a person likes from the images they
@@ -56,6 +60,14 @@ def create_app(
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(images.router)
+    app.include_router(panel.router)
+    # The web panel: static files written by hand, served as they are (no build step).
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(WEB / "index.html")
+
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,

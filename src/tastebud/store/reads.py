@@ -397,3 +397,35 @@ def families(ids: Lookup, kind: str, keys: Sequence[str]) -> dict[str, str | Non
     """The recorded base model family of each checkpoint (or LoRA); None where unknown."""
     found = ids.model_ids(kind, keys)
     return {key: ids.model(found[key]).family if key in found else None for key in keys}
+
+
+def judged_times(
+    connection: sa.Connection, ids: Lookup, user_id: str, since: datetime
+) -> list[tuple[datetime, bool]]:
+    """(when, selected) of the profile's events recorded at ``since`` or later."""
+    profile = ids.profile_ids([user_id]).get(user_id)
+    if profile is None:
+        return []
+    table = user_preferences.c
+    query = sa.select(table.created_at, table.selected).where(
+        table.profile_id == profile, table.created_at >= since
+    )
+    return [
+        (moment if moment.tzinfo else moment.replace(tzinfo=UTC), bool(selected))
+        for moment, selected in connection.execute(query)
+    ]
+
+
+def profile_totals(connection: sa.Connection) -> dict[str, int]:
+    """Every profile with its number of events, including profiles with none."""
+    counted = (
+        sa.select(user_preferences.c.profile_id, sa.func.count().label("events"))
+        .group_by(user_preferences.c.profile_id)
+        .subquery()
+    )
+    query = (
+        sa.select(profiles.c.user_id, sa.func.coalesce(counted.c.events, 0))
+        .select_from(profiles.outerjoin(counted, counted.c.profile_id == profiles.c.id))
+        .order_by(profiles.c.user_id)
+    )
+    return {user_id: int(events) for user_id, events in connection.execute(query)}

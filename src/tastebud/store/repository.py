@@ -297,6 +297,27 @@ class Repository:
 
         return await self._read(work)  # type: ignore[no-any-return]
 
+    async def judged_times(self, user_id: str, since: datetime) -> list[tuple[datetime, bool]]:
+        """(when, selected) of the profile's events since ``since``."""
+        return await self._read(  # type: ignore[no-any-return]
+            lambda c, ids: reads.judged_times(c, ids, user_id, since)
+        )
+
+    async def profile_totals(self) -> dict[str, int]:
+        """Every profile and its number of events."""
+        return await self._read(lambda c, ids: reads.profile_totals(c), small=True)  # type: ignore[no-any-return]
+
+    async def create_profile(self, user_id: str) -> bool:
+        """Make an empty profile; False when it exists already."""
+
+        def work(connection: sa.Connection, ids: Lookup) -> bool:
+            if ids.profile_ids([user_id]):
+                return False
+            ids.profile_ids([user_id], create=True)
+            return True
+
+        return await self._write(work)  # type: ignore[no-any-return]
+
     async def ping(self) -> None:
         """Run the smallest query there is; raises when the database cannot be reached."""
         await self.db.read(

@@ -1,0 +1,112 @@
+"""Endpoints the web panel needs beyond the rest: the overview, profiles, check and repair, and
+the images of the review queue (thumbnails and originals), which are served only from the folders
+the server may read."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
+
+from tastebud.api.errors import ApiError, detail
+from tastebud.api.routes import Learning, UserId, _json_object
+from tastebud.api.thumbnails import SIZES, thumbnail
+from tastebud.errors import InvalidInput
+from tastebud.generations import Generation
+from tastebud.service import PreferenceLearning
+from tastebud.settings import Settings
+
+router = APIRouter(prefix="/api")
+
+
+@router.get("/preferences/overview", summary="What the profile's history says at a glance")
+async def overview(learning: Learning, user_id: UserId = "default") -> dict[str, Any]:
+    return await learning.overview(user_id=user_id)
+
+
+@router.get("/profiles", summary="Every profile, with its number of events")
+async def profiles(learning: Learning) -> dict[str, Any]:
+    found = await learning.list_profiles()
+    return {"profiles": [{"user_id": name, "total": total} for name, total in found.items()]}
+
+
+@router.post("/profiles", status_code=201, summary="Make an empty profile")
+async def create_profile(request: Request, learning: Learning) -> dict[str, Any]:
+    body = await _json_object(request, 'a profile: {"user_id": "alice"}')
+    extra = set(body) - {"user_id"}
+    if extra:
+        raise InvalidInput(min(extra), "is not a field of a profile")
+    if "user_id" not in body:
+        raise InvalidInput("user_id", "is required")
+    if not await learning.create_profile(body["user_id"]):
+        raise ApiError(409, "Conflict", [detail("user_id", "this profile exists already")])
+    return {"user_id": body["user_id"], "total": 0}
+
+
+def _report(report: Any) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "events": report.events,
+        "statistics": report.statistics,
+        "wrong": len(report.wrong),
+    }
+
+
+@router.get("/check", summary="Recount every statistic from the events and compare")
+async def check(learning: Learning) -> dict[str, Any]:
+    return _report(await learning.check())
+
+
+@router.post("/repair", summary="Rebuild the statistics from the events (says what was wrong)")
+async def repair(learning: Learning) -> dict[str, Any]:
+    return _report(await learning.repair())
+
+
+async def _readable(
+    request: Request, learning: PreferenceLearning, generation_id: int, user_id: str
+) -> Generation:
+    """The generation, if its file is one this server may read and is there."""
+    found = await learning.generation(generation_id, user_id=user_id)
+    if found is None:
+        reason = f"no generation {generation_id} for profile {user_id!r}"
+        raise ApiError(404, "Not found", [detail("id", reason)])
+    settings: Settings = request.app.state.settings
+    path = Path(found.path).resolve()
+    if not any(path.is_relative_to(root) for root in settings.allowed_folders):
+        reason = "the image is not inside a folder this server may read (--image-folders)"
+        raise ApiError(403, "Forbidden", [detail("id", reason)])
+    if not path.is_file():
+        raise ApiError(404, "Not found", [detail("id", f"the file {found.path} is gone")])
+    return found
+
+
+@router.get("/generations/{generation_id}/image", summary="The image file of a generation")
+async def image(
+    request: Request, generation_id: int, learning: Learning, user_id: UserId = "default"
+) -> FileResponse:
+    found = await _readable(request, learning, generation_id, user_id)
+    return FileResponse(found.path)
+
+
+@router.get("/generations/{generation_id}/thumbnail", summary="A small WebP of a generation")
+async def thumbnail_of(
+    request: Request,
+    generation_id: int,
+    learning: Learning,
+    user_id: UserId = "default",
+    size: Annotated[int, Query(description="The longer side, 32 to 1024 pixels.")] = 256,
+) -> FileResponse:
+    if size not in SIZES:
+        raise InvalidInput("size", "must be from 32 to 1024 pixels")
+    found = await _readable(request, learning, generation_id, user_id)
+    settings: Settings = request.app.state.settings
+    try:
+        made = await asyncio.to_thread(
+            thumbnail, Path(found.path), found.content_hash, Path(settings.thumbnail_folder), size
+        )
+    except (OSError, ValueError) as error:  # a file that is no longer a readable image
+        raise InvalidInput("id", f"cannot make a thumbnail: {error}") from None
+    return FileResponse(made, media_type="image/webp", headers={"Cache-Control": "max-age=86400"})
