@@ -453,6 +453,15 @@ async def test_a_token_guards_every_request(tmp_path: Any) -> None:
         assert posted.status_code == 201
         stats = await api.get("/api/preferences/stats", headers=right)
         assert stats.json()["total_preferences"] == 1
+        # The web panel sends the token as its cookie (a browser's <img> sends no header).
+        api.cookies.set("tastebud_token", "s3cret")
+        assert (await api.get("/api/preferences/stats")).status_code == 200
+        api.cookies.set("tastebud_token", "guess")
+        _error(await api.get("/api/preferences/stats"), 401)
+        api.cookies.clear()
+        # The panel's page holds no data, so that it can ask for the token.
+        assert (await api.get("/")).status_code == 200
+        _error(await api.get("/api/preferences/export"), 401)
     await app.state.preferences.aclose()
 
 

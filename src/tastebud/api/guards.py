@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,16 +16,28 @@ from tastebud.api.errors import ApiError, detail, error_response
 
 
 class RequireToken:
-    """Refuse (401) every request that does not carry ``Authorization: Bearer TOKEN``."""
+    """Refuse (401) every request that does not carry the token.
+
+    The token comes as ``Authorization: Bearer TOKEN`` or, for the web panel (whose images and
+    downloads a browser fetches without headers), as the cookie ``tastebud_token``, which the
+    panel sets ``SameSite=Strict`` so that no other site's page can send it. The panel's own
+    files (``/`` and ``/static/``) hold no data and are served without it, so that the page can
+    ask for the token.
+    """
 
     def __init__(self, app: ASGIApp, *, token: str) -> None:
         self.app = app
         self._expected = f"Bearer {token}".encode()
+        self._token = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and not _public(scope["path"]):
             given = _header(scope, b"authorization")
-            if given is None or not hmac.compare_digest(given, self._expected):
+            cookie = _cookie(scope, b"tastebud_token")
+            if not (
+                (given is not None and hmac.compare_digest(given, self._expected))
+                or (cookie is not None and hmac.compare_digest(cookie, self._token))
+            ):
                 reason = "is missing" if given is None else "does not carry the right token"
                 response = error_response(
                     401,
@@ -35,6 +48,21 @@ class RequireToken:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _public(path: str) -> bool:
+    return path == "/" or path.startswith("/static/")
+
+
+def _cookie(scope: Scope, name: bytes) -> bytes | None:
+    header = _header(scope, b"cookie")
+    if header is None:
+        return None
+    for part in header.split(b";"):
+        key, _, value = part.strip().partition(b"=")
+        if key == name:
+            return unquote_to_bytes(value)
+    return None
 
 
 class BodyLimit:
