@@ -1,0 +1,145 @@
+"""The endpoints behind the web panel: overview, profiles, check / repair, and the review images."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from tastebud import PreferenceLearning
+from tastebud.api import create_app
+from tastebud.demo import DEMO_PROFILE, demo_history
+from tastebud.importers.folders import image_files, import_images
+from tastebud.settings import Settings
+
+
+@pytest.fixture
+def images(tmp_path: Path, shared_data: Path) -> Path:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("lora_lora.png", "sdxl_sdxl_simple_example.png"):
+        shutil.copyfile(shared_data / "png" / "comfyui_examples" / name, folder / name)
+    return folder
+
+
+@pytest.fixture
+async def api(database: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        database=database,
+        image_folders=str(tmp_path / "images"),
+        thumbnail_folder=str(tmp_path / "thumbnails"),
+    )
+    app = create_app(settings)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://tastebud.test"
+    ) as client:
+        yield client
+    await app.state.preferences.aclose()
+
+
+def _learning(api: httpx.AsyncClient) -> PreferenceLearning:
+    return api._transport.app.state.preferences  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_the_overview_of_the_demo_profile(api: httpx.AsyncClient) -> None:
+    await _learning(api).record_batch(demo_history())
+    found = (await api.get("/api/preferences/overview", params={"user_id": DEMO_PROFILE})).json()
+    totals = found["totals"]
+    assert totals["total"] == 400 and totals["selected"] + totals["rejected"] == 400
+    checkpoints = found["checkpoints"]
+    assert checkpoints and checkpoints[0]["total"] >= checkpoints[-1]["total"]
+    assert {"checkpoint", "selected", "total", "rate", "evidence_level", "label"} <= set(
+        checkpoints[0]
+    )
+    # The demo's anime LoRA ruins the realistic checkpoint: the clash the recommendations avoid.
+    assert any(
+        clash["lora"] == "anime_style_v2" and "epicrealismXL" in clash["checkpoint"]
+        for clash in found["clashes"]
+    ), found["clashes"]
+    assert all(item["rate"] > item["checkpoint_rate"] for item in found["loras_that_work"])
+    heat = found["heatmap"]
+    assert heat["keywords"] and len(heat["cells"]) == len(heat["keywords"])
+    assert all(len(row) == len(heat["checkpoints"]) for row in heat["cells"])
+    assert sum(week["total"] for week in found["weeks"]) == 400
+    starts = [date.fromisoformat(week["start"]) for week in found["weeks"]]
+    assert starts == sorted(starts) and all(start.weekday() == 0 for start in starts)
+
+
+async def test_an_empty_profile_has_an_empty_overview(api: httpx.AsyncClient) -> None:
+    found = (await api.get("/api/preferences/overview", params={"user_id": "nobody"})).json()
+    assert found["totals"] == {"selected": 0, "rejected": 0, "total": 0}
+    assert found["checkpoints"] == found["weeks"] == found["heatmap"]["keywords"] == []
+
+
+async def test_profiles_are_listed_and_made(api: httpx.AsyncClient) -> None:
+    await _learning(api).record_preference(prompt="cat", checkpoint="sdxl", selected=True)
+    made = await api.post("/api/profiles", json={"user_id": "alice"})
+    assert made.status_code == 201 and made.json() == {"user_id": "alice", "total": 0}
+    listed = (await api.get("/api/profiles")).json()["profiles"]
+    assert {"user_id": "alice", "total": 0} in listed
+    assert {"user_id": "default", "total": 1} in listed
+    again = await api.post("/api/profiles", json={"user_id": "alice"})
+    assert again.status_code == 409 and again.json()["details"][0]["field"] == "user_id"
+    bad = await api.post("/api/profiles", json={"user_id": ""})
+    assert bad.status_code == 422 and bad.json()["details"][0]["field"] == "user_id"
+    extra = await api.post("/api/profiles", json={"user_id": "bob", "colour": "red"})
+    assert extra.status_code == 422 and extra.json()["details"][0]["field"] == "colour"
+
+
+async def test_check_and_repair(api: httpx.AsyncClient) -> None:
+    await _learning(api).record_preference(prompt="cat", checkpoint="sdxl", selected=True)
+    checked = (await api.get("/api/check")).json()
+    assert checked["ok"] and checked["events"] == 1 and checked["wrong"] == 0
+    repaired = (await api.post("/api/repair")).json()
+    assert repaired["ok"]
+
+
+async def test_review_images_and_thumbnails(
+    api: httpx.AsyncClient, images: Path, tmp_path: Path
+) -> None:
+    learning = _learning(api)
+    await import_images(learning, image_files(images, recursive=False), root=images)
+    queue = (await api.get("/api/generations")).json()["generations"]
+    first = queue[0]
+    original = await api.get(f"/api/generations/{first['id']}/image")
+    assert original.status_code == 200
+    assert original.content == Path(first["path"]).read_bytes()
+    small = await api.get(f"/api/generations/{first['id']}/thumbnail", params={"size": 128})
+    assert small.status_code == 200 and small.headers["content-type"] == "image/webp"
+    with Image.open(io.BytesIO(small.content)) as picture:
+        assert max(picture.size) == 128
+    cached = list((tmp_path / "thumbnails").rglob("*.webp"))
+    assert [path.name for path in cached] == [f"{first['content_hash']}-128.webp"]
+    again = await api.get(f"/api/generations/{first['id']}/thumbnail", params={"size": 128})
+    assert again.content == small.content
+    assert (await api.get(f"/api/generations/{first['id']}/thumbnail?size=5000")).status_code == 422
+    missing = await api.get("/api/generations/999999/thumbnail")
+    assert missing.status_code == 404 and missing.json()["details"][0]["field"] == "id"
+
+
+async def test_images_outside_the_configured_folders_are_not_served(
+    api: httpx.AsyncClient, images: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(images, elsewhere)
+    learning = _learning(api)
+    await import_images(learning, image_files(elsewhere, recursive=False), root=elsewhere)
+    generation = (await api.get("/api/generations")).json()["generations"][0]
+    for kind in ("image", "thumbnail"):
+        refused = await api.get(f"/api/generations/{generation['id']}/{kind}")
+        assert refused.status_code == 403, kind
+        assert "--image-folders" in refused.json()["details"][0]["reason"]
+
+
+async def test_the_panel_is_served_at_the_root(api: httpx.AsyncClient) -> None:
+    page = await api.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "/static/app.js" in page.text
+    script = await api.get("/static/app.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]

@@ -1,0 +1,430 @@
+"""The web panel in a real browser: Debian's Chromium, driven by Playwright, against a real
+``tastebud serve --demo`` process (a temporary database, real images in its review queue).
+
+Each flow is checked through the page and, where it records something, through the API. Every test
+leaves a screenshot in ``test-artifacts/screenshots/``; with ``TASTEBUD_SCREENSHOTS=docs`` the
+pages are also written to ``docs/screenshots/`` for the documentation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from test_server import serving
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "png" / "comfyui_examples"
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+DOCS = ROOT / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        message = f"Chromium is absent ({CHROMIUM}): apt-get install chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)  # CI installs it: missing there is a broken setup
+        pytest.skip(message)
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=str(CHROMIUM))
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The server, with the demo profile and, where the example images exist, a review queue."""
+    root = tmp_path_factory.mktemp("panel")
+    images = root / "images"
+    images.mkdir()
+    examples = sorted(EXAMPLES.glob("*.png")) if EXAMPLES.is_dir() else []
+    for example in examples:
+        shutil.copy(example, images / example.name)  # into the temporary folder, never the repo
+    args = ["--db", str(root / "preferences.db"), "--demo", "--image-folders", str(images)]
+    args += ["--thumbnail-folder", str(root / "thumbnails")]
+    with serving(*args) as base:
+        queued = 0
+        if examples:
+            body = {"folder": str(images), "recursive": True, "user_id": "demo"}
+            report = httpx.post(base + "/api/images/import", json=body, timeout=120)
+            assert report.status_code == 200, report.text
+            queued = report.json()["queued"]
+        yield {"base": base, "queued": queued, "root": root}
+
+
+@pytest.fixture
+def page(
+    browser: Browser, server: dict[str, Any], request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    context = browser.new_context(
+        viewport=DESKTOP,
+        color_scheme="light",
+        reduced_motion="reduce",  # no fade caught half-way in a screenshot
+        locale="en-US",
+        accept_downloads=True,
+    )
+    opened = context.new_page()
+    crashes: list[str] = []
+    opened.on("pageerror", lambda error: crashes.append(str(error)))
+    yield opened
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
+    opened.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+    context.close()
+    assert not crashes, f"the page's script failed: {crashes}"
+
+
+def _docs_screenshot(page: Page, name: str) -> None:
+    """The page as the documentation shows it, when asked for (TASTEBUD_SCREENSHOTS=docs)."""
+    if os.environ.get("TASTEBUD_SCREENSHOTS") == "docs":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=DOCS / f"{name}.png")
+
+
+def _api(server: dict[str, Any], path: str, **params: Any) -> Any:
+    response = httpx.get(server["base"] + path, params=params, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# -- overview ---------------------------------------------------------------------------------
+
+
+def test_overview_shows_the_demo_profile(page: Page, server: dict[str, Any]) -> None:
+    found = _api(server, "/api/preferences/overview", user_id="demo")
+    page.goto(server["base"] + "/?user_id=demo")
+    expect(page.locator("#overview [data-total=selected]")).to_have_text(
+        f"{found['totals']['selected']:,}"
+    )
+    expect(page.locator("#overview [data-total=rejected]")).to_have_text(
+        f"{found['totals']['rejected']:,}"
+    )
+    rows = page.locator("#checkpoints .checkpoint-row")
+    expect(rows).to_have_count(len(found["checkpoints"]))
+    first = found["checkpoints"][0]
+    expect(rows.first).to_contain_text(first["label"])
+    expect(rows.first.locator(".bar")).to_have_attribute("aria-label", f"{first['rate']:.0%} kept")
+    width = rows.first.locator(".bar > span").evaluate("bar => bar.getBoundingClientRect().width")
+    assert width > 0
+    cells = page.locator("#heatmap td.cell:not(.none)")
+    expect(cells.first).to_contain_text("%")  # the rate is printed, not only coloured
+    title = cells.first.get_attribute("title") or ""
+    assert " kept (" in title and " of " in title
+    expect(page.locator("#weeks li")).to_have_count(len(found["weeks"]))
+    assert found["weeks"]
+    _docs_screenshot(page, "overview")
+
+
+def test_overview_of_an_empty_profile_says_what_to_do(page: Page, server: dict[str, Any]) -> None:
+    page.goto(server["base"] + "/?user_id=newcomer")
+    empty = page.locator("#overview .empty")
+    expect(empty).to_contain_text("Nothing recorded yet for profile “newcomer”")
+    expect(empty).to_contain_text("tastebud import-images DIR")
+    empty.get_by_role("button", name="try the demo profile").click()
+    expect(page.locator("#profile")).to_have_value("demo")
+    expect(page.locator("#overview [data-total=total]")).to_have_text("400")
+
+
+# -- recommend --------------------------------------------------------------------------------
+
+
+def test_recommend_shows_the_checkpoint_its_reason_and_the_ranking(
+    page: Page, server: dict[str, Any]
+) -> None:
+    found = _api(
+        server, "/api/preferences/recommend/checkpoint", prompt="beach at sunset", user_id="demo"
+    )
+    page.goto(server["base"] + "/?user_id=demo#/recommend")
+    page.get_by_label("Prompt").fill("beach at sunset")
+    page.get_by_label("Batch size").fill("6")
+    page.get_by_role("button", name="Recommend").click()
+    expect(page.locator("#pick")).to_have_text(found["checkpoint"])
+    expect(page.locator("#why")).to_have_text(found["why"])
+    expect(page.locator("#result")).to_contain_text(found["label"])
+    expect(page.locator("#ranking tbody tr")).to_have_count(len(found["ranking"]))
+    expect(page.locator("#explore-title")).to_have_text("Explore: a batch of 6")
+    shares = page.locator("#explore li strong").all_inner_texts()
+    assert sum(int(share.split()[0]) for share in shares) == 6
+    loras = _api(
+        server, "/api/preferences/recommend/loras", prompt="beach at sunset",
+        checkpoint=found["checkpoint"], count=3, user_id="demo",
+    )  # fmt: skip
+    expect(page.locator("#loras li")).to_have_count(len(loras))
+    expect(page.locator("#loras li").first).to_contain_text(f"strength {loras[0]['strength']}")
+    _docs_screenshot(page, "recommend")
+
+
+# -- review -----------------------------------------------------------------------------------
+
+
+def _statuses(server: dict[str, Any]) -> dict[int, str]:
+    found = _api(server, "/api/generations", status="", limit=500, user_id="demo")
+    return {item["id"]: item["status"] for item in found["generations"]}
+
+
+def test_review_with_the_keyboard_records_and_undoes(page: Page, server: dict[str, Any]) -> None:
+    if not server["queued"]:
+        pytest.skip(f"no example images to review: {EXAMPLES} is absent")
+    queue = _api(server, "/api/generations", status="unreviewed", limit=24, user_id="demo")
+    ids = [item["id"] for item in queue["generations"]]
+    events_before = _api(server, "/api/preferences", user_id="demo", limit=1)["total"]
+    page.goto(server["base"] + "/?user_id=demo#/review")
+    thumbs = page.locator("#review-grid .thumb")
+    expect(thumbs).to_have_count(len(ids))
+    # Every thumbnail is an image the server made (a failed one would be a "No preview" box).
+    page.wait_for_function(
+        "[...document.querySelectorAll('#review-grid .thumb')].every(thumb => {"
+        " const image = thumb.querySelector('img');"
+        " return image && image.complete && image.naturalWidth > 0; })"
+    )
+    expect(thumbs.first.locator("img")).to_have_attribute(
+        "src", f"/api/generations/{ids[0]}/thumbnail?user_id=demo"
+    )
+    # The grid is one Tab stop (roving tabindex): Tab reaches it from the top of the page.
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('thumb')"):
+            break
+    expect(thumbs.first).to_be_focused()
+    outline = thumbs.first.evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline == "solid"  # the focus is visible
+    caption = thumbs.first.locator(".caption")
+    expect(caption).to_have_css("opacity", "1")  # prompt and checkpoint shown on focus
+    title = thumbs.first.get_attribute("title") or ""
+    assert title.startswith("Prompt: ") and "\nCheckpoint: " in title
+
+    page.keyboard.press("s")
+    expect(thumbs.nth(0)).to_have_attribute("data-mark", "kept")
+    page.keyboard.press("ArrowRight")
+    expect(thumbs.nth(1)).to_be_focused()
+    page.keyboard.press("x")
+    expect(thumbs.nth(1)).to_have_attribute("data-mark", "rejected")
+    if len(ids) > 6:  # down a row and back, by columns
+        columns = page.evaluate(
+            "getComputedStyle(document.querySelector('#review-grid')).gridTemplateColumns"
+            ".split(' ').length"
+        )
+        page.keyboard.press("ArrowDown")
+        expect(thumbs.nth(1 + columns)).to_be_focused()
+        page.keyboard.press("ArrowUp")
+        expect(thumbs.nth(1)).to_be_focused()
+    _docs_screenshot(page, "review")
+    page.keyboard.press("Enter")
+    expect(page.locator("#review-status")).to_contain_text("Recorded: 1 kept, 1 rejected")
+
+    statuses = _statuses(server)
+    assert statuses[ids[0]] == "selected"
+    assert all(statuses[other] == "rejected" for other in ids[1:])
+    events = _api(server, "/api/preferences", user_id="demo", limit=len(ids))["preferences"]
+    assert len(events) == len(ids)
+    hashes = {item["id"]: item["content_hash"] for item in queue["generations"]}
+    by_id = {event["generation_id"]: event for event in events}
+    kept, marked = by_id[f"image:{hashes[ids[0]]}"], by_id[f"image:{hashes[ids[1]]}"]
+    assert (kept["action"], kept["implicit"]) == ("selected", False)
+    assert (marked["action"], marked["implicit"]) == ("rejected", False)
+    for other in ids[2:]:
+        event = by_id[f"image:{hashes[other]}"]
+        assert (event["action"], event["implicit"]) == ("rejected", True)
+    if len(ids) == queue["total"]:  # the whole queue was one page: now it is empty
+        expect(page.locator("#review-empty")).to_contain_text("Nothing awaits review")
+
+    page.keyboard.press("u")  # undo the Advance: every image waits again
+    expect(page.locator("#review-status")).to_contain_text("back in the queue")
+    expect(thumbs).to_have_count(len(ids))
+    expect(thumbs.nth(0)).to_have_attribute("data-mark", "kept")  # the marks come back too
+    statuses = _statuses(server)
+    assert all(statuses[one] == "unreviewed" for one in ids)
+    assert _api(server, "/api/preferences", user_id="demo", limit=1)["total"] == events_before
+
+    # The buttons do the same for a mouse: a click keeps, Reject all rejects the page, Undo.
+    page.get_by_role("button", name="Reject all").click()
+    expect(page.locator("#review-status")).to_contain_text(f"Recorded: {len(ids)} rejected.")
+    assert all(_statuses(server)[one] == "rejected" for one in ids)
+    page.get_by_role("button", name="Undo").click()
+    expect(thumbs).to_have_count(len(ids))
+    assert all(_statuses(server)[one] == "unreviewed" for one in ids)
+
+
+def test_review_with_nothing_queued_says_where_images_come_from(
+    page: Page, server: dict[str, Any]
+) -> None:
+    page.goto(server["base"] + "/?user_id=nobody-yet#/review")
+    expect(page.locator("#review-empty")).to_contain_text(
+        "Nothing awaits review: run tastebud import-images DIR or tastebud watch DIR"
+    )
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def test_export_then_import_into_a_new_profile(
+    page: Page, server: dict[str, Any], tmp_path: Path
+) -> None:
+    page.goto(server["base"] + "/?user_id=demo#/data")
+    with page.expect_download() as started:
+        page.get_by_role("link", name="Download export (JSON)").click()
+    saved = tmp_path / started.value.suggested_filename
+    started.value.save_as(saved)
+    document = json.loads(saved.read_text())
+    events = len(document["preferences"])
+    assert events == _api(server, "/api/preferences", user_id="demo", limit=1)["total"]
+
+    page.get_by_label("New profile").fill("roundtrip")
+    page.get_by_role("button", name="Create and switch").click()
+    expect(page.locator("#profile")).to_have_value("roundtrip")
+    page.get_by_label("Export file (JSON)").set_input_files(saved)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#import-summary")).to_contain_text(f"{events} added, 0 replaced")
+    assert _api(server, "/api/preferences", user_id="roundtrip", limit=1)["total"] == events
+    stats = _api(server, "/api/preferences/stats", user_id="roundtrip")
+    assert (
+        stats["action_counts"]
+        == _api(server, "/api/preferences/stats", user_id="demo")["action_counts"]
+    )
+    expect(page.locator("#profile-table tr[data-profile=roundtrip]")).to_contain_text(f"{events:,}")
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("empty-prompt.json", '{"version": "1.0", "preferences": [{"prompt": ""}]}'),
+        ("not-json.json", "this is not JSON {"),
+    ],
+    ids=["empty-prompt", "not-json"],
+)
+def test_a_bad_import_file_shows_the_apis_error(
+    page: Page, server: dict[str, Any], tmp_path: Path, name: str, content: str
+) -> None:
+    answer = httpx.post(
+        server["base"] + "/api/preferences/import",
+        params={"user_id": "bad-import"},
+        content=content.encode(),
+        timeout=30,
+    )
+    assert answer.status_code in (400, 422)
+    error = answer.json()
+    bad = tmp_path / name
+    bad.write_text(content)
+    page.goto(server["base"] + "/?user_id=bad-import#/data")
+    page.get_by_label("Export file (JSON)").set_input_files(bad)
+    page.get_by_role("button", name="Import", exact=True).click()
+    shown = page.locator("#import-result .alert")
+    expect(shown).to_contain_text(f"{error['status']} {error['error']}")
+    assert error["details"]
+    for detail in error["details"]:
+        expect(shown).to_contain_text(f"{detail['field']}: {detail['reason']}")
+    assert _api(server, "/api/preferences", user_id="bad-import", limit=1)["total"] == 0
+
+
+def test_the_data_page_creates_and_switches_profiles(page: Page, server: dict[str, Any]) -> None:
+    page.goto(server["base"] + "/?user_id=demo#/data")
+    expect(page.locator("#profile-table tr[data-profile=demo]")).to_contain_text("current")
+    page.get_by_label("New profile").fill("alice")
+    page.get_by_role("button", name="Create and switch").click()
+    expect(page.locator("#profile-result")).to_contain_text("Created profile “alice”")
+    expect(page.locator("#profile")).to_have_value("alice")
+    expect(page.locator("#profile-table tr[data-profile=alice]")).to_contain_text("current")
+    profiles = _api(server, "/api/profiles")["profiles"]
+    assert {"user_id": "alice", "total": 0} in profiles
+    assert page.evaluate("localStorage.getItem('tastebud.user')") == "alice"
+    assert "user_id=alice" in page.url  # a shared link names the profile shown
+
+    page.goto(server["base"] + "/#/data")  # remembered without the query
+    expect(page.locator("#profile")).to_have_value("alice")
+    page.get_by_label("New profile").fill("alice")  # again: the API's 409, in the page
+    page.get_by_role("button", name="Create and switch").click()
+    expect(page.locator("#profile-result .alert")).to_contain_text("409 Conflict")
+    expect(page.locator("#profile-result .alert")).to_contain_text("user_id: ")
+
+    page.get_by_role("button", name="Switch to demo").click()
+    expect(page.locator("#profile")).to_have_value("demo")
+    page.locator("#profile").select_option("alice")  # and the switcher in the header
+    expect(page.locator("#profile-table tr[data-profile=alice]")).to_contain_text("current")
+    page.get_by_role("button", name="Check").click()
+    report = _api(server, "/api/check")
+    expect(page.locator("#check-report")).to_contain_text(
+        f"{report['events']:,} events, {report['statistics']:,} statistics, 0 wrong"
+    )
+    page.locator("#profile").select_option("demo")
+    expect(page.locator("#profile-table tr[data-profile=demo]")).to_contain_text("current")
+    page.get_by_label("New profile").fill("")
+    page.get_by_role("button", name="Check").click()
+    expect(page.locator("#check-report")).to_contain_text("All statistics match the events.")
+    _docs_screenshot(page, "data")
+
+
+def test_a_server_with_a_token_asks_for_it_once(page: Page, tmp_path: Path) -> None:
+    env = {"TASTEBUD_TOKEN": "s3cret"}
+    with serving("--db", str(tmp_path / "locked.db"), "--demo", env=env) as base:
+        page.goto(base + "/?user_id=demo")
+        expect(page.locator("#overview .alert")).to_contain_text("401 Unauthorized")
+        page.get_by_label("This server needs its token").fill("s3cret")
+        page.get_by_role("button", name="Use token").click()
+        expect(page.locator("#overview [data-total=total]")).to_have_text("400")
+        # The download is a plain browser request: the token travels as the panel's cookie.
+        page.goto(base + "/?user_id=demo#/data")
+        with page.expect_download() as started:
+            page.get_by_role("link", name="Download export (JSON)").click()
+        assert json.loads(Path(started.value.path()).read_text())["total_preferences"] == 400
+
+
+# -- layout and theme -------------------------------------------------------------------------
+
+
+def test_phone_width_has_no_horizontal_scroll(page: Page, server: dict[str, Any]) -> None:
+    page.set_viewport_size(PHONE)
+    page.goto(server["base"] + "/?user_id=demo")
+    expect(page.locator("#weeks")).to_be_visible()
+    for route, ready in (("overview", "#weeks"), ("recommend", "#prompt"),
+                         ("review", "#review-grid, #review-empty"), ("data", "#profile-table")):  # fmt: skip
+        page.goto(f"{server['base']}/?user_id=demo#/{route}")
+        expect(page.locator(ready)).to_be_visible()
+        if route == "recommend":
+            page.get_by_label("Prompt").fill("beach at sunset")
+            page.get_by_role("button", name="Recommend").click()
+            expect(page.locator("#ranking")).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"#/{route} scrolls sideways: {width}px"
+    page.goto(server["base"] + "/?user_id=demo")
+    expect(page.locator("#weeks")).to_be_visible()
+    _docs_screenshot(page, "phone")
+
+
+def _background(page: Page) -> str:
+    return str(page.evaluate("getComputedStyle(document.body).backgroundColor"))
+
+
+def test_dark_mode_follows_the_system_and_the_toggle_is_remembered(
+    page: Page, server: dict[str, Any]
+) -> None:
+    page.emulate_media(color_scheme="dark")
+    page.goto(server["base"] + "/?user_id=demo")
+    expect(page.locator("#weeks")).to_be_visible()
+    dark = _background(page)
+    assert dark == "rgb(17, 20, 24)"
+    toggle = page.locator("#theme")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    _docs_screenshot(page, "dark")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    assert _background(page) == "rgb(245, 246, 248)"
+    page.reload()  # the choice outlives the page, whatever the system says
+    expect(page.locator("#weeks")).to_be_visible()
+    assert _background(page) == "rgb(245, 246, 248)"
+    page.locator("#theme").click()
+    expect(page.locator("#theme")).to_have_attribute("aria-pressed", "true")
+    assert _background(page) == dark
+    assert page.evaluate("localStorage.getItem('tastebud.theme')") == "dark"
