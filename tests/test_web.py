@@ -1,5 +1,6 @@
 """The web panel in a real browser: Debian's Chromium, driven by Playwright, against a real
-``tastebud serve --demo`` process (a temporary database, real images in its review queue).
+``tastebud serve --demo`` process (a temporary database, and images of its own making, with A1111
+metadata, in its review queue).
 
 Each flow is checked through the page and, where it records something, through the API. Every test
 leaves a screenshot in ``test-artifacts/screenshots/``; with ``TASTEBUD_SCREENSHOTS=docs`` the
@@ -11,20 +12,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image, ImageDraw
+from PIL.PngImagePlugin import PngInfo
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from test_server import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "png" / "comfyui_examples"
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 DOCS = ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
@@ -44,24 +45,65 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+SCENES = [
+    ("beach at sunset, golden hour, waves", "epicrealismXL_pureFix", "add_detail:0.6",
+     ((255, 170, 90), (120, 60, 140))),
+    ("misty forest at dawn, fog, tall pines", "realvisxlV40", "film_grain:0.4",
+     ((190, 210, 200), (40, 90, 70))),
+    ("anime girl on a rooftop at night, city lights", "animagineXL_v3", "anime_style_v2:0.8",
+     ((30, 40, 90), (150, 80, 160))),
+    ("snowy mountain lake, clear sky", "realvisxlV40", "",
+     ((150, 200, 250), (230, 240, 250))),
+    ("desert dunes under a full moon", "epicrealismXL_pureFix", "add_detail:0.5",
+     ((20, 30, 70), (200, 150, 100))),
+]  # fmt: skip
+
+
+def _render(path: Path, index: int) -> None:
+    """A picture of our own (a sky, a horizon, a sun) carrying A1111 generation metadata.
+
+    Made here rather than copied from elsewhere, so that the screenshots in docs/ hold nothing of
+    anyone else's.
+    """
+    prompt, checkpoint, lora, (top, bottom) = SCENES[index % len(SCENES)]
+    size = 384
+    picture = Image.new("RGB", (size, size))
+    draw = ImageDraw.Draw(picture)
+    for y in range(size):
+        mix = y / size
+        draw.line(
+            [(0, y), (size, y)],
+            fill=tuple(round(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True)),
+        )
+    sun = 40 + (index * 53) % (size - 120)
+    draw.ellipse([sun, 70, sun + 70, 140], fill=(255, 240, 200))
+    draw.rectangle([0, 250 + index % 4 * 10, size, size], fill=tuple(c // 2 for c in bottom))
+    text = prompt + (f" <lora:{lora}>" if lora else "")
+    info = PngInfo()
+    info.add_text(
+        "parameters",
+        f"{text}\nNegative prompt: blurry, lowres\nSteps: 30, Sampler: DPM++ 2M Karras, "
+        f"CFG scale: 6, Seed: {1000 + index}, Size: 832x1216, Model: {checkpoint}",
+    )
+    picture.save(path, pnginfo=info)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The server, with the demo profile and, where the example images exist, a review queue."""
+    """The server, with the demo profile and a review queue of 15 images."""
     root = tmp_path_factory.mktemp("panel")
     images = root / "images"
     images.mkdir()
-    examples = sorted(EXAMPLES.glob("*.png")) if EXAMPLES.is_dir() else []
-    for example in examples:
-        shutil.copy(example, images / example.name)  # into the temporary folder, never the repo
+    for index in range(15):
+        _render(images / f"ComfyUI_{index:05d}_.png", index)
     args = ["--db", str(root / "preferences.db"), "--demo", "--image-folders", str(images)]
     args += ["--thumbnail-folder", str(root / "thumbnails")]
     with serving(*args) as base:
-        queued = 0
-        if examples:
-            body = {"folder": str(images), "recursive": True, "user_id": "demo"}
-            report = httpx.post(base + "/api/images/import", json=body, timeout=120)
-            assert report.status_code == 200, report.text
-            queued = report.json()["queued"]
+        body = {"folder": str(images), "recursive": True, "user_id": "demo"}
+        report = httpx.post(base + "/api/images/import", json=body, timeout=120)
+        assert report.status_code == 200, report.text
+        queued = report.json()["queued"]
+        assert queued == 15, report.text
         yield {"base": base, "queued": queued, "root": root}
 
 
@@ -176,8 +218,6 @@ def _statuses(server: dict[str, Any]) -> dict[int, str]:
 
 
 def test_review_with_the_keyboard_records_and_undoes(page: Page, server: dict[str, Any]) -> None:
-    if not server["queued"]:
-        pytest.skip(f"no example images to review: {EXAMPLES} is absent")
     queue = _api(server, "/api/generations", status="unreviewed", limit=24, user_id="demo")
     ids = [item["id"] for item in queue["generations"]]
     events_before = _api(server, "/api/preferences", user_id="demo", limit=1)["total"]
