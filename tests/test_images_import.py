@@ -322,3 +322,37 @@ async def test_images_starred_in_invokeai_count_as_kept(
     assert [Path(item.path).name for item in kept.generations] == ["lora_lora.png"]
     # Imported from the InvokeAI root, the database is found all the same.
     assert invokeai_starred(root) == invokeai_starred(images)
+
+
+async def test_a_reviewed_page_advances_in_one_transaction(api: httpx.AsyncClient) -> None:
+    learning: PreferenceLearning = api._transport.app.state.preferences  # type: ignore[attr-defined]
+    settings: Settings = api._transport.app.state.settings  # type: ignore[attr-defined]
+    root = settings.allowed_folders[0]
+    await import_images(learning, image_files(root, recursive=True), root=root)
+    ids = [item.id for item in (await learning.list_generations(limit=4)).generations]
+    before = await learning.get_preferences()  # the Starred ones
+    # One bad id, and nothing is recorded: not even the valid part of the page.
+    refused = await api.post(
+        "/api/generations/advance", json={"selected": ids[:1], "rest": [*ids[1:], 999999]}
+    )
+    assert refused.status_code == 422 and refused.json()["details"][0]["field"] == "rest"
+    assert await learning.get_preferences() == before
+    assert (await learning.list_generations(limit=4)).generations[0].id == ids[0]
+    twice = await api.post("/api/generations/advance", json={"selected": ids[:1], "rest": ids})
+    assert twice.status_code == 422 and "two lists" in twice.json()["details"][0]["reason"]
+
+    done = await api.post(
+        "/api/generations/advance",
+        json={"selected": ids[:1], "rejected": ids[1:2], "rest": ids[2:]},
+    )
+    assert done.status_code == 200, done.text
+    events = {event.generation_id: event for event in await learning.get_preferences()}
+    judged = {item["id"]: item for item in done.json()["generations"]}
+    assert [judged[id_]["status"] for id_ in ids] == [
+        "selected",
+        "rejected",
+        "rejected",
+        "rejected",
+    ]
+    implicit = [events[judged[id_]["generation_id"]].implicit for id_ in ids]
+    assert implicit == [False, False, True, True]

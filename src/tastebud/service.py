@@ -627,31 +627,72 @@ class PreferenceLearning:
         of a batch. Undoing removes the event and puts the image back in the queue. An id that
         is not this profile's generation is an error, and then nothing changes.
         """
-        _profile(user_id)
         check_status(action)
-        wanted = list(dict.fromkeys(ids))
-        if not wanted:
+        if not ids:
             raise InvalidInput("ids", "must name at least one generation")
-        if any(isinstance(id_, bool) or not isinstance(id_, int) for id_ in wanted):
-            raise InvalidInput("ids", "must be generation ids (whole numbers)")
+        return await self._judge([("ids", ids, action, implicit)], user_id)
+
+    async def advance_generations(
+        self,
+        selected: Sequence[int],
+        rejected: Sequence[int] = (),
+        rest: Sequence[int] = (),
+        *,
+        user_id: str = "default",
+    ) -> list[Generation]:
+        """A reviewed page, in one transaction, as "Advance" records a batch.
+
+        ``selected`` were kept, ``rejected`` rejected on purpose, and ``rest`` (shown, not
+        chosen) rejected implicitly. An id in two lists, or not this profile's, is an error,
+        and then nothing changes.
+        """
+        seen: set[int] = set()
+        for field, given in (("selected", selected), ("rejected", rejected), ("rest", rest)):
+            twice = seen.intersection(given)
+            if twice:
+                raise InvalidInput(field, f"generation {min(twice)} is in two lists")
+            seen.update(given)
+        if not seen:
+            raise InvalidInput("selected", "the page names no generation")
+        return await self._judge(
+            [("selected", selected, SELECTED, False), ("rejected", rejected, REJECTED, False),
+             ("rest", rest, REJECTED, True)],
+            user_id,
+        )  # fmt: skip
+
+    async def _judge(
+        self, groups: Sequence[tuple[str, Sequence[int], str, bool]], user_id: str
+    ) -> list[Generation]:
+        """Judge ``(field, ids, status, implicit)`` groups in one transaction."""
+        _profile(user_id)
+        wanted: list[int] = []
+        for field, ids, _, _ in groups:
+            if any(isinstance(id_, bool) or not isinstance(id_, int) for id_ in ids):
+                raise InvalidInput(field, "must be generation ids (whole numbers)")
+            wanted += ids
+        wanted = list(dict.fromkeys(wanted))
         store = await self._store()
         found = await store.generations(user_id, wanted)
-        missing = [id_ for id_ in wanted if id_ not in found]
-        if missing:
-            raise InvalidInput(
-                "ids", f"no generation {', '.join(map(str, missing))} for profile {user_id!r}"
-            )
-        chosen = [found[id_] for id_ in wanted]
-        events = []
-        if action != UNREVIEWED:
-            events = [
-                make_event(
-                    **item.event_fields(selected=action == SELECTED),
-                    implicit=implicit and action == REJECTED,
+        for field, ids, _, _ in groups:
+            missing = [id_ for id_ in ids if id_ not in found]
+            if missing:
+                raise InvalidInput(
+                    field, f"no generation {', '.join(map(str, missing))} for profile {user_id!r}"
                 )
-                for item in chosen
-            ]
-        await store.review(user_id, chosen, action, events)
+        events = [
+            make_event(
+                **found[id_].event_fields(selected=status == SELECTED),
+                implicit=implicit and status == REJECTED,
+            )
+            for _, ids, status, implicit in groups
+            if status != UNREVIEWED
+            for id_ in dict.fromkeys(ids)
+        ]
+        await store.review(
+            user_id,
+            [(status, [found[id_] for id_ in dict.fromkeys(ids)]) for _, ids, status, _ in groups],
+            events,
+        )
         after = await store.generations(user_id, wanted)
         return [after[id_] for id_ in wanted]
 

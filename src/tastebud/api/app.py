@@ -118,6 +118,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         ("PreferenceEvent", PreferenceEvent),
         ("ImageImport", images.ImageImport),
         ("Review", images.Review),
+        ("Advance", images.Advance),
     ):
         body = rule(kind).json_schema(ref_template=template)
         components.update(body.pop("$defs", {}))

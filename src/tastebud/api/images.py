@@ -51,6 +51,17 @@ class Review(TypedDict, total=False):
     user_id: UserIdRule
 
 
+class Advance(TypedDict, total=False):
+    """A reviewed page: what was kept, what was rejected, and the rest (rejected implicitly)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    selected: Annotated[list[int], Field(max_length=MAX_REVIEW)]
+    rejected: Annotated[list[int], Field(max_length=MAX_REVIEW)]
+    rest: Annotated[list[int], Field(max_length=MAX_REVIEW)]
+    user_id: UserIdRule
+
+
 def _allowed(settings: Settings, field: str, given: str) -> Path:
     """The folder, if the server may read it; 403 if not, 422 if it is not a folder."""
     folder = Path(given).expanduser().resolve()
@@ -147,4 +158,28 @@ async def review(
     judged = await learning.review_generations(
         given["ids"], given["action"], implicit=given.get("implicit", False), user_id=profile
     )
+    return {"user_id": profile, "generations": [item.to_dict() for item in judged]}
+
+
+@router.post(
+    "/generations/advance",
+    summary="Record a reviewed page in one transaction: kept, rejected, the rest implicitly",
+    openapi_extra=_body("Advance"),
+)
+async def advance(
+    request: Request,
+    learning: Learning,
+    user_id: Annotated[str | None, Query(description="For a body that names none.")] = None,
+) -> dict[str, Any]:
+    body = await _json_object(request, "a reviewed page: selected, rejected, rest")
+    _one_profile(body, user_id)
+    try:
+        given: Advance = rule(Advance).validate_python(body)
+    except ValidationError as error:
+        raise invalid_input(error, whole="body") from None
+    profile = given.get("user_id", "default")
+    judged = await learning.advance_generations(
+        given.get("selected", []), given.get("rejected", []), given.get("rest", []),
+        user_id=profile,
+    )  # fmt: skip
     return {"user_id": profile, "generations": [item.to_dict() for item in judged]}

@@ -157,22 +157,27 @@ class Repository:
     async def review(
         self,
         user_id: str,
-        found: Sequence[Generation],
-        status: str,
+        groups: Sequence[tuple[str, Sequence[Generation]]],
         events: Sequence[PreferenceEvent],
     ) -> None:
-        """Judge generations (record ``events``), or with ``unreviewed`` take the judgement back."""
+        """Judge groups of generations in one transaction: ``(status, generations)`` each.
+
+        ``events`` are the preferences of the judged ones; a group with status ``unreviewed``
+        has its judgement taken back (its events removed).
+        """
 
         def work(connection: sa.Connection, ids: Lookup) -> None:
-            if status == UNREVIEWED:
-                self._writer.delete(
-                    connection, ids, user_id, [item.generation_id for item in found]
-                )
-            else:
+            now = datetime.now(UTC)
+            for status, found in groups:
+                if status == UNREVIEWED:
+                    self._writer.delete(
+                        connection, ids, user_id, [item.generation_id for item in found]
+                    )
+                row_ids = [item.id for item in found if item.id is not None]
+                queue.set_status(connection, row_ids, status, now)
+            if events:
                 latest = {(event.user_id, event.generation_id): event for event in events}
                 self._writer.record(connection, ids, latest, False)
-            row_ids = [item.id for item in found if item.id is not None]
-            queue.set_status(connection, row_ids, status, datetime.now(UTC))
 
         await self._write(work)
 

@@ -619,7 +619,8 @@ async function commit(kind) {
   if (r.busy || !r.generations.length) return;
   reviewError(null);
   const ids = r.generations.map((g) => g.id);
-  let groups;
+  // The whole page in one request, recorded in one transaction: all of it or none.
+  let body;
   if (kind === "advance") {
     const kept = ids.filter((id) => r.marks.get(id) === "kept");
     if (!kept.length) {
@@ -627,13 +628,13 @@ async function commit(kind) {
       reviewStatus("Mark at least one image kept (S) to advance, or reject the whole page (R).");
       return;
     }
-    groups = [
-      { ids: kept, action: "selected", implicit: false },
-      { ids: ids.filter((id) => r.marks.get(id) === "rejected"), action: "rejected", implicit: false },
-      { ids: ids.filter((id) => !r.marks.has(id)), action: "rejected", implicit: true },
-    ].filter((group) => group.ids.length);
+    body = {
+      selected: kept,
+      rejected: ids.filter((id) => r.marks.get(id) === "rejected"),
+      rest: ids.filter((id) => !r.marks.has(id)),
+    };
   } else {
-    groups = [{ ids, action: "rejected", implicit: false }];
+    body = { rejected: ids };
   }
   const focusGrid = document.activeElement && document.activeElement.closest("#review-grid") !== null;
   r.busy = true;
@@ -641,12 +642,11 @@ async function commit(kind) {
   const done = [];
   let message = "";
   try {
-    // One request per action: the review endpoint takes one action for its ids.
-    for (const group of groups) {
-      await api("/api/generations/review", { method: "POST", json: { ...group, user_id: state.user } });
-      done.push(...group.ids);
-    }
-    const counts = groups.map((g) => `${g.ids.length} ${g.action === "selected" ? "kept" : g.implicit ? "rejected implicitly" : "rejected"}`);
+    await api("/api/generations/advance", { method: "POST", json: { ...body, user_id: state.user } });
+    done.push(...ids);
+    const counts = [
+      [body.selected, "kept"], [body.rejected, "rejected"], [body.rest, "rejected implicitly"],
+    ].filter(([group]) => group && group.length).map(([group, what]) => `${group.length} ${what}`);
     message = `Recorded: ${counts.join(", ")}.`;
   } catch (error) {
     reviewError(error);
