@@ -15,6 +15,7 @@ changes nothing; a file that cannot be read is a line in the report, never the e
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import sqlite3
@@ -194,11 +195,16 @@ async def import_images(
     seen: set[str] = set()
     # Hashing and decompressing release the GIL: two threads keep both cores busy.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for chunk in _chunks(files, BATCH):
-            reads = list(
+
+        def read(chunk: list[Path]) -> list[Read]:
+            return list(
                 pool.map(lambda path: read_generation(path, rules.status_of(path, root), hashes),
                          chunk)
             )  # fmt: skip
+
+        for chunk in _chunks(files, BATCH):
+            # Off the event loop: a server goes on answering while a folder is read.
+            reads = await asyncio.to_thread(read, chunk)
             await store_reads(learning, reads, report, seen, user_id, dry_run)
             if progress is not None:
                 progress(len(chunk))
