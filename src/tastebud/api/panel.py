@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
+from PIL import Image
 
 from tastebud.api.errors import ApiError, detail
 from tastebud.api.routes import Learning, UserId, _json_object
@@ -107,6 +108,6 @@ async def thumbnail_of(
         made = await asyncio.to_thread(
             thumbnail, Path(found.path), found.content_hash, Path(settings.thumbnail_folder), size
         )
-    except (OSError, ValueError) as error:  # a file that is no longer a readable image
+    except (OSError, ValueError, Image.DecompressionBombError) as error:  # not a readable image
         raise InvalidInput("id", f"cannot make a thumbnail: {error}") from None
     return FileResponse(made, media_type="image/webp", headers={"Cache-Control": "max-age=86400"})
