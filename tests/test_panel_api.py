@@ -143,3 +143,16 @@ async def test_the_panel_is_served_at_the_root(api: httpx.AsyncClient) -> None:
     assert "/static/app.js" in page.text
     script = await api.get("/static/app.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+
+
+async def test_a_review_image_that_is_gone_or_broken(api: httpx.AsyncClient, images: Path) -> None:
+    learning = _learning(api)
+    await import_images(learning, image_files(images, recursive=False), root=images)
+    first, second = (await api.get("/api/generations")).json()["generations"][:2]
+    Path(first["path"]).unlink()
+    gone = await api.get(f"/api/generations/{first['id']}/thumbnail")
+    assert gone.status_code == 404 and "is gone" in gone.json()["details"][0]["reason"]
+    Path(second["path"]).write_bytes(b"no longer an image")
+    broken = await api.get(f"/api/generations/{second['id']}/thumbnail")
+    assert broken.status_code == 422
+    assert "cannot make a thumbnail" in broken.json()["details"][0]["reason"]
