@@ -2,32 +2,38 @@
 
 Each command opens a ``PreferenceLearning`` on ``--db``, makes one or two calls, and shows the
 answer as rich tables (or JSON with ``--json``). Errors are one line on stderr and exit status 1;
-usage mistakes are click's message and exit status 2.
+usage mistakes are click's message and exit status 2. This module holds the app and most
+commands; the image commands are in ``cli_images.py``, what they all share in ``cli_common.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from tastebud import terminal
+from tastebud.cli_common import (
+    DATABASE,
+    HALF_LIFE,
+    AsJson,
+    Database,
+    HalfLife,
+    User,
+    _errors_as_one_line,
+    _option,
+    _run,
+    err,
+    out,
+)
+from tastebud.cli_images import import_images_command, watch
 from tastebud.demo import DEMO_PROFILE, demo_history
-from tastebud.errors import InvalidInput, TastebudError
 from tastebud.recommendations import Exploration, LoraScore, Recommendation
 from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings, setting
-
-if TYPE_CHECKING:
-    from tastebud.importers.folders import ImportReport, Rules
-
-T = TypeVar("T")
 
 app = typer.Typer(
     name="tastebud",
@@ -38,21 +44,6 @@ app = typer.Typer(
     rich_markup_mode=None,  # click's plain help and one-paragraph usage errors
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out, err = terminal.out, terminal.err
-
-
-def _option(name: str, *flags: str) -> Any:
-    """A CLI option made from a setting's declaration: its help and environment variable."""
-    declared = setting(name)
-    return typer.Option(*flags, envvar=declared.env, help=declared.help, show_envvar=True)
-
-
-Database = Annotated[str, _option("database", "--db")]
-DATABASE = str(setting("database").default)
-HalfLife = Annotated[float, _option("half_life_days", "--half-life-days")]
-HALF_LIFE = float(setting("half_life_days").default)
-User = Annotated[str, typer.Option("--user", "-u", help="The profile (user_id).")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
 def main() -> None:
@@ -405,123 +396,9 @@ def import_(
     )
 
 
-SelectedFolders = Annotated[
-    list[Path] | None,
-    typer.Option("--selected", help="Images under this folder were kept (repeat for more)."),
-]
-RejectedFolders = Annotated[
-    list[Path] | None,
-    typer.Option("--rejected", help="Images under this folder were rejected (repeat for more)."),
-]
-HashMap = Annotated[
-    Path | None,
-    typer.Option(
-        "--hashes",
-        help="A JSON map of model hashes to names, to name checkpoints that A1111 gives by "
-        "'Model hash' only.",
-    ),
-]
-
-
-def _rules(folder: Path, selected: list[Path] | None, rejected: list[Path] | None) -> Rules:
-    from tastebud.importers.folders import Rules, invokeai_starred
-
-    for given in (folder, *(selected or ()), *(rejected or ())):
-        if not given.is_dir():
-            raise InvalidInput("folder", f"{str(given)!r} is not a folder")
-    return Rules(
-        selected=tuple(path.resolve() for path in selected or ()),
-        rejected=tuple(path.resolve() for path in rejected or ()),
-        starred=invokeai_starred(folder),
-    )
-
-
-@app.command("import-images")
-def import_images_command(
-    folder: Annotated[Path, typer.Argument(help="The folder of generated images.")],
-    recursive: Annotated[
-        bool, typer.Option("--recursive", "-r", help="Also the folders inside it.")
-    ] = False,
-    selected: SelectedFolders = None,
-    rejected: RejectedFolders = None,
-    hashes: HashMap = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")
-    ] = False,
-    user: User = "default",
-    db: Database = DATABASE,
-    as_json: AsJson = False,
-) -> None:
-    """Learn from the images you already have: read each one's prompt, checkpoint and LoRAs.
-
-    Images under --selected folders, in folders named like favourites (Favorites, Starred,
-    keep) or starred in InvokeAI count as kept; under --rejected as rejected; the rest wait in
-    the review queue. Importing again changes nothing.
-
-    \b
-    Example:
-      tastebud import-images ~/ComfyUI/output --recursive --selected ~/ComfyUI/output/best
-    """
-    # Pillow and the metadata parsers load only for the commands that read images.
-    from tastebud.importers.folders import image_files, import_images
-    from tastebud.importers.metadata import load_hash_map
-
-    with _errors_as_one_line():
-        rules = _rules(folder, selected, rejected)
-        hash_map = load_hash_map(hashes) if hashes is not None else None
-        files = list(image_files(folder, recursive=recursive))
-        with terminal.progress() as progress:
-            task = progress.add_task("reading images", total=len(files))
-
-            async def run(pl: PreferenceLearning) -> ImportReport:
-                return await import_images(
-                    pl, files, root=folder, rules=rules, hashes=hash_map, user_id=user,
-                    dry_run=dry_run, progress=lambda done: progress.advance(task, done),
-                )  # fmt: skip
-
-            report = _run(run, db)
-    if as_json:
-        terminal.print_json(report.to_dict())
-        return
-    terminal.show_import(report)
-
-
-@app.command()
-def watch(
-    folder: Annotated[Path, typer.Argument(help="The output folder your generator writes to.")],
-    recursive: Annotated[
-        bool, typer.Option("--recursive/--no-recursive", help="Also the folders inside it.")
-    ] = True,
-    selected: SelectedFolders = None,
-    rejected: RejectedFolders = None,
-    hashes: HashMap = None,
-    user: User = "default",
-    db: Database = DATABASE,
-) -> None:
-    """Watch an output folder: new images join the review queue as they are written. Ctrl-C stops.
-
-    \b
-    Example:
-      tastebud watch ~/ComfyUI/output
-    """
-    from tastebud.importers.metadata import load_hash_map
-    from tastebud.importers.watch import watch as watch_folder
-
-    with _errors_as_one_line():
-        rules = _rules(folder, selected, rejected)
-        hash_map = load_hash_map(hashes) if hashes is not None else None
-        err.print(f"watching {folder} for new images (stop: Ctrl-C)", highlight=False)
-
-        async def run(pl: PreferenceLearning) -> None:
-            await watch_folder(
-                pl, folder, recursive=recursive, rules=rules, hashes=hash_map, user_id=user,
-                on_report=terminal.show_watched,
-            )  # fmt: skip
-
-        try:
-            _run(run, db)
-        except KeyboardInterrupt:
-            err.print("stopped", highlight=False)
+# The image commands (cli_images.py), registered here to keep their place in the help.
+app.command("import-images")(import_images_command)
+app.command()(watch)
 
 
 @app.command()
@@ -555,39 +432,6 @@ def repair(db: Database = DATABASE) -> None:
 
 
 # -- plumbing -----------------------------------------------------------------------------------
-
-
-def _run(
-    call: Callable[[PreferenceLearning], Awaitable[T]], database: str, half_life_days: float = 0.0
-) -> T:
-    """Open the database, make the call, close it."""
-    half_life = Settings(database=database, half_life_days=half_life_days).half_life
-
-    async def run() -> T:
-        async with PreferenceLearning(database=database, half_life_days=half_life) as learning:
-            return await call(learning)
-
-    return asyncio.run(run())
-
-
-@contextmanager
-def _errors_as_one_line() -> Iterator[None]:
-    try:
-        yield
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
-        raise
-    except TastebudError as error:
-        _fail(str(error))
-    except OSError as error:  # a file to read or write
-        where = f" {error.filename}" if error.filename else ""
-        _fail(f"cannot use{where}: {error.strerror or error}")
-    except Exception as error:  # noqa: BLE001  a bug: still one line, saying what it was
-        _fail(f"unexpected {type(error).__name__}: {error}")
-
-
-def _fail(message: str) -> NoReturn:
-    err.print(f"tastebud: error: {message}", highlight=False, markup=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _url_host(host: str) -> str:

@@ -1,0 +1,71 @@
+"""What every ``tastebud`` command shares: its options, its database call, its errors.
+
+The options made from the settings' declarations (``--db``, ``--half-life-days``) and the common
+ones (``--user``, ``--json``); ``_run``, which opens a ``PreferenceLearning`` for one call; and
+``_errors_as_one_line``, which turns any error into one line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from tastebud import terminal
+from tastebud.errors import TastebudError
+from tastebud.service import PreferenceLearning
+from tastebud.settings import Settings, setting
+
+T = TypeVar("T")
+
+out, err = terminal.out, terminal.err
+
+
+def _option(name: str, *flags: str) -> Any:
+    """A CLI option made from a setting's declaration: its help and environment variable."""
+    declared = setting(name)
+    return typer.Option(*flags, envvar=declared.env, help=declared.help, show_envvar=True)
+
+
+Database = Annotated[str, _option("database", "--db")]
+DATABASE = str(setting("database").default)
+HalfLife = Annotated[float, _option("half_life_days", "--half-life-days")]
+HALF_LIFE = float(setting("half_life_days").default)
+User = Annotated[str, typer.Option("--user", "-u", help="The profile (user_id).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _run(
+    call: Callable[[PreferenceLearning], Awaitable[T]], database: str, half_life_days: float = 0.0
+) -> T:
+    """Open the database, make the call, close it."""
+    half_life = Settings(database=database, half_life_days=half_life_days).half_life
+
+    async def run() -> T:
+        async with PreferenceLearning(database=database, half_life_days=half_life) as learning:
+            return await call(learning)
+
+    return asyncio.run(run())
+
+
+@contextmanager
+def _errors_as_one_line() -> Iterator[None]:
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except TastebudError as error:
+        _fail(str(error))
+    except OSError as error:  # a file to read or write
+        where = f" {error.filename}" if error.filename else ""
+        _fail(f"cannot use{where}: {error.strerror or error}")
+    except Exception as error:  # noqa: BLE001  a bug: still one line, saying what it was
+        _fail(f"unexpected {type(error).__name__}: {error}")
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"tastebud: error: {message}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(1)

@@ -1,0 +1,144 @@
+"""The ``tastebud`` commands that read image files: ``import-images`` and ``watch``.
+
+Plain functions with their options; ``cli.py`` registers them on the app, in the help's order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tastebud import terminal
+from tastebud.cli_common import (
+    DATABASE,
+    AsJson,
+    Database,
+    User,
+    _errors_as_one_line,
+    _run,
+    err,
+)
+from tastebud.errors import InvalidInput
+from tastebud.service import PreferenceLearning
+
+if TYPE_CHECKING:
+    from tastebud.importers.folders import ImportReport, Rules
+
+
+SelectedFolders = Annotated[
+    list[Path] | None,
+    typer.Option("--selected", help="Images under this folder were kept (repeat for more)."),
+]
+RejectedFolders = Annotated[
+    list[Path] | None,
+    typer.Option("--rejected", help="Images under this folder were rejected (repeat for more)."),
+]
+HashMap = Annotated[
+    Path | None,
+    typer.Option(
+        "--hashes",
+        help="A JSON map of model hashes to names, to name checkpoints that A1111 gives by "
+        "'Model hash' only.",
+    ),
+]
+
+
+def _rules(folder: Path, selected: list[Path] | None, rejected: list[Path] | None) -> Rules:
+    from tastebud.importers.folders import Rules, invokeai_starred
+
+    for given in (folder, *(selected or ()), *(rejected or ())):
+        if not given.is_dir():
+            raise InvalidInput("folder", f"{str(given)!r} is not a folder")
+    return Rules(
+        selected=tuple(path.resolve() for path in selected or ()),
+        rejected=tuple(path.resolve() for path in rejected or ()),
+        starred=invokeai_starred(folder),
+    )
+
+
+def import_images_command(
+    folder: Annotated[Path, typer.Argument(help="The folder of generated images.")],
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Also the folders inside it.")
+    ] = False,
+    selected: SelectedFolders = None,
+    rejected: RejectedFolders = None,
+    hashes: HashMap = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")
+    ] = False,
+    user: User = "default",
+    db: Database = DATABASE,
+    as_json: AsJson = False,
+) -> None:
+    """Learn from the images you already have: read each one's prompt, checkpoint and LoRAs.
+
+    Images under --selected folders, in folders named like favourites (Favorites, Starred,
+    keep) or starred in InvokeAI count as kept; under --rejected as rejected; the rest wait in
+    the review queue. Importing again changes nothing.
+
+    \b
+    Example:
+      tastebud import-images ~/ComfyUI/output --recursive --selected ~/ComfyUI/output/best
+    """
+    # Pillow and the metadata parsers load only for the commands that read images.
+    from tastebud.importers.folders import image_files, import_images
+    from tastebud.importers.metadata import load_hash_map
+
+    with _errors_as_one_line():
+        rules = _rules(folder, selected, rejected)
+        hash_map = load_hash_map(hashes) if hashes is not None else None
+        files = list(image_files(folder, recursive=recursive))
+        with terminal.progress() as progress:
+            task = progress.add_task("reading images", total=len(files))
+
+            async def run(pl: PreferenceLearning) -> ImportReport:
+                return await import_images(
+                    pl, files, root=folder, rules=rules, hashes=hash_map, user_id=user,
+                    dry_run=dry_run, progress=lambda done: progress.advance(task, done),
+                )  # fmt: skip
+
+            report = _run(run, db)
+    if as_json:
+        terminal.print_json(report.to_dict())
+        return
+    terminal.show_import(report)
+
+
+def watch(
+    folder: Annotated[Path, typer.Argument(help="The output folder your generator writes to.")],
+    recursive: Annotated[
+        bool, typer.Option("--recursive/--no-recursive", help="Also the folders inside it.")
+    ] = True,
+    selected: SelectedFolders = None,
+    rejected: RejectedFolders = None,
+    hashes: HashMap = None,
+    user: User = "default",
+    db: Database = DATABASE,
+) -> None:
+    """Watch an output folder: new images join the review queue as they are written. Ctrl-C stops.
+
+    \b
+    Example:
+      tastebud watch ~/ComfyUI/output
+    """
+    from tastebud.importers.metadata import load_hash_map
+    from tastebud.importers.watch import watch as watch_folder
+
+    with _errors_as_one_line():
+        rules = _rules(folder, selected, rejected)
+        hash_map = load_hash_map(hashes) if hashes is not None else None
+        err.print(f"watching {folder} for new images (stop: Ctrl-C)", highlight=False)
+
+        async def run(pl: PreferenceLearning) -> None:
+            await watch_folder(
+                pl, folder, recursive=recursive, rules=rules, hashes=hash_map, user_id=user,
+                on_report=terminal.show_watched,
+            )  # fmt: skip
+
+        try:
+            _run(run, db)
+        except KeyboardInterrupt:
+            err.print("stopped", highlight=False)

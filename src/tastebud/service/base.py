@@ -1,0 +1,85 @@
+"""The core every part of ``PreferenceLearning`` builds on: opening and closing the store.
+
+``ServiceBase`` holds the constructor, the lazily opened ``Repository``, ``aclose`` and the
+``async with`` protocol; the mixins (recording, recommending, ...) subclass it, so each sees
+``database``, ``strategy``, ``half_life_days`` and ``_store()``. Also the page size limit and the
+user_id check that several parts share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from tastebud.errors import DatabaseUnavailable, InvalidInput
+from tastebud.events import check_user_id
+from tastebud.learning.bayes import BayesStrategy
+from tastebud.learning.strategy import Strategy
+from tastebud.store.database import DEFAULT_DATABASE
+from tastebud.store.repository import Repository
+
+MAX_PAGE = 500
+
+
+class ServiceBase:
+    """The database, the strategy and the half-life, and the store opened on first use."""
+
+    def __init__(
+        self,
+        database: str | Path = DEFAULT_DATABASE,
+        *,
+        strategy: Strategy | None = None,
+        half_life_days: float | None = None,
+        durable: bool = True,
+    ) -> None:
+        if half_life_days is not None and not half_life_days > 0:
+            raise InvalidInput("half_life_days", f"must be more than 0, not {half_life_days}")
+        self.database = database
+        self.strategy: Strategy = strategy or BayesStrategy()
+        self.half_life_days = half_life_days
+        self._durable = durable
+        self._repository: Repository | None = None
+        self._opening = asyncio.Lock()
+
+    async def __aenter__(self) -> Self:
+        await self._store()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the database connections; the object may be opened again by a later call."""
+        if self._repository is not None:
+            repository, self._repository = self._repository, None
+            await repository.close()
+
+    async def _store(self) -> Repository:
+        if self._repository is None:
+            async with self._opening:
+                if self._repository is None:
+                    try:
+                        repository = Repository(self.database, durable=self._durable)
+                    except OSError as error:  # the SQLite file's folder cannot be made
+                        raise DatabaseUnavailable(str(self.database), str(error)) from error
+                    try:
+                        await repository.migrate()
+                    except BaseException:
+                        await repository.close()
+                        raise
+                    self._repository = repository
+        return self._repository
+
+
+def _profile(user_id: Any, *, everyone_allowed: bool = False) -> None:
+    """Refuse a user_id that names no profile (``None`` means every profile where allowed)."""
+    if user_id is None and everyone_allowed:
+        return
+    check_user_id(user_id)

@@ -1,0 +1,142 @@
+"""Browsing what has been learned and recorded: totals, the overview, profiles, the events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tastebud.errors import InvalidInput
+from tastebud.events import PreferenceEvent, check_user_id
+from tastebud.learning.keys import StatType
+from tastebud.learning.overview import overview
+from tastebud.names import model_key
+from tastebud.prompt import parse_prompt
+from tastebud.service.base import MAX_PAGE, ServiceBase, _profile
+from tastebud.store.repository import Page
+
+TOP_CHECKPOINTS = 10
+OVERVIEW_WEEKS = 52
+
+
+class Browsing(ServiceBase):
+    """``PreferenceLearning``'s reads of a profile's statistics and events."""
+
+    async def get_stats(self, *, user_id: str = "default") -> dict[str, Any]:
+        """Totals and the top checkpoints and LoRAs, in the shape of the seed's stats endpoint."""
+        _profile(user_id)
+        store = await self._store()
+        rows = await store.statistics(
+            user_id, [StatType.PROFILE, StatType.CHECKPOINT, StatType.LORA]
+        )
+        profile = next((row.counts for row in rows if row.cell[0] == StatType.PROFILE), None)
+        selected = profile.selected if profile else 0
+        total = profile.total if profile else 0
+        names = await store.known_models("checkpoint", user_id)
+        lora_names = await store.known_models("lora", user_id)
+
+        def top(stat_type: StatType, label: str, display: dict[str, str]) -> list[dict[str, Any]]:
+            cells = [row for row in rows if row.cell[0] == stat_type]
+            cells.sort(key=lambda row: (-row.counts.rate, -row.counts.total, row.cell[1]))
+            return [
+                {
+                    label: display.get(row.cell[1], row.cell[1]),
+                    "selection_rate": round(row.counts.rate, 4),
+                    "total": row.counts.total,
+                    "selected": row.counts.selected,
+                    "confidence": round(row.counts.confidence, 4),
+                }
+                for row in cells[:TOP_CHECKPOINTS]
+            ]
+
+        return {
+            "user_id": user_id,
+            "total_preferences": total,
+            "action_counts": {"selected": selected, "rejected": total - selected},
+            "top_checkpoints": top(StatType.CHECKPOINT, "checkpoint", names),
+            "top_loras": top(StatType.LORA, "lora", lora_names),
+        }
+
+    async def overview(self, *, user_id: str = "default") -> dict[str, Any]:
+        """What the profile's history says at a glance (the web panel's overview page).
+
+        Totals, the checkpoints with most images and their evidence, the LoRAs that work and
+        those that clash with a checkpoint, a keyword x checkpoint table of the most used
+        keywords, and the selection rate of each of the last 52 weeks.
+        """
+        _profile(user_id)
+        store = await self._store()
+        rows = await store.statistics(
+            user_id,
+            [StatType.PROFILE, StatType.CHECKPOINT, StatType.CHECKPOINT_LORA,
+             StatType.KEYWORD_CHECKPOINT],
+        )  # fmt: skip
+        since = datetime.now(UTC) - timedelta(weeks=OVERVIEW_WEEKS)
+        found = overview(
+            {row.cell: row.counts for row in rows},
+            await store.known_models("checkpoint", user_id),
+            await store.known_models("lora", user_id),
+            await store.judged_times(user_id, since),
+        )
+        return {"user_id": user_id, **found}
+
+    async def list_profiles(self) -> dict[str, int]:
+        """Every profile on the database with its number of events, by name."""
+        return await (await self._store()).profile_totals()
+
+    async def create_profile(self, user_id: str) -> bool:
+        """Make an empty profile (to switch to before anything is recorded); False if it exists."""
+        check_user_id(user_id)
+        return await (await self._store()).create_profile(user_id)
+
+    async def list_preferences(
+        self,
+        *,
+        user_id: str = "default",
+        checkpoint: str | None = None,
+        keyword: str | None = None,
+        action: str | None = None,
+        session_id: str | None = None,
+        limit: int = 50,
+        cursor: int | None = None,
+    ) -> Page:
+        """One page of a profile's events, most recently recorded first.
+
+        Filters: ``checkpoint`` (any form of its name), ``keyword`` (as a prompt word: "beaches"
+        finds "beach"), ``action`` ("selected" or "rejected") and ``session_id``. Pass the page's
+        ``next_cursor`` as ``cursor`` for the next page; ``total`` counts every match.
+        """
+        _profile(user_id)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput("limit", f"must be a whole number from 1 to {MAX_PAGE}")
+        if cursor is not None and (
+            isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 1
+        ):
+            raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
+        if action not in (None, "selected", "rejected"):
+            raise InvalidInput("action", "must be 'selected' or 'rejected'")
+        checkpoint_key = None
+        if checkpoint is not None:
+            checkpoint_key = model_key(checkpoint) if isinstance(checkpoint, str) else ""
+            if not checkpoint_key:
+                raise InvalidInput("checkpoint", f"{checkpoint!r} is not a model name")
+        word = None
+        if keyword is not None:
+            if not isinstance(keyword, str) or not keyword.strip():
+                raise InvalidInput("keyword", "must be a word")
+            found = parse_prompt(keyword).keywords
+            # A stop word or punctuation leaves no keyword: look for it as written.
+            word = found[0] if len(found) == 1 else keyword.strip().lower()
+        return await (await self._store()).page(
+            user_id,
+            checkpoint=checkpoint_key,
+            keyword=word,
+            selected=None if action is None else action == "selected",
+            session_id=session_id,
+            limit=limit,
+            before=cursor,
+        )
+
+    async def get_preferences(self, *, user_id: str | None = "default") -> list[PreferenceEvent]:
+        """Every stored event of a profile (or of all profiles with ``user_id=None``), oldest first."""
+        _profile(user_id, everyone_allowed=True)
+        return await (await self._store()).events(user_id)

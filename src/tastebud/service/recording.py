@@ -1,0 +1,78 @@
+"""Recording what was kept and rejected: one event, a batch, a judged batch, and undoing one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tastebud.batches import judged_events
+from tastebud.errors import InvalidInput
+from tastebud.events import PreferenceEvent, make_event
+from tastebud.service.base import ServiceBase, _profile
+from tastebud.store.repository import WriteSummary
+
+
+class Recording(ServiceBase):
+    """``PreferenceLearning``'s writes of preference events."""
+
+    async def record_preference(self, **fields: Any) -> PreferenceEvent:
+        """Record one selected or rejected image; returns the stored event.
+
+        Takes the fields of ``tastebud.events.make_event``: ``prompt``, ``checkpoint``,
+        ``selected`` (or ``action``), ``loras``, ``stage``, ``session_id``, ``generation_id``,
+        ``user_id`` and the rest. Recording a generation id again replaces the earlier event.
+        The event is on disk when this returns.
+        """
+        event = make_event(**fields)
+        await (await self._store()).record([event])
+        return event
+
+    async def record_batch(self, events: Sequence[Mapping[str, Any]]) -> WriteSummary:
+        """Record many events in one transaction: all of them or, on bad input, none."""
+        return await (await self._store()).record(_checked(events, "events"))
+
+    async def record_judged_batch(
+        self,
+        images: Sequence[Mapping[str, Any]],
+        *,
+        outcome: str,
+        selected: Sequence[str] | None = None,
+        feedback: str | None = None,
+        **shared: Any,
+    ) -> WriteSummary:
+        """Record a judged batch in one transaction, the way a generation UI's buttons do.
+
+        ``outcome="advance"``: the images whose generation ids are in ``selected`` were kept, and
+        the rest are recorded as implicit rejections. ``outcome="reject_all"``: every image is
+        rejected, with the optional ``feedback``. Each image gives the fields of
+        ``record_preference`` (its ``generation_id`` is required) but not ``selected`` or
+        ``action``; ``session_id``, ``batch_id``, ``stage`` and ``user_id`` given here apply to
+        the images that do not name their own. Posting the same batch again changes nothing.
+        """
+        fields = judged_events(
+            images=images, outcome=outcome, selected=selected, feedback=feedback, **shared
+        )
+        return await (await self._store()).record(_checked(fields, "images"))
+
+    async def delete_preference(self, generation_id: str, *, user_id: str = "default") -> bool:
+        """Forget one event (undo a mis-click); statistics follow. False when there was none."""
+        _profile(user_id)
+        removed = await (await self._store()).delete(user_id, [generation_id])
+        return bool(removed)
+
+
+def _checked(events: Sequence[Mapping[str, Any]], field: str) -> list[PreferenceEvent]:
+    """Every event made and checked, or ``InvalidInput`` naming the first bad one."""
+    if isinstance(events, Mapping | str | bytes):
+        raise InvalidInput(field, "must be a list of events")
+    checked = []
+    for index, fields in enumerate(events):
+        if not isinstance(fields, Mapping):
+            raise InvalidInput(f"{field}[{index}]", "must be an object")
+        try:
+            checked.append(make_event(**fields))
+        except InvalidInput as error:
+            raise error.within(f"{field}[{index}]") from None
+        except TypeError:  # make_event(**{1: ...}): a field name that is not a string
+            raise InvalidInput(f"{field}[{index}]", "field names must be strings") from None
+    return checked

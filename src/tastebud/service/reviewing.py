@@ -1,0 +1,162 @@
+"""The review queue: images found by an import or a watch, listed, judged, and judged again.
+
+Judging a generation records its preference event in the same transaction that sets its
+status, so the queue and the statistics never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from tastebud.errors import InvalidInput
+from tastebud.events import PreferenceEvent, make_event
+from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation, check_status
+from tastebud.service.base import MAX_PAGE, ServiceBase, _profile
+from tastebud.store.queue import QueuePage
+
+
+class Reviewing(ServiceBase):
+    """``PreferenceLearning``'s generations awaiting review, and judging them."""
+
+    async def add_generations(
+        self, found: Sequence[Generation], *, user_id: str = "default", dry_run: bool = False
+    ) -> dict[str, str]:
+        """Store images found by an import or a watch; judged ones also record their preference.
+
+        Each generation's ``status`` says what is known: ``unreviewed`` joins the review queue,
+        ``selected`` / ``rejected`` (a favourites folder, say) records the event too. Returns the
+        outcome of each content hash: ``"added"``, ``"judged"``, ``"unchanged"`` (known, and
+        judged already or still unjudged), or ``"failed: <reason>"`` for one that cannot become
+        a preference (no checkpoint in its metadata, say), which is then not stored.
+        """
+        _profile(user_id)
+        outcomes: dict[str, str] = {}
+        usable: list[Generation] = []
+        events: dict[str, PreferenceEvent] = {}
+        for item in found:
+            check_status(item.status)
+            mine = replace(item, user_id=user_id)
+            try:
+                event = make_event(**mine.event_fields(selected=item.status == SELECTED))
+            except InvalidInput as error:
+                outcomes[item.content_hash] = f"failed: {error}"
+                continue
+            usable.append(mine)
+            events[item.content_hash] = event
+        stored = await (await self._store()).add_generations(
+            user_id, usable, events, dry_run=dry_run
+        )
+        return {**outcomes, **stored}
+
+    async def list_generations(
+        self,
+        status: str | None = UNREVIEWED,
+        *,
+        user_id: str | None = "default",
+        limit: int = 50,
+        cursor: int | None = None,
+    ) -> QueuePage:
+        """One page of generations with the status (all with ``None``), in the order found.
+
+        Pass the page's ``next_cursor`` as ``cursor`` for the next page.
+        """
+        _profile(user_id, everyone_allowed=True)
+        if status is not None:
+            check_status(status)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput("limit", f"must be a whole number from 1 to {MAX_PAGE}")
+        if cursor is not None and (
+            isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 1
+        ):
+            raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
+        return await (await self._store()).queue_page(user_id, status, limit, cursor)
+
+    async def generation(self, id_: int, *, user_id: str = "default") -> Generation | None:
+        """One of the profile's generations by id; None when there is none."""
+        _profile(user_id)
+        return (await (await self._store()).generations(user_id, [id_])).get(id_)
+
+    async def review_generations(
+        self,
+        ids: Sequence[int],
+        action: str,
+        *,
+        implicit: bool = False,
+        user_id: str = "default",
+    ) -> list[Generation]:
+        """Judge generations by id: ``selected``, ``rejected``, or ``unreviewed`` to undo.
+
+        Judging records each image's preference (generation id ``image:<content hash>``, so
+        judging again replaces it); ``implicit`` marks rejections that were the unselected rest
+        of a batch. Undoing removes the event and puts the image back in the queue. An id that
+        is not this profile's generation is an error, and then nothing changes.
+        """
+        check_status(action)
+        if not ids:
+            raise InvalidInput("ids", "must name at least one generation")
+        return await self._judge([("ids", ids, action, implicit)], user_id)
+
+    async def advance_generations(
+        self,
+        selected: Sequence[int],
+        rejected: Sequence[int] = (),
+        rest: Sequence[int] = (),
+        *,
+        user_id: str = "default",
+    ) -> list[Generation]:
+        """A reviewed page, in one transaction, as "Advance" records a batch.
+
+        ``selected`` were kept, ``rejected`` rejected on purpose, and ``rest`` (shown, not
+        chosen) rejected implicitly. An id in two lists, or not this profile's, is an error,
+        and then nothing changes.
+        """
+        seen: set[int] = set()
+        for field, given in (("selected", selected), ("rejected", rejected), ("rest", rest)):
+            twice = seen.intersection(given)
+            if twice:
+                raise InvalidInput(field, f"generation {min(twice)} is in two lists")
+            seen.update(given)
+        if not seen:
+            raise InvalidInput("selected", "the page names no generation")
+        return await self._judge(
+            [("selected", selected, SELECTED, False), ("rejected", rejected, REJECTED, False),
+             ("rest", rest, REJECTED, True)],
+            user_id,
+        )  # fmt: skip
+
+    async def _judge(
+        self, groups: Sequence[tuple[str, Sequence[int], str, bool]], user_id: str
+    ) -> list[Generation]:
+        """Judge ``(field, ids, status, implicit)`` groups in one transaction."""
+        _profile(user_id)
+        wanted: list[int] = []
+        for field, ids, _, _ in groups:
+            if any(isinstance(id_, bool) or not isinstance(id_, int) for id_ in ids):
+                raise InvalidInput(field, "must be generation ids (whole numbers)")
+            wanted += ids
+        wanted = list(dict.fromkeys(wanted))
+        store = await self._store()
+        found = await store.generations(user_id, wanted)
+        for field, ids, _, _ in groups:
+            missing = [id_ for id_ in ids if id_ not in found]
+            if missing:
+                raise InvalidInput(
+                    field, f"no generation {', '.join(map(str, missing))} for profile {user_id!r}"
+                )
+        events = [
+            make_event(
+                **found[id_].event_fields(selected=status == SELECTED),
+                implicit=implicit and status == REJECTED,
+            )
+            for _, ids, status, implicit in groups
+            if status != UNREVIEWED
+            for id_ in dict.fromkeys(ids)
+        ]
+        await store.review(
+            user_id,
+            [(status, [found[id_] for id_ in dict.fromkeys(ids)]) for _, ids, status, _ in groups],
+            events,
+        )
+        after = await store.generations(user_id, wanted)
+        return [after[id_] for id_ in wanted]
