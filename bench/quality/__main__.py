@@ -47,6 +47,7 @@ from ratings import (
     load_genai_bench,
     load_tifa,
 )
+from reference import LogisticReference
 from simulator import PROMPTS, User, history, split_prompts
 
 import tastebud
@@ -84,6 +85,7 @@ def recommenders(seed: int) -> list[Recommender]:
         VowpalWabbitPeer(seed),
         StrategyRecommender(BayesStrategy()),
         StrategyRecommender(BayesStrategy(), "default + decay (30 days)", half_life=30.0),
+        LogisticReference(),
     ]
 
 
@@ -107,6 +109,7 @@ def rating_recommenders() -> list[tuple[str, Callable[[], Recommender]]]:
         ("thompson (no context)", lambda: ThompsonPeer(0)),
         ("vowpal-wabbit", lambda: VowpalWabbitPeer(0)),
         ("default", lambda: StrategyRecommender(BayesStrategy())),
+        ("logistic regression (per image)", LogisticReference),
     ]
 
 
