@@ -62,6 +62,16 @@ class Advance(TypedDict, total=False):
     user_id: UserIdRule
 
 
+async def _given(request: Request, user_id: str | None, kind: Any, what: str) -> Any:
+    """The JSON body, with the query's ``user_id``, checked against the TypedDict ``kind``."""
+    body = await _json_object(request, what)
+    _one_profile(body, user_id)
+    try:
+        return rule(kind).validate_python(body)
+    except ValidationError as error:
+        raise invalid_input(error, whole="body") from None
+
+
 def _allowed(settings: Settings, field: str, given: str) -> Path:
     """The folder, if the server may read it; 403 if not, 422 if it is not a folder."""
     folder = Path(given).expanduser().resolve()
@@ -87,12 +97,9 @@ async def import_folder(
     learning: Learning,
     user_id: Annotated[str | None, Query(description="For a body that names none.")] = None,
 ) -> dict[str, Any]:
-    body = await _json_object(request, "an image import: folder, recursive, selected, rejected")
-    _one_profile(body, user_id)
-    try:
-        given: ImageImport = rule(ImageImport).validate_python(body)
-    except ValidationError as error:
-        raise invalid_input(error, whole="body") from None
+    given: ImageImport = await _given(
+        request, user_id, ImageImport, "an image import: folder, recursive, selected, rejected"
+    )
     settings: Settings = request.app.state.settings
     folder = _allowed(settings, "folder", given["folder"])
     selected = given.get("selected")
@@ -148,12 +155,7 @@ async def review(
     learning: Learning,
     user_id: Annotated[str | None, Query(description="For a body that names none.")] = None,
 ) -> dict[str, Any]:
-    body = await _json_object(request, "a review: ids, action")
-    _one_profile(body, user_id)
-    try:
-        given: Review = rule(Review).validate_python(body)
-    except ValidationError as error:
-        raise invalid_input(error, whole="body") from None
+    given: Review = await _given(request, user_id, Review, "a review: ids, action")
     profile = given.get("user_id", "default")
     judged = await learning.review_generations(
         given["ids"], given["action"], implicit=given.get("implicit", False), user_id=profile
@@ -171,12 +173,9 @@ async def advance(
     learning: Learning,
     user_id: Annotated[str | None, Query(description="For a body that names none.")] = None,
 ) -> dict[str, Any]:
-    body = await _json_object(request, "a reviewed page: selected, rejected, rest")
-    _one_profile(body, user_id)
-    try:
-        given: Advance = rule(Advance).validate_python(body)
-    except ValidationError as error:
-        raise invalid_input(error, whole="body") from None
+    given: Advance = await _given(
+        request, user_id, Advance, "a reviewed page: selected, rejected, rest"
+    )
     profile = given.get("user_id", "default")
     judged = await learning.advance_generations(
         given.get("selected", []), given.get("rejected", []), given.get("rest", []),
