@@ -46,6 +46,21 @@ app = typer.Typer(
 )
 
 
+Available = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--available", "-a", help="A checkpoint to choose from (repeat, or separate by commas)."
+    ),
+]
+
+
+def _names(available: list[str] | None) -> list[str] | None:
+    """``-a a -a b,c`` -> ``["a", "b", "c"]``; none given -> None (every checkpoint seen)."""
+    if available is None:
+        return None
+    return [name.strip() for text in available for name in text.split(",") if name.strip()]
+
+
 def main() -> None:
     """The console script's entry point."""
     app()
@@ -203,12 +218,7 @@ def _lora(text: str) -> dict[str, Any]:
 @app.command()
 def recommend(
     prompt: Annotated[str, typer.Argument(help="The prompt you are about to generate.")],
-    available: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--available", "-a", help="A checkpoint to choose from (repeat, or separate by commas)."
-        ),
-    ] = None,
+    available: Available = None,
     count: Annotated[int, typer.Option(help="How many LoRAs to suggest.")] = 3,
     user: User = "default",
     db: Database = DATABASE,
@@ -221,9 +231,7 @@ def recommend(
     Example:
       tastebud recommend "beach at sunset" -a epicrealismXL,realvisxlV40
     """
-    names = None
-    if available is not None:
-        names = [name.strip() for text in available for name in text.split(",") if name.strip()]
+    names = _names(available)
 
     async def ask(pl: PreferenceLearning) -> tuple[Recommendation, list[LoraScore]]:
         found = await pl.recommend(prompt, names, user_id=user)
@@ -260,12 +268,7 @@ def recommend(
 def explore(
     prompt: Annotated[str, typer.Argument(help="The prompt you are about to generate.")],
     batch: Annotated[int, typer.Option("--batch", "-b", help="Images in the batch.")] = 8,
-    available: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--available", "-a", help="A checkpoint to choose from (repeat, or separate by commas)."
-        ),
-    ] = None,
+    available: Available = None,
     top: Annotated[int, typer.Option(help="Checkpoints to split the batch across, at most.")] = 3,
     seed: Annotated[int | None, typer.Option(help="Makes the split repeatable.")] = None,
     user: User = "default",
@@ -279,9 +282,7 @@ def explore(
     Example:
       tastebud explore "beach at sunset" --batch 8
     """
-    names = None
-    if available is not None:
-        names = [name.strip() for text in available for name in text.split(",") if name.strip()]
+    names = _names(available)
 
     async def ask(pl: PreferenceLearning) -> Exploration:
         return await pl.explore(prompt, batch, names, top=top, seed=seed, user_id=user)
