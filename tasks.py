@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The project's two commands, usable on a fresh machine with only Python and git.
 
-    python3 tasks.py run     set up, then serve the API on http://127.0.0.1:8001 with demo data
+    python3 tasks.py run     set up, then serve the web panel and the API on http://127.0.0.1:8001
+                             with demo data
                              (extra arguments go to 'tastebud serve': --db, --port, ...)
     python3 tasks.py test    set up, then run the whole test suite (extra arguments go to pytest)
 
