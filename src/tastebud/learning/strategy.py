@@ -51,6 +51,10 @@ class KeywordEvidence:
     keyword: str
     selected: int
     total: int
+    similar: tuple[str, ...] = ()
+    """Similar words whose counts this keyword's cell borrowed."""
+    weight: float = 1.0
+    """How much the keyword weighs among the prompt's words (its prior variance)."""
 
     @property
     def rate(self) -> float:

@@ -1,0 +1,94 @@
+"""The levels above the keyword cells: all profiles -> this profile -> each candidate.
+
+Shared by the default strategy's ranking and by the fit of its keyword relevance, so that both
+measure a keyword's cells against the same expectation: the candidate's overall rate, shrunk
+toward the profile's (and moved by what other profiles saw of it), moved by the keyword's own
+effect (some subjects are kept less whatever made them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from tastebud.learning.bayes import (
+    DEFAULT_CHECKPOINT_STRENGTH,
+    PROFILE_STRENGTH,
+    _clip,
+    _expit,
+    _logit,
+    _minus,
+    _rate,
+    fitted_strength,
+)
+from tastebud.learning.keys import Cell, StatType
+
+Counts2 = tuple[float, float]
+Lookup = Callable[[Cell], "Counts2 | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Parents:
+    """The profile's rate and each candidate's shrunk overall rate (the keyword cells' base)."""
+
+    profile_rate: float
+    others_rate: float
+    strength: float
+    """Images a candidate's prior is worth (fitted from the candidates' spread)."""
+    rates: Mapping[str, float]
+    """Each candidate's overall rate, shrunk toward the profile's and moved by other profiles."""
+    others: Mapping[str, float]
+    """Each candidate's rate among other profiles (shrunk), to read their keyword cells against."""
+
+
+def parents(
+    candidates: Sequence[str], mine: Lookup, everyone: Lookup, overall_type: StatType
+) -> Parents:
+    """The levels above the cells for these candidates."""
+    profile = mine((StatType.PROFILE, "", ""))
+    others_profile = _minus(everyone((StatType.PROFILE, "", "")), profile)
+    others_rate = _rate(others_profile, 0.5, 2.0)
+    profile_rate = _rate(profile, others_rate, PROFILE_STRENGTH)
+    strength = fitted_strength(
+        (
+            (found[0], found[1], profile_rate)
+            for found in (mine((overall_type, key, "")) for key in candidates)
+            if found is not None
+        ),
+        DEFAULT_CHECKPOINT_STRENGTH,
+    )
+    rates: dict[str, float] = {}
+    others: dict[str, float] = {}
+    for key in candidates:
+        cell: Cell = (overall_type, key, "")
+        own = mine(cell)
+        theirs = _minus(everyone(cell), own)
+        lift = 0.0
+        if theirs is not None:
+            lift = _rate(theirs, others_rate, strength) - others_rate
+        rates[key] = _rate(own, _clip(profile_rate + lift), strength)
+        others[key] = _rate(theirs, others_rate, strength)
+    return Parents(profile_rate, others_rate, strength, rates, others)
+
+
+def keyword_lift(
+    cells: Mapping[str, Counts2], rates: Mapping[str, float], strength: float
+) -> float:
+    """How far a keyword moves the candidates' rates whatever the candidate (log-odds).
+
+    ``cells`` are the keyword's (selected, total) with each candidate; 0.0 when it has none.
+    """
+    kept = seen = expected = 0.0
+    for key, found in cells.items():
+        kept += found[0]
+        seen += found[1]
+        expected += found[1] * rates[key]
+    if not seen:
+        return 0.0
+    base = expected / seen
+    return _logit(_rate((kept, seen), base, strength)) - _logit(base)
+
+
+def expected_rate(parent: float, lift: float) -> float:
+    """A keyword cell's rate with no preference for the pair: the parent moved by the lift."""
+    return _expit(_logit(parent) + lift)
