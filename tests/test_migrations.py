@@ -42,7 +42,7 @@ async def test_a_database_from_a_newer_tastebud_is_refused(database: str) -> Non
             pass
 
 
-async def test_a_version_1_database_gains_the_review_queue_and_keeps_its_events(
+async def test_a_version_1_database_gains_the_review_queue_and_fitted_state(
     database: str,
 ) -> None:
     async with PreferenceLearning(database=database) as pl:
@@ -52,6 +52,7 @@ async def test_a_version_1_database_gains_the_review_queue_and_keeps_its_events(
         def back_to_version_1(connection: sa.Connection) -> None:
             # What tastebud 0.x left: every table but the review queue, stamped 1.
             connection.execute(sa.text("DROP TABLE generations"))
+            connection.execute(sa.text("DROP TABLE fitted_state"))
             connection.execute(schema_version.delete())
             connection.execute(
                 schema_version.insert().values(version=1, applied_at=sa.func.current_timestamp())
@@ -59,6 +60,7 @@ async def test_a_version_1_database_gains_the_review_queue_and_keeps_its_events(
 
         await store.db.write(back_to_version_1)
     async with PreferenceLearning(database=database) as pl:
-        assert await _versions(pl) == [1, 2]
+        assert await _versions(pl) == [1, 2, 3]
         assert (await pl.get_stats())["total_preferences"] == 1
         assert (await pl.list_generations()).total == 0
+        assert (await pl.refit()).events == 1

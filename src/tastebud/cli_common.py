@@ -45,7 +45,9 @@ def _run(
     half_life = Settings(database=database, half_life_days=half_life_days).half_life
 
     async def run() -> T:
-        async with PreferenceLearning(database=database, half_life_days=half_life) as learning:
+        async with PreferenceLearning(
+            database=database, half_life_days=half_life, refit_in_background=False
+        ) as learning:
             return await call(learning)
 
     return asyncio.run(run())

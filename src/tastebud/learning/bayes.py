@@ -34,7 +34,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tastebud.learning.keys import Cell, StatType
-from tastebud.learning.seed import SeedStrategy, wilson_upper
+from tastebud.learning.pairs import verdict
+from tastebud.learning.seed import SeedStrategy
 from tastebud.learning.strategy import Block, Evidence, KeywordEvidence, Scored
 
 DEFAULT_CHECKPOINT_STRENGTH = 10.0
@@ -118,7 +119,6 @@ class BayesStrategy:
     """Fixed prior strength of the checkpoint level; None fits it from the data."""
     keyword_strength: float | None = None
     """Fixed prior strength of the keyword x checkpoint level; None fits it from the data."""
-    clash_min_images: int = 5
 
     # -- checkpoints ----------------------------------------------------------------------------
 
@@ -153,12 +153,8 @@ class BayesStrategy:
         scored = []
         for item in ranked:
             pair = evidence.mine((StatType.CHECKPOINT_LORA, checkpoint, item.key))
-            without = evidence.mine((StatType.CHECKPOINT, checkpoint, "")) - pair
-            avoided = (
-                pair.total >= self.clash_min_images
-                and without.total > 0
-                and wilson_upper(pair) < without.rate
-            )
+            overall = evidence.mine((StatType.CHECKPOINT, checkpoint, ""))
+            avoided = verdict(pair, overall) == "clashes"
             # The pair's own record pulls the LoRA's score toward it, as a keyword cell does.
             score = _rate(
                 pair if pair.total else None,

@@ -31,13 +31,13 @@ from tastebud.learning.bayes import _clip, _expit, _logit, _minus, _rate
 from tastebud.learning.fitted import KINDS, NOTHING_FITTED, Fitted
 from tastebud.learning.keys import Cell, StatType
 from tastebud.learning.levels import Counts2, Lookup, expected_rate, keyword_lift, parents
+from tastebud.learning.pairs import verdict
 from tastebud.learning.relevance import (
     DEFAULT_VARIANCE,
     Spread,
     pooled_variance,
     prior_strength,
 )
-from tastebud.learning.seed import wilson_upper
 from tastebud.learning.similarity import Neighbours
 from tastebud.learning.strategy import Block, Evidence, KeywordEvidence, Scored
 
@@ -72,7 +72,6 @@ class DefaultStrategy:
     """Sparse cells borrow from similar words."""
     fallback: bool = True
     """The learned weight on keywords; off: weight 1."""
-    clash_min_images: int = 5
 
     def with_fitted(self, fitted: Fitted) -> DefaultStrategy:
         """The same strategy reading ``fitted``."""
@@ -134,12 +133,8 @@ class DefaultStrategy:
         scored = []
         for item in ranked:
             pair = evidence.mine((StatType.CHECKPOINT_LORA, checkpoint, item.key))
-            without = evidence.mine((StatType.CHECKPOINT, checkpoint, "")) - pair
-            avoided = (
-                pair.total >= self.clash_min_images
-                and without.total > 0
-                and wilson_upper(pair) < without.rate
-            )
+            overall = evidence.mine((StatType.CHECKPOINT, checkpoint, ""))
+            avoided = verdict(pair, overall) == "clashes"
             # The pair's own record pulls the LoRA's score toward it, as a keyword cell does.
             score = _rate(pair if pair.total else None, item.score, 20.0)
             scored.append(replace(item, score=score, avoided=avoided))

@@ -14,13 +14,11 @@ from typing import Any
 
 from tastebud.learning.explain import label
 from tastebud.learning.keys import Cell, Counts, StatType
-from tastebud.learning.seed import wilson_upper
+from tastebud.learning.pairs import verdict
 
 TOP_CHECKPOINTS = 10
 HEAT_KEYWORDS, HEAT_CHECKPOINTS = 10, 6
 PAIRS = 8
-MIN_PAIR_IMAGES = 5
-"""Images of a checkpoint x LoRA pair before it is said to work or clash (as recommendations do)."""
 
 
 def _counts(found: Counts) -> dict[str, Any]:
@@ -55,24 +53,24 @@ def overview(
 
     works, clashes = [], []
     for (_, checkpoint, lora), pair in by_type.get(StatType.CHECKPOINT_LORA, {}).items():
-        if pair.total < MIN_PAIR_IMAGES:
+        overall = cells.get((StatType.CHECKPOINT, checkpoint, ""), Counts())
+        found = verdict(pair, overall)
+        if found is None:
             continue
-        without = cells.get((StatType.CHECKPOINT, checkpoint, ""), Counts()) - pair
-        if without.total <= 0:
-            continue
+        without = overall - pair
         entry = {
             "lora": lora_name(lora),
             "checkpoint": checkpoint_name(checkpoint),
             **_counts(pair),
             "checkpoint_rate": round(without.rate, 4),
         }
-        if wilson_upper(pair) < without.rate:
+        if found == "clashes":
             entry["why"] = (
                 f"{entry['lora']} with {entry['checkpoint']}: {entry['selected']} of "
                 f"{entry['total']} kept, against {without.rate:.0%} without it"
             )
             clashes.append(entry)
-        elif pair.rate > without.rate:
+        else:
             works.append(entry)
     works.sort(key=lambda entry: (-(entry["rate"] - entry["checkpoint_rate"]), -entry["total"]))
     clashes.sort(key=lambda entry: (entry["rate"] - entry["checkpoint_rate"], -entry["total"]))

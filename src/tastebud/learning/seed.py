@@ -15,23 +15,20 @@ the score toward the fallback: "beach sunset" scores 0.75 on 15 of 20 "beach" se
 "sunset" was never used. When no keyword has any images with the candidate, the score is the same
 blend over the candidate's overall statistics (profile and pooled), and 0.5 with no data at all.
 
-LoRAs are scored the same way from keyword x LoRA cells. A LoRA *clashes* with the checkpoint when
-the profile has at least ``clash_min_images`` images of the pair and even the optimistic estimate of
-the pair's selection rate (Wilson 90% upper bound) is below the checkpoint's rate without that LoRA:
-"epicrealismXL + anime_v2: 8 of 25 kept" against 70 of 95 without it.
+LoRAs are scored the same way from keyword x LoRA cells. A LoRA that clashes with the checkpoint
+(``tastebud.learning.pairs``, the one rule for all strategies and the overview) is ranked last.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tastebud.learning.keys import Cell, Counts, StatType
+from tastebud.learning.pairs import verdict
 from tastebud.learning.strategy import Block, Evidence, KeywordEvidence, Scored
 
 FALLBACK_RATE = 0.5
-_Z90 = 1.6448536269514722  # one-sided 95%, two-sided 90% normal quantile
 
 
 def seed_blend(personal: Counts, global_rate: float) -> float:
@@ -40,24 +37,11 @@ def seed_blend(personal: Counts, global_rate: float) -> float:
     return confidence * personal.rate + (1.0 - confidence) * global_rate
 
 
-def wilson_upper(counts: Counts, z: float = _Z90) -> float:
-    """Upper end of the Wilson score interval of a selection rate (1.0 with no data)."""
-    n = counts.total
-    if n <= 0:
-        return 1.0
-    p = counts.selected / n
-    denominator = 1.0 + z * z / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return min(1.0, (centre + spread) / denominator)
-
-
 @dataclass(frozen=True)
 class SeedStrategy:
     """The seed's ``min(n/20, 1)`` blend of personal and global selection rates."""
 
     name: str = "seed"
-    clash_min_images: int = 5
 
     def checkpoint_blocks(self, keywords: Sequence[str], candidates: Sequence[str]) -> list[Block]:
         return [
@@ -163,12 +147,7 @@ class SeedStrategy:
 
     def _clashes(self, checkpoint: str, lora: str, evidence: Evidence) -> bool:
         pair = evidence.mine((StatType.CHECKPOINT_LORA, checkpoint, lora))
-        if pair.total < self.clash_min_images:
-            return False
-        without = evidence.mine((StatType.CHECKPOINT, checkpoint, "")) - pair
-        if without.total <= 0:
-            return False
-        return wilson_upper(pair) < without.rate
+        return verdict(pair, evidence.mine((StatType.CHECKPOINT, checkpoint, ""))) == "clashes"
 
 
 def _best_first(scored: list[Scored]) -> list[Scored]:

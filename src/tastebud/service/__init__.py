@@ -1,7 +1,7 @@
 """``PreferenceLearning``: the one object every adapter (HTTP, CLI, importers) talks to.
 
 It is assembled here from one mixin per concept, all on ``ServiceBase`` (base.py: the
-constructor and the store): recording.py, recommending.py, browsing.py, reviewing.py
+constructor and the store): recording.py, recommending.py, fitting.py (the default strategy's fitted state), browsing.py, reviewing.py
 (the review queue) and upkeep.py (export, import, check, repair, ping).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tastebud.service.base import MAX_PAGE
 from tastebud.service.browsing import OVERVIEW_WEEKS, TOP_CHECKPOINTS, Browsing
+from tastebud.service.fitting import Fitting
 from tastebud.service.recommending import MAX_BATCH, STRENGTH_HISTORY, Recommending
 from tastebud.service.recording import Recording
 from tastebud.service.reviewing import Reviewing
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-class PreferenceLearning(Recording, Recommending, Browsing, Reviewing, Upkeep):
+class PreferenceLearning(Recording, Recommending, Fitting, Browsing, Reviewing, Upkeep):
     """Records selections and rejections and recommends checkpoints and LoRAs from them.
 
     ``database`` is a file path (SQLite, created on first use) or a SQLAlchemy URL

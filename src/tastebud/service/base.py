@@ -15,7 +15,8 @@ from typing import Any, Self
 
 from tastebud.errors import DatabaseUnavailable, InvalidInput
 from tastebud.events import check_user_id
-from tastebud.learning.bayes import BayesStrategy
+from tastebud.learning.default import DefaultStrategy
+from tastebud.learning.fitted import Fitted
 from tastebud.learning.strategy import Strategy
 from tastebud.store.database import DEFAULT_DATABASE
 from tastebud.store.repository import Repository
@@ -33,11 +34,20 @@ class ServiceBase:
         strategy: Strategy | None = None,
         half_life_days: float | None = None,
         durable: bool = True,
+        refit_in_background: bool = True,
     ) -> None:
         if half_life_days is not None and not half_life_days > 0:
             raise InvalidInput("half_life_days", f"must be more than 0, not {half_life_days}")
         self.database = database
-        self.strategy: Strategy = strategy or BayesStrategy()
+        self.strategy: Strategy = strategy or DefaultStrategy()
+        # The default strategy's fitted state per profile: (read at, state), and the refits
+        # under way in the background (service/fitting.py).
+        self._fitted: dict[str, tuple[float, Fitted]] = {}
+        self._refits: dict[str, asyncio.Task[Fitted]] = {}
+        self._refit_locks: dict[str, asyncio.Lock] = {}
+        # A server refits in the background; a short-lived process (the CLI) refits before it
+        # answers, since a background task would not outlive it.
+        self.refit_in_background = refit_in_background
         self.half_life_days = half_life_days
         self._durable = durable
         self._repository: Repository | None = None
@@ -57,6 +67,9 @@ class ServiceBase:
 
     async def aclose(self) -> None:
         """Close the database connections; the object may be opened again by a later call."""
+        for task in list(self._refits.values()):
+            task.cancel()
+        await asyncio.gather(*self._refits.values(), return_exceptions=True)
         if self._repository is not None:
             repository, self._repository = self._repository, None
             await repository.close()

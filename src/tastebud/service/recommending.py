@@ -32,14 +32,15 @@ from tastebud.recommendations import (
     RankedCheckpoint,
     Recommendation,
 )
-from tastebud.service.base import ServiceBase, _profile
+from tastebud.service.base import _profile
+from tastebud.service.fitting import Fitting
 from tastebud.store.repository import Repository
 
 MAX_BATCH = 64
 STRENGTH_HISTORY = 1000
 
 
-class Recommending(ServiceBase):
+class Recommending(Fitting):
     """``PreferenceLearning``'s answers to "what should I generate this prompt with?"."""
 
     async def rank_checkpoints(
@@ -69,15 +70,21 @@ class Recommending(ServiceBase):
         store = await self._store()
         keywords = parse_prompt(_prompt(prompt)).keywords
         names = await _candidates(store, "checkpoint", available, user_id, "available_checkpoints")
-        scored = self.strategy.rank_checkpoints(
-            keywords,
-            list(names),
-            await store.evidence(
-                user_id,
-                self.strategy.checkpoint_blocks(keywords, list(names)),
-                half_life_days=self.half_life_days,
-            ),
+        strategy = await self._strategy_for(user_id)
+        evidence = await store.evidence(
+            user_id,
+            strategy.checkpoint_blocks(keywords, list(names)),
+            half_life_days=self.half_life_days,
         )
+        events = evidence.mine((StatType.PROFILE, "", "")).total
+        if (refitted := await self._refitted(user_id, strategy, events)) is not strategy:
+            strategy = refitted
+            evidence = await store.evidence(
+                user_id,
+                strategy.checkpoint_blocks(keywords, list(names)),
+                half_life_days=self.half_life_days,
+            )
+        scored = strategy.rank_checkpoints(keywords, list(names), evidence)
         return keywords, scored, names
 
     async def recommend(
@@ -240,12 +247,21 @@ class Recommending(ServiceBase):
                     left_out.append(_lora_score(names[key], 0.0, None, explained, avoided=True))
                     del names[key]
         candidates = list(names)
+        strategy = await self._strategy_for(user_id)
         evidence = await store.evidence(
             user_id,
-            self.strategy.lora_blocks(parsed.keywords, checkpoint_key, candidates),
+            strategy.lora_blocks(parsed.keywords, checkpoint_key, candidates),
             half_life_days=self.half_life_days,
         )
-        scored: list[Scored] = self.strategy.rank_loras(
+        events = evidence.mine((StatType.PROFILE, "", "")).total
+        if (refitted := await self._refitted(user_id, strategy, events)) is not strategy:
+            strategy = refitted
+            evidence = await store.evidence(
+                user_id,
+                strategy.lora_blocks(parsed.keywords, checkpoint_key, candidates),
+                half_life_days=self.half_life_days,
+            )
+        scored: list[Scored] = strategy.rank_loras(
             parsed.keywords, checkpoint_key, candidates, evidence
         )
         chosen = [item for item in scored if not item.avoided][:count]

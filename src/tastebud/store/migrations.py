@@ -13,7 +13,13 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from tastebud.errors import TastebudError
-from tastebud.store.schema import LATEST_VERSION, generations, metadata, schema_version
+from tastebud.store.schema import (
+    LATEST_VERSION,
+    fitted_state,
+    generations,
+    metadata,
+    schema_version,
+)
 
 Step = Callable[[sa.Connection], None]
 
@@ -23,7 +29,12 @@ def _add_generations(connection: sa.Connection) -> None:
     generations.create(connection)
 
 
-STEPS: dict[int, Step] = {2: _add_generations}
+def _add_fitted_state(connection: sa.Connection) -> None:
+    """Version 3: the default strategy's fitted state per profile (a cache, starts empty)."""
+    fitted_state.create(connection)
+
+
+STEPS: dict[int, Step] = {2: _add_generations, 3: _add_fitted_state}
 
 
 class SchemaTooNew(TastebudError):

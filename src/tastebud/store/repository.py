@@ -25,6 +25,7 @@ from tastebud.store.database import Database
 from tastebud.store.ids import Ids, Lookup
 from tastebud.store.migrations import migrate
 from tastebud.store.reads import CheckReport, Page, StatRow
+from tastebud.store.schema import fitted_state
 from tastebud.store.writes import Writer, WriteSummary
 
 __all__ = ["CheckReport", "Page", "Repository", "StatRow", "WriteSummary"]
@@ -307,6 +308,38 @@ class Repository:
         return await self._read(  # type: ignore[no-any-return]
             lambda c, ids: reads.judged_times(c, ids, user_id, since)
         )
+
+    async def fitted_state(self, user_id: str) -> tuple[int, str] | None:
+        """(events at the fit, the state as JSON) of the profile's fitted state, if any."""
+
+        def work(connection: sa.Connection, ids: Lookup) -> tuple[int, str] | None:
+            profile = ids.profile_ids([user_id]).get(user_id)
+            if profile is None:
+                return None
+            table = fitted_state.c
+            row = connection.execute(
+                sa.select(table.events, table.state).where(table.profile_id == profile)
+            ).first()
+            return None if row is None else (int(row[0]), str(row[1]))
+
+        return await self._read(work, small=True)  # type: ignore[no-any-return]
+
+    async def save_fitted_state(self, user_id: str, events: int, state: str) -> None:
+        """Keep the profile's fitted state (replacing the one before)."""
+
+        def work(connection: sa.Connection, ids: Lookup) -> None:
+            profile = ids.profile_ids([user_id]).get(user_id)
+            if profile is None:
+                return  # the profile is gone (a repair, a test's reset): nothing to keep
+            table = fitted_state.c
+            connection.execute(sa.delete(fitted_state).where(table.profile_id == profile))
+            connection.execute(
+                sa.insert(fitted_state).values(
+                    profile_id=profile, events=events, fitted_at=datetime.now(UTC), state=state
+                )
+            )
+
+        await self._write(work)
 
     async def profile_totals(self) -> dict[str, int]:
         """Every profile and its number of events."""

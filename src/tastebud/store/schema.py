@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import DDLCompiler
 
-LATEST_VERSION = 2
+LATEST_VERSION = 3
 
 metadata = sa.MetaData()
 
@@ -128,6 +128,19 @@ image_cleanup = sa.Table(
     sa.Column("vision_analyzed", sa.Boolean, nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+# The default strategy's fitted state per profile (tastebud.learning.fitted, as JSON): a cache that
+# a refit rebuilds from the statistics and the events, kept so that a restart or a second worker
+# does not refit (schema version 3). ``events`` is how many events the profile had at the fit.
+fitted_state = sa.Table(
+    "fitted_state",
+    metadata,
+    sa.Column("profile_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("events", sa.Integer, nullable=False),
+    sa.Column("fitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
 )
 
 

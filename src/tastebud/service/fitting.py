@@ -1,0 +1,123 @@
+"""The default strategy's fitted state: read from the store, refitted in the background.
+
+Recommending reads the stored state (kept in memory for ``FRESH_SECONDS``, so a second worker's
+refit is seen soon) and never refits. When a question shows that the profile has grown by
+``REFIT_SHARE`` since the fit (at least ``REFIT_EVENTS`` events), a refit is started in the
+background; the answer uses the state at hand. ``refit()`` does it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from tastebud.events import PreferenceEvent
+from tastebud.learning.default import DefaultStrategy
+from tastebud.learning.fitted import NOTHING_FITTED, Fitted, from_json, to_json
+from tastebud.learning.keys import StatType
+from tastebud.learning.refitting import Judged, refit_profile
+from tastebud.learning.strategy import Strategy
+from tastebud.service.base import ServiceBase, _profile
+
+REFIT_EVENTS = 20
+"""New events, at least, before a question starts a refit."""
+REFIT_SHARE = 0.1
+"""...and at least this share of the events at the last fit."""
+FRESH_SECONDS = 30.0
+"""How long a state read from the store is used before it is read again."""
+FIT_TYPES = (
+    StatType.PROFILE, StatType.CHECKPOINT, StatType.KEYWORD_CHECKPOINT, StatType.LORA,
+    StatType.KEYWORD_LORA,
+)  # fmt: skip
+
+
+def _batches(events: list[PreferenceEvent]) -> list[list[Judged]]:
+    """A profile's events as judged batches: consecutive images of one prompt and batch."""
+    found: list[list[Judged]] = []
+    last: tuple[object, ...] | None = None
+    for event in events:
+        image = Judged(
+            tuple(event.keywords), event.checkpoint_key, tuple(lora.key for lora in event.loras),
+            event.selected,
+        )  # fmt: skip
+        mark = (event.keywords, event.batch_id, event.session_id)
+        if mark == last:
+            found[-1].append(image)
+        else:
+            found.append([image])
+        last = mark
+    return found
+
+
+class Fitting(ServiceBase):
+    """``PreferenceLearning``'s fitted state, per profile."""
+
+    async def refit(self, user_id: str = "default") -> Fitted:
+        """Refit the profile's state now and keep it in the store; returns it."""
+        _profile(user_id)
+        async with self._refit_lock(user_id):
+            return await self._refit(user_id)
+
+    async def settled(self) -> None:
+        """Wait until the refits started in the background have finished."""
+        while self._refits:
+            await asyncio.gather(*list(self._refits.values()), return_exceptions=True)
+
+    def _refit_lock(self, user_id: str) -> asyncio.Lock:
+        return self._refit_locks.setdefault(user_id, asyncio.Lock())
+
+    async def _refit(self, user_id: str) -> Fitted:
+        store = await self._store()
+        strategy = self.strategy if isinstance(self.strategy, DefaultStrategy) else None
+        rows = await store.statistics(user_id, FIT_TYPES)
+        counts = {row.cell: (float(row.counts.selected), float(row.counts.total)) for row in rows}
+        events = await store.events(user_id)
+        before = await self._stored_state(user_id)
+        history = _batches(events)
+        if before.events > len(events):
+            before = NOTHING_FITTED  # events were deleted: the weights start again
+        new = len(_batches(events[before.events :])) if before.events else len(history)
+        fitted = await asyncio.to_thread(
+            refit_profile, counts, history, before, new_batches=new, strategy=strategy
+        )
+        await store.save_fitted_state(user_id, len(events), json.dumps(to_json(fitted)))
+        self._fitted[user_id] = (time.monotonic(), fitted)
+        return fitted
+
+    async def _stored_state(self, user_id: str) -> Fitted:
+        found = await (await self._store()).fitted_state(user_id)
+        return NOTHING_FITTED if found is None else from_json(json.loads(found[1]))
+
+    async def _state(self, user_id: str) -> Fitted:
+        """The profile's fitted state: from memory while fresh, else from the store."""
+        cached = self._fitted.get(user_id)
+        if cached is not None and time.monotonic() - cached[0] < FRESH_SECONDS:
+            return cached[1]
+        fitted = await self._stored_state(user_id)
+        self._fitted[user_id] = (time.monotonic(), fitted)
+        return fitted
+
+    async def _strategy_for(self, user_id: str) -> Strategy:
+        """The service's strategy, reading the profile's fitted state where it has one."""
+        if not isinstance(self.strategy, DefaultStrategy):
+            return self.strategy
+        return self.strategy.with_fitted(await self._state(user_id))
+
+    async def _refitted(self, user_id: str, strategy: Strategy, events: float) -> Strategy:
+        """The strategy to answer with, refitting first or in the background when it is stale.
+
+        Stale means the profile has grown by ``REFIT_SHARE`` (at least ``REFIT_EVENTS`` events)
+        since its fit. A server answers with the state at hand and refits in the background.
+        """
+        if not isinstance(strategy, DefaultStrategy) or user_id in self._refits:
+            return strategy
+        fitted_at = strategy.fitted.events
+        if events - fitted_at < max(REFIT_EVENTS, REFIT_SHARE * fitted_at):
+            return strategy
+        if not self.refit_in_background:
+            return strategy.with_fitted(await self.refit(user_id))
+        task = asyncio.get_running_loop().create_task(self.refit(user_id))
+        self._refits[user_id] = task
+        task.add_done_callback(lambda _: self._refits.pop(user_id, None))
+        return strategy
