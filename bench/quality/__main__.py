@@ -1,15 +1,24 @@
-"""tastebud quality benchmark: does it learn what a person likes? One command, three tables.
+"""tastebud quality benchmark: does it learn what a person likes? One command, four parts.
 
-    .venv/bin/python bench/quality                  # 5 seeds, all three parts
-    .venv/bin/python bench/quality --quick          # 2 seeds, fewer events: a smoke run
-    .venv/bin/python bench/quality --only explore   # one part: sim, explore or ratings
+    .venv/bin/python bench/quality                  # 8 seeds, every part
+    .venv/bin/python bench/quality --quick          # 2 seeds, fewer horizons: a smoke run
+    .venv/bin/python bench/quality --only themes    # one part: sim, themes, explore or ratings
 
-1. Simulator, recommendation quality: simulated people with a known taste (``simulator.py``); each
-   recommender is fit on a person's first 100 / 500 / 2,000 judged images and scored on their next
-   prompts by the keep chance of its pick, as a share of the oracle's.
-2. Explore mode, cumulative regret: each explorer splits 250 batches of 8 images online and learns
+1. Independent-affinity simulator (``simulator.py``): every keyword its own affinity with every
+   checkpoint, so there is little to learn; the guard that a learner does not invent taste.
+2. Themes simulator (``themes.py``): a taste over themes of related words, learnable but not
+   trivially; with a ceiling, a learner told each prompt's themes.
+   In both, each recommender is fit on a person's first 100 / 300 / 800 / 2,000 judged images and
+   scored on their next 300 prompts by the keep chance of its pick, as a share of the oracle's
+   gain over random (``scoring.py``), per seed; the default (and the lead's ``tastebud*``
+   contestants) are compared with every other recommender by paired differences per seed.
+3. Explore mode, cumulative regret: each explorer splits 250 batches of 8 images online and learns
    from how they were judged; regret is the keep chance lost against the oracle, image by image.
-3. Real human ratings: GenAI-Bench, TIFA and AGIQA-3K, 5-fold by prompt (``ratings.py``).
+4. Real human ratings: GenAI-Bench, TIFA and AGIQA-3K, 5-fold by prompt, and TIFA per rater
+   (``ratings.py``), as shares of the best model's gain over the mean, with paired intervals.
+
+Contestants: ``learner.py`` beside this file (the lead's), when present, exports
+``contestants() -> list[tuple[str, Callable[[], Recommender]]]``; they join every part but explore.
 
 Figures go to stdout as markdown tables and to bench/results/quality.json (gitignored).
 """
@@ -27,28 +36,43 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # The benchmark's modules import each other as siblings (``from common import ...``).
 sys.path.insert(0, str(HERE))
 
-from common import SHARED_DATA, Explorer, Recommender, StrategyRecommender
+import themes
+from common import SHARED_DATA, Explorer, Judgement, Recommender, StrategyRecommender
 from explorers import GreedyExplorer, TastebudExplorer
-from peers import BestOverallPeer, RandomPeer, ThompsonPeer, VowpalWabbitPeer
+from peers import (
+    BestOverallPeer,
+    PublicAppPeer,
+    RandomPeer,
+    ShrinkagePeer,
+    ThompsonPeer,
+    VowpalWabbitPeer,
+)
 from ratings import (
     AGIQA,
     GENAI_BENCH,
     TIFA,
+    Score,
     evaluate,
+    evaluate_per_rater,
     load_agiqa,
     load_genai_bench,
     load_tifa,
+    raters,
 )
 from reference import LogisticReference
+from scoring import interval, keep_share, mean_interval, paired, pm, subjects, summary, table
 from simulator import PROMPTS, User, history, split_prompts
+from themes import Person, ThemesCeiling, scored_prompts
 
 import tastebud
 from tastebud.learning.bayes import BayesStrategy
@@ -56,37 +80,64 @@ from tastebud.learning.seed import SeedStrategy
 
 RESULTS = HERE.parent / "results" / "quality.json"
 
-SIM_EVENTS = (100, 500, 2_000)
-QUICK_SIM_EVENTS = (100, 500)
-NEW_PROMPTS_EVENTS = 500
+SIM_EVENTS = (100, 300, 800, 2_000)
+QUICK_SIM_EVENTS = (100, 800)
+NEW_PROMPTS_EVENTS = 800
 HISTORY_BATCH = 4
+SCORED = 300
+"""The person's next prompts each recommender is scored on."""
 
 EXPLORE_EVENTS = 2_000
-QUICK_EXPLORE_EVENTS = 1_000
+QUICK_EXPLORE_EVENTS = 500
 EXPLORE_BATCH = 8
+EXPLORE_SEEDS = 5
 
 FOLDS = 5
 
-LABELS = {
-    "thompson": "thompson (no context)",
-}
-"""Display names where a peer's own name leaves out what matters."""
-
-
 # -- the contestants --------------------------------------------------------------------------
 
+Maker = Callable[[], Recommender]
+WANT_CONTESTANTS = [True]
+"""Whether the lead's contestants run (``--no-contestants`` leaves them out)."""
 
-def recommenders(seed: int) -> list[Recommender]:
+
+@cache
+def lead_contestants() -> tuple[tuple[str, Maker], ...]:
+    """The lead's contestants from ``learner.py``, or none (said once) where it cannot import."""
+    if not WANT_CONTESTANTS[0]:
+        print("NOTE: contestants from bench/quality/learner.py left out (--no-contestants)")
+        return ()
+    try:
+        import learner  # type: ignore[import-not-found]
+    except ImportError as error:
+        print(f"NOTE: no contestants from bench/quality/learner.py ({error}); skipped", flush=True)
+        return ()
+    return tuple(learner.contestants())
+
+
+def recommenders(seed: int) -> list[tuple[str, Maker]]:
+    """Every recommender of the simulators, fresh per fit, randomness seeded by ``seed``."""
     return [
-        RandomPeer(seed),
-        BestOverallPeer(seed),
-        StrategyRecommender(SeedStrategy()),
-        ThompsonPeer(seed),
-        VowpalWabbitPeer(seed),
-        StrategyRecommender(BayesStrategy()),
-        StrategyRecommender(BayesStrategy(), "default + decay (30 days)", half_life=30.0),
-        LogisticReference(),
+        ("random", lambda: RandomPeer(seed)),
+        ("best-overall", lambda: BestOverallPeer(seed)),
+        ("seed", lambda: StrategyRecommender(SeedStrategy())),
+        ("thompson (no context)", lambda: ThompsonPeer(seed)),
+        ("vowpal-wabbit", lambda: VowpalWabbitPeer(seed)),
+        ("public app", lambda: PublicAppPeer(seed)),
+        ("plain shrinkage", lambda: ShrinkagePeer(seed)),
+        ("default", lambda: StrategyRecommender(BayesStrategy())),
+        (
+            "default + decay (30 days)",
+            lambda: StrategyRecommender(BayesStrategy(), half_life=30.0),
+        ),
+        ("logistic regression (per image)", LogisticReference),
+        *lead_contestants(),
     ]
+
+
+def themes_recommenders(seed: int) -> list[tuple[str, Maker]]:
+    """The simulators' recommenders and, for the themes simulator only, its ceiling."""
+    return [*recommenders(seed), ("ceiling (told the themes)", ThemesCeiling)]
 
 
 def explorers(seed: int) -> list[tuple[str, Explorer]]:
@@ -100,119 +151,152 @@ def explorers(seed: int) -> list[tuple[str, Explorer]]:
     ]
 
 
-def rating_recommenders() -> list[tuple[str, Callable[[], Recommender]]]:
+def rating_recommenders() -> list[tuple[str, Maker]]:
     """Each fold fits a fresh one (every peer seeded 0, so every run gives the same figures)."""
-    return [
-        ("random", lambda: RandomPeer(0)),
-        ("best-overall", lambda: BestOverallPeer(0)),
-        ("seed", lambda: StrategyRecommender(SeedStrategy())),
-        ("thompson (no context)", lambda: ThompsonPeer(0)),
-        ("vowpal-wabbit", lambda: VowpalWabbitPeer(0)),
-        ("default", lambda: StrategyRecommender(BayesStrategy())),
-        ("logistic regression (per image)", LogisticReference),
-    ]
+    return [(name, make) for name, make in recommenders(0) if name != "default + decay (30 days)"]
 
 
-def label(name: str) -> str:
-    return LABELS.get(name, name)
+# -- 1 and 2. simulators, recommendation quality ----------------------------------------------
 
 
-# -- figures ----------------------------------------------------------------------------------
+@dataclass
+class Column:
+    """One horizon of one seed: the history every recommender is fit on, and what is scored."""
+
+    label: str
+    judged: list[Judgement]
+    now: float
+    scored: list[tuple[str, ...]]
+    keep: list[dict[str, float]]
+    """Per scored prompt, each candidate's keep chance at the taste of that moment."""
 
 
-def summary(values: Sequence[float]) -> dict[str, object]:
-    """Mean and sample standard deviation over seeds, with every seed's value."""
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return {"mean": statistics.fmean(values), "sd": sd, "per_seed": list(values)}
+def independent_columns(seed: int, events: Sequence[int], unseen: int) -> Iterator[Column]:
+    """The independent-affinity simulator's horizons for one seed, and its new-prompts column."""
+    pristine = User(seed)
+    candidates = list(pristine.checkpoints)
+    splits = {False: split_prompts(seed), True: split_prompts(seed, pool=0)}
+    plan = [(f"{n:,}", n, False) for n in events] + [(f"{unseen:,}, new prompts", unseen, True)]
+    for name, n, new in plan:
+        pool, scored = splits[new]
+        user = copy.deepcopy(pristine)  # the same as a fresh User(seed), without rebuilding
+        judged = history(user, pool, n, HISTORY_BATCH, random.Random(seed))
+        keep = [{c: user.keep_chance(k, c) for c in candidates} for k in scored]
+        yield Column(name, judged, user.day, scored, keep)
 
 
-def pm(found: dict[str, object], digits: int = 3) -> str:
-    return f"{found['mean']:.{digits}f} ± {found['sd']:.{digits}f}"
+def themes_columns(seed: int, events: Sequence[int], unseen: int) -> Iterator[Column]:
+    """The themes simulator's horizons for one seed, and its new-prompts column."""
+    pristine = Person(seed)
+    candidates = list(pristine.checkpoints)
+    plan = [(f"{n:,}", n, False) for n in events] + [(f"{unseen:,}, new prompts", unseen, True)]
+    for name, n, new in plan:
+        person = copy.deepcopy(pristine)
+        judged = themes.history(person, n, HISTORY_BATCH, random.Random(seed))
+        # The same draw of next prompts at every horizon: only the history (and the taste's
+        # moment) differs from column to column.
+        scored = scored_prompts(person, SCORED, random.Random(seed + 500), new_words=new)
+        keep = [{c: person.keep_chance(k, c) for c in candidates} for k in scored]
+        yield Column(name, judged, person.day, scored, keep)
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A markdown table, padded so it also reads as plain text."""
-    widths = [max(len(row[index]) for row in [header, *rows]) for index in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [
-            cell.ljust(width) if index == 0 else cell.rjust(width)
-            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = "|" + "|".join(
-        "-" * (width + 1) + (":" if index else "-") for index, width in enumerate(widths)
-    )
-    return "\n".join([line(header), rule + "|", *(line(row) for row in rows)])
-
-
-# -- 1. simulator, recommendation quality -----------------------------------------------------
-
-
-def simulate_recommendations(seeds: int, events: Sequence[int]) -> dict[str, object]:
-    """Share of the oracle's keep chance, per recommender, per history length, per seed."""
-    columns = [(f"after {n:,} events", n, False) for n in events]
-    columns.append((f"{NEW_PROMPTS_EVENTS:,}, new prompts", NEW_PROMPTS_EVENTS, True))
+def simulate(
+    seeds: int,
+    columns_of: Callable[[int], Iterator[Column]],
+    makers_of: Callable[[int], list[tuple[str, Maker]]],
+) -> dict[str, object]:
+    """Share of the oracle's gain over random per recommender, per column, per seed; paired
+    differences of the default (and the lead's contestants) against every other recommender."""
     shares: dict[str, dict[str, list[float]]] = {}
-    oracle_keep: dict[str, list[float]] = {column: [] for column, _, _ in columns}
-    ceiling: dict[str, list[float]] = {column: [] for column, _, _ in columns}
-    ceiling_pick: dict[str, list[str]] = {column: [] for column, _, _ in columns}
+    best_single: dict[str, list[float]] = {}
+    oracle_keep: dict[str, list[float]] = {}
+    random_keep: dict[str, list[float]] = {}
+    took: dict[str, float] = {}
+    columns: list[str] = []
     for seed in range(seeds):
-        pristine = User(seed)
-        candidates = list(pristine.checkpoints)
-        splits = {False: split_prompts(seed), True: split_prompts(seed, pool=0)}
-        for column, n, unseen in columns:
-            pool, scored = splits[unseen]
-            user = copy.deepcopy(pristine)  # the same as a fresh User(seed), without rebuilding
-            judged = history(user, pool, n, HISTORY_BATCH, random.Random(seed))
-            # The taste at time n, read once: each scored prompt's keep chance per checkpoint.
-            keep = [{name: user.keep_chance(k, name) for name in candidates} for k in scored]
-            oracle = math.fsum(max(chances.values()) for chances in keep)
-            oracle_keep[column].append(oracle / len(scored))
-            best = max(candidates, key=lambda name: math.fsum(c[name] for c in keep))
-            ceiling[column].append(math.fsum(c[best] for c in keep) / oracle)
-            ceiling_pick[column].append(best)
-            for recommender in recommenders(seed):
-                recommender.fit(judged, now=user.day)
-                got = math.fsum(
-                    chances[recommender.recommend(k, candidates)]
-                    for k, chances in zip(scored, keep, strict=True)
-                )
-                by_column = shares.setdefault(label(recommender.name), {})
-                by_column.setdefault(column, []).append(got / oracle)
+        for column in columns_of(seed):
+            if column.label not in columns:
+                columns.append(column.label)
+            candidates = list(column.keep[0])
+            prompts = len(column.scored)
+            oracle_keep.setdefault(column.label, []).append(
+                math.fsum(max(c.values()) for c in column.keep) / prompts
+            )
+            random_keep.setdefault(column.label, []).append(
+                math.fsum(math.fsum(c.values()) / len(c) for c in column.keep) / prompts
+            )
+            # The one checkpoint best over all the scored prompts: the ceiling without context.
+            best = max(candidates, key=lambda name: math.fsum(c[name] for c in column.keep))
+            best_single.setdefault(column.label, []).append(
+                keep_share(column.keep, [best] * prompts)
+            )
+            for name, make in makers_of(seed):
+                started = time.perf_counter()
+                recommender = make()
+                recommender.fit(column.judged, now=column.now)
+                picks = [recommender.recommend(k, candidates) for k in column.scored]
+                took[name] = took.get(name, 0.0) + time.perf_counter() - started
+                found = keep_share(column.keep, picks)
+                shares.setdefault(name, {}).setdefault(column.label, []).append(found)
         print(f"  seed {seed} done", flush=True)
     return {
-        "columns": [column for column, _, _ in columns],
-        "share_of_oracle": {
+        "columns": columns,
+        "share_of_gain": {
             name: {column: summary(values) for column, values in found.items()}
             for name, found in shares.items()
         },
+        "paired": paired_table(shares, columns),
+        "best_single_checkpoint_share": {c: summary(v) for c, v in best_single.items()},
         "oracle_mean_keep_chance": {c: summary(v) for c, v in oracle_keep.items()},
-        "ceiling_without_context": {c: summary(v) for c, v in ceiling.items()},
-        "ceiling_checkpoint": ceiling_pick,
+        "random_mean_keep_chance": {c: summary(v) for c, v in random_keep.items()},
+        "seconds_per_recommender": {name: round(value, 2) for name, value in took.items()},
     }
 
 
-def print_recommendations(found: dict[str, object], seeds: int) -> None:
+def paired_table(
+    shares: dict[str, dict[str, list[float]]], columns: Sequence[str]
+) -> dict[str, dict[str, dict[str, object]]]:
+    """``subject − other`` -> column -> the mean paired difference over seeds and its interval."""
+    found: dict[str, dict[str, dict[str, object]]] = {}
+    for subject in subjects(list(shares)):
+        for other in shares:
+            if other != subject:
+                found[f"{subject} − {other}"] = {
+                    column: paired(shares[subject][column], shares[other][column])
+                    for column in columns
+                }
+    return found
+
+
+def print_simulation(title: str, found: dict[str, object], seeds: int) -> None:
     columns: list[str] = found["columns"]  # type: ignore[assignment]
-    shares: dict[str, dict[str, dict[str, object]]] = found["share_of_oracle"]  # type: ignore[assignment]
-    print(f"\n### 1. Simulator: share of the oracle's keep chance (mean ± sd over {seeds} seeds)\n")
+    shares: dict[str, dict[str, dict[str, object]]] = found["share_of_gain"]  # type: ignore[assignment]
+    header = ["recommender", *(f"after {c}" for c in columns)]
+    print(f"\n### {title}: share of the oracle's gain over random (mean ± sd, {seeds} seeds)\n")
     rows = [[name, *(pm(by_column[c]) for c in columns)] for name, by_column in shares.items()]
-    print(table(["recommender", *columns], rows))
-    oracle: dict[str, dict[str, object]] = found["oracle_mean_keep_chance"]  # type: ignore[assignment]
-    ceiling: dict[str, dict[str, object]] = found["ceiling_without_context"]  # type: ignore[assignment]
+    print(table(header, rows))
+    differences: dict[str, dict[str, dict[str, object]]] = found["paired"]  # type: ignore[assignment]
+    print(f"\n{title}: paired difference of shares per seed, mean [95% t-interval]\n")
+    rows = [
+        [pair, *(interval(by_column[c]) for c in columns)]
+        for pair, by_column in differences.items()
+    ]
+    print(table(["pair", *columns], rows))
+    for key, what in (
+        ("best_single_checkpoint_share", "one checkpoint best over all scored prompts, share"),
+        ("oracle_mean_keep_chance", "oracle's mean keep chance"),
+        ("random_mean_keep_chance", "random's mean keep chance"),
+    ):
+        by_column: dict[str, dict[str, object]] = found[key]  # type: ignore[assignment]
+        print(f"\n{what}: " + "; ".join(f"{pm(by_column[c])} ({c})" for c in columns), end="")
+    times: dict[str, float] = found["seconds_per_recommender"]  # type: ignore[assignment]
     print(
-        "\noracle's mean keep chance on the scored prompts: "
-        + "; ".join(f"{pm(oracle[c])} ({c})" for c in columns)
-    )
-    print(
-        "ceiling without context (the one checkpoint best over all scored prompts), share: "
-        + "; ".join(f"{pm(ceiling[c])} ({c})" for c in columns)
+        "\nseconds per recommender (all fits and picks): "
+        + ", ".join(f"{name} {value:.1f}" for name, value in times.items())
     )
 
 
-# -- 2. explore mode, cumulative regret -------------------------------------------------------
+# -- 3. explore mode, cumulative regret -------------------------------------------------------
 
 
 def simulate_exploration(seeds: int, events: int) -> dict[str, object]:
@@ -283,7 +367,7 @@ def simulate_exploration(seeds: int, events: int) -> dict[str, object]:
 def print_exploration(found: dict[str, object], seeds: int) -> None:
     events, early, late = found["events"], found["early_events"], found["late_events"]
     print(
-        f"\n### 2. Explore mode: cumulative regret over {events:,} images in batches of"
+        f"\n### 3. Explore mode: cumulative regret over {events:,} images in batches of"
         f" {found['batch']} (mean ± sd over {seeds} seeds; lower is better)\n"
     )
     regret_early: dict[str, dict[str, object]] = found["regret_early"]  # type: ignore[assignment]
@@ -309,10 +393,11 @@ def print_exploration(found: dict[str, object], seeds: int) -> None:
     )
 
 
-# -- 3. real human ratings --------------------------------------------------------------------
+# -- 4. real human ratings --------------------------------------------------------------------
 
 
 def rate_real(folds: int) -> dict[str, object]:
+    """Per dataset (and TIFA per rater): share of the gain, top-1, and paired intervals."""
     found: dict[str, object] = {}
     for path, load in ((GENAI_BENCH, load_genai_bench), (TIFA, load_tifa), (AGIQA, load_agiqa)):
         dataset = load()
@@ -320,54 +405,80 @@ def rate_real(folds: int) -> dict[str, object]:
             print(f"  skipped: {path} absent", flush=True)
             found[path.name] = {"skipped": f"{path} absent"}
             continue
-        scores: dict[str, object] = {}
-        for name, make in rating_recommenders():
-            score = evaluate(dataset, make, folds=folds, seed=0)
-            scores[name] = {
-                "top1": score.top1,
-                "fold_top1": list(score.fold_top1),
-                "mean_rating": score.mean_rating,
+        runs = [(dataset.name, evaluate, len(dataset.prompts))]
+        if raters(dataset) > 1:
+            runs.append((f"{dataset.name} per rater", evaluate_per_rater, len(dataset.prompts)))
+        for name, run, prompts in runs:
+            scores = {label: run(dataset, make, folds, 0) for label, make in rating_recommenders()}
+            found[name] = {
+                "rule": dataset.rule,
+                "prompts": prompts,
+                "units": len(next(iter(scores.values())).gains),
+                "models": len(dataset.models()),
+                "judgements": len(dataset.judgements()),
+                "recommenders": {
+                    label: {
+                        "share": score.share,
+                        "top1": score.top1,
+                        "mean_rating": score.mean_rating,
+                    }
+                    for label, score in scores.items()
+                },
+                "paired": rating_pairs(scores),
             }
-        found[dataset.name] = {
-            "rule": dataset.rule,
-            "prompts": len(dataset.prompts),
-            "models": len(dataset.models()),
-            "judgements": len(dataset.judgements()),
-            "recommenders": scores,
-        }
-        print(f"  {dataset.name} done", flush=True)
+            print(f"  {name} done", flush=True)
+    return found
+
+
+def rating_pairs(scores: dict[str, Score]) -> dict[str, dict[str, object]]:
+    """``subject − other`` -> the difference of shares with a 95% t-interval over prompts.
+
+    The difference of two ratios of sums over the same prompts is the mean per-prompt difference
+    of gains over the mean spread; the spread (the data's, not a recommender's) is held fixed.
+    """
+    found: dict[str, dict[str, object]] = {}
+    for subject in subjects(list(scores)):
+        spread = statistics.fmean(scores[subject].spreads)
+        for other, score in scores.items():
+            if other != subject:
+                gaps = [a - b for a, b in zip(scores[subject].gains, score.gains, strict=True)]
+                found[f"{subject} − {other}"] = mean_interval(gaps, scale=spread)
     return found
 
 
 def print_ratings(found: dict[str, object], folds: int) -> None:
     datasets = {name: d for name, d in found.items() if "recommenders" in d}  # type: ignore[operator]
     print(
-        f"\n### 3. Real human ratings: top-1 agreement (min–max over {folds} folds), mean rating\n"
+        f"\n### 4. Real human ratings, {folds}-fold by prompt: share of the best model's gain over"
+        " the mean (top-1 in brackets)\n"
     )
     for name, entry in found.items():
         if name not in datasets:
             print(f"skipped: {entry['skipped']}")  # type: ignore[index]
     if not datasets:
         return
-    header = ["recommender"]
-    for name in datasets:
-        header += [f"{name} top-1", f"{name} rating"]
     names: list[str] = list(next(iter(datasets.values()))["recommenders"])  # type: ignore[index]
     rows = []
     for recommender in names:
         row = [recommender]
         for entry in datasets.values():
             score = entry["recommenders"][recommender]  # type: ignore[index]
-            folds_top1 = score["fold_top1"]
-            row.append(f"{score['top1']:.3f} ({min(folds_top1):.3f}–{max(folds_top1):.3f})")
-            row.append(f"{score['mean_rating']:.3f}")
+            row.append(f"{score['share']:.3f} ({score['top1']:.3f})")
         rows.append(row)
-    print(table(header, rows))
+    print(table(["recommender", *datasets], rows))
+    pairs: list[str] = list(next(iter(datasets.values()))["paired"])  # type: ignore[index]
+    print("\nReal ratings: paired difference of shares, mean [95% t-interval over prompts]\n")
+    rows = [
+        [pair, *(interval(entry["paired"][pair]) for entry in datasets.values())]  # type: ignore[index]
+        for pair in pairs
+    ]
+    print(table(["pair", *datasets], rows))
     print()
     for name, entry in datasets.items():
         print(
-            f"- {name} ({entry['prompts']} prompts, {entry['models']} models,"  # type: ignore[index]
-            f" {entry['judgements']:,} judgements): {entry['rule']}"  # type: ignore[index]
+            f"- {name} ({entry['prompts']} prompts, {entry['units']} scored,"  # type: ignore[index]
+            f" {entry['models']} models, {entry['judgements']:,} judgements):"  # type: ignore[index]
+            f" {entry['rule']}"  # type: ignore[index]
         )
 
 
@@ -395,8 +506,9 @@ def machine() -> dict[str, object]:
 def main(args: argparse.Namespace) -> None:
     seeds = 2 if args.quick else args.seeds
     sim_events = QUICK_SIM_EVENTS if args.quick else SIM_EVENTS
+    unseen = NEW_PROMPTS_EVENTS
     explore_events = QUICK_EXPLORE_EVENTS if args.quick else EXPLORE_EVENTS
-    parts = [args.only] if args.only else ["sim", "explore", "ratings"]
+    parts = [args.only] if args.only else ["sim", "themes", "explore", "ratings"]
     began = time.perf_counter()
     about = machine()
     print("machine: " + ", ".join(f"{key} {value}" for key, value in about.items()))
@@ -421,17 +533,38 @@ def main(args: argparse.Namespace) -> None:
         print(f"[{part}] took {timings[part]:.1f} s", flush=True)
         return found
 
+    WANT_CONTESTANTS[0] = not args.no_contestants
+    lead_contestants()  # said once, up front, whether the lead's contestants run
     if "sim" in parts:
-        results["simulator"] = timed("sim", lambda: simulate_recommendations(seeds, sim_events))
+        results["simulator"] = timed(
+            "sim",
+            lambda: simulate(
+                seeds, lambda seed: independent_columns(seed, sim_events, unseen), recommenders
+            ),
+        )
+    if "themes" in parts:
+        results["themes"] = timed(
+            "themes",
+            lambda: simulate(
+                seeds, lambda seed: themes_columns(seed, sim_events, unseen), themes_recommenders
+            ),
+        )
     if "explore" in parts:
-        results["explore"] = timed("explore", lambda: simulate_exploration(seeds, explore_events))
+        # Regret online is not what contestants are judged on: 5 seeds keep the run short.
+        explore_seeds = min(seeds, EXPLORE_SEEDS)
+        results["explore"] = timed(
+            "explore", lambda: simulate_exploration(explore_seeds, explore_events)
+        )
     if "ratings" in parts:
         results["ratings"] = timed("ratings", lambda: rate_real(FOLDS))
 
     if "simulator" in results:
-        print_recommendations(results["simulator"], seeds)  # type: ignore[arg-type]
+        title = "1. Independent-affinity simulator"
+        print_simulation(title, results["simulator"], seeds)  # type: ignore[arg-type]
+    if "themes" in results:
+        print_simulation("2. Themes simulator", results["themes"], seeds)  # type: ignore[arg-type]
     if "explore" in results:
-        print_exploration(results["explore"], seeds)  # type: ignore[arg-type]
+        print_exploration(results["explore"], min(seeds, EXPLORE_SEEDS))  # type: ignore[arg-type]
     if "ratings" in results:
         print_ratings(results["ratings"], FOLDS)  # type: ignore[arg-type]
 
@@ -449,7 +582,12 @@ def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="simulated people (default 5)")
+    parser.add_argument("--seeds", type=int, default=8, help="simulated people (default 8)")
     parser.add_argument("--quick", action="store_true", help="2 seeds, fewer events: a smoke run")
-    parser.add_argument("--only", choices=("sim", "explore", "ratings"), help="run one part")
+    parser.add_argument(
+        "--only", choices=("sim", "themes", "explore", "ratings"), help="run one part"
+    )
+    parser.add_argument(
+        "--no-contestants", action="store_true", help="leave out the contestants of learner.py"
+    )
     main(parser.parse_args())

@@ -33,7 +33,18 @@ class Judgement:
 
 
 class Recommender(Protocol):
-    """Learns from a history, then names one checkpoint for a prompt."""
+    """Learns from a history, then names one checkpoint for a prompt.
+
+    ``fit(history, now)`` learns from one person's judged images (``now``: days since the history
+    began, for a learner that lets old images count less); ``recommend(keywords, candidates)``
+    names one of ``candidates`` for a prompt's keywords, and may be asked many times after a fit.
+
+    Optional: ``fit_profiles(personal, pooled, now)``. Where several people share a server, a
+    learner may read everyone's images besides the person's own (as tastebud's ``Evidence`` has
+    ``personal`` and ``pooled`` counts). The per-rater ratings benchmark calls it, when a
+    recommender has it, with the person's own judgements and everyone's pooled (the person's
+    included); a recommender without it is fit on ``personal`` alone.
+    """
 
     name: str
 
@@ -117,5 +128,18 @@ class StrategyRecommender:
         tally.add(history)
         self._evidence = tally.evidence(now)
 
+    def fit_profiles(
+        self, personal: Sequence[Judgement], pooled: Sequence[Judgement], now: float = 0.0
+    ) -> None:
+        """Counts of this person and of everyone, as a shared store would hold them."""
+        self.fit(personal, now)
+        self._evidence = Evidence(personal=self._evidence.personal, pooled=_counts_of(pooled))
+
     def recommend(self, keywords: Sequence[str], candidates: Sequence[str]) -> str:
         return self.strategy.rank_checkpoints(keywords, candidates, self._evidence)[0].key
+
+
+def _counts_of(history: Sequence[Judgement]) -> dict[tuple[str, str, str], tuple[float, float]]:
+    counts: dict[tuple[str, str, str], tuple[float, float]] = {}
+    _count(counts, history, lambda item: 1.0)
+    return counts

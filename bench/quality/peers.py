@@ -9,6 +9,9 @@ yardsticks serve the offline and the online half of the benchmark:
 * :class:`ThompsonPeer`: a good context-free bandit; beating it shows the keywords are worth using.
 * :class:`VowpalWabbitPeer`: an off-the-shelf contextual bandit (keywords x checkpoint); the peer
   tastebud has to match to claim its learning is competitive.
+* :class:`PublicAppPeer` and :class:`ShrinkagePeer` (recommenders only): the public app's rule, raw
+  keyword x checkpoint rates, and the ten-line fix anyone would try first, plain shrinkage toward
+  the checkpoint's rate; a new learner has to beat both to be worth its lines.
 
 Every peer is deterministic given its constructor ``seed`` (and, for ``allocate``, the ``rng`` the
 benchmark passes in). None of them forgets: ``time``/``now`` are ignored, so drift in taste is
@@ -276,6 +279,86 @@ class VowpalWabbitPeer:
     def learn(self, judged: Sequence[Judgement], now: float = 0.0) -> None:
         for item in judged:
             self._learn_one(item)
+
+
+def _cell_counts(
+    history: Iterable[Judgement],
+) -> tuple[dict[tuple[str, str], tuple[int, int]], dict[str, tuple[int, int]]]:
+    """(selected, judged) per keyword x checkpoint cell, and per checkpoint."""
+    cells: dict[tuple[str, str], tuple[int, int]] = {}
+    checkpoints: dict[str, tuple[int, int]] = {}
+    for item in history:
+        found = checkpoints.get(item.checkpoint, (0, 0))
+        checkpoints[item.checkpoint] = (found[0] + item.selected, found[1] + 1)
+        for word in item.keywords:
+            found = cells.get((word, item.checkpoint), (0, 0))
+            cells[(word, item.checkpoint)] = (found[0] + item.selected, found[1] + 1)
+    return cells, checkpoints
+
+
+class PublicAppPeer:
+    """The public app's rule: the mean, over the prompt's first 10 keywords, of each keyword x
+    checkpoint cell's raw selection rate where it has at least 3 images, else 0.5."""
+
+    name = "public app"
+    KEYWORDS, MIN_IMAGES, NEUTRAL = 10, 3, 0.5
+
+    def __init__(self, seed: int = 0) -> None:
+        self._cells: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def fit(self, history: Sequence[Judgement], now: float = 0.0) -> None:
+        self._cells, _ = _cell_counts(history)
+
+    def _rate(self, word: str, checkpoint: str) -> float:
+        selected, total = self._cells.get((word, checkpoint), (0, 0))
+        return selected / total if total >= self.MIN_IMAGES else self.NEUTRAL
+
+    def recommend(self, keywords: Sequence[str], candidates: Sequence[str]) -> str:
+        words = list(keywords)[: self.KEYWORDS]
+        if not words:
+            return candidates[0]
+
+        def score(checkpoint: str) -> float:
+            return sum(self._rate(word, checkpoint) for word in words) / len(words)
+
+        # max keeps the first of equal scores: ties go to the earliest candidate.
+        return max(candidates, key=score)
+
+
+class ShrinkagePeer:
+    """Plain shrinkage: each keyword x checkpoint cell's rate pulled toward its checkpoint's rate
+    (itself pulled toward the overall rate) by ``k`` images; a prompt scores the mean over its
+    keywords that have a cell with the checkpoint, or the checkpoint's rate where none has."""
+
+    name = "plain shrinkage"
+
+    def __init__(self, seed: int = 0, k: float = 10.0) -> None:
+        self.k = k
+        self._cells: dict[tuple[str, str], tuple[int, int]] = {}
+        self._checkpoint: dict[str, float] = {}
+        self._overall = UNSEEN_RATE
+
+    def fit(self, history: Sequence[Judgement], now: float = 0.0) -> None:
+        self._cells, checkpoints = _cell_counts(history)
+        kept = sum(selected for selected, _ in checkpoints.values())
+        judged = sum(total for _, total in checkpoints.values())
+        self._overall = kept / judged if judged else UNSEEN_RATE
+        self._checkpoint = {
+            name: (selected + self.k * self._overall) / (total + self.k)
+            for name, (selected, total) in checkpoints.items()
+        }
+
+    def recommend(self, keywords: Sequence[str], candidates: Sequence[str]) -> str:
+        def score(checkpoint: str) -> float:
+            prior = self._checkpoint.get(checkpoint, self._overall)
+            rates = [
+                (found[0] + self.k * prior) / (found[1] + self.k)
+                for word in keywords
+                if (found := self._cells.get((word, checkpoint))) is not None
+            ]
+            return sum(rates) / len(rates) if rates else prior
+
+        return max(candidates, key=score)
 
 
 PEERS = (RandomPeer, BestOverallPeer, ThompsonPeer, VowpalWabbitPeer)

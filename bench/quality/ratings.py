@@ -195,15 +195,55 @@ def load_agiqa(path: Path = AGIQA) -> Dataset | None:
 
 @dataclass(frozen=True)
 class Score:
-    """How often, and how well, a recommender's pick matched the humans on held-out prompts."""
+    """How well a recommender's picks matched the humans on held-out prompts, prompt by prompt."""
 
-    top1: float
-    """Share of held-out prompts where the pick has the highest mean rating (ties count)."""
-    mean_rating: float
-    """Mean over held-out prompts of the pick's mean rating, in the dataset's own units."""
-    fold_top1: tuple[float, ...]
-    """``top1`` of each fold, to show the spread."""
-    n_prompts: int
+    gains: tuple[float, ...]
+    """Per held-out prompt: the pick's mean rating minus the mean over the prompt's models."""
+    spreads: tuple[float, ...]
+    """Per held-out prompt: the best model's mean rating minus the mean over its models."""
+    hits: tuple[bool, ...]
+    """Per held-out prompt: whether the pick has the highest mean rating (ties count)."""
+    picked: tuple[float, ...]
+    """Per held-out prompt: the pick's mean rating, in the dataset's own units."""
+
+    @property
+    def share(self) -> float:
+        """Share of the oracle's gain over random: the sum of gains over the sum of spreads."""
+        return math.fsum(self.gains) / math.fsum(self.spreads)
+
+    @property
+    def top1(self) -> float:
+        return sum(self.hits) / len(self.hits)
+
+    @property
+    def mean_rating(self) -> float:
+        return math.fsum(self.picked) / len(self.picked)
+
+
+def folds_of(dataset: Dataset, folds: int, seed: int) -> list[list[RatedPrompt]]:
+    """The prompts in ``folds`` parts, shuffled by ``seed``: the same parts for every recommender."""
+    order = list(dataset.prompts)
+    random.Random(seed).shuffle(order)
+    return [order[index::folds] for index in range(folds)]
+
+
+def _score(
+    recommender: Recommender, held_out: Sequence[RatedPrompt]
+) -> list[tuple[float, float, bool, float]]:
+    found = []
+    for item in held_out:
+        pick = recommender.recommend(keywords_of(item.prompt), sorted(item.ratings))
+        means = item.means()
+        mean = math.fsum(means.values()) / len(means)
+        found.append(
+            (means[pick] - mean, max(means.values()) - mean, pick in item.best(), means[pick])
+        )
+    return found
+
+
+def _as_score(found: Sequence[tuple[float, float, bool, float]]) -> Score:
+    gains, spreads, hits, picked = zip(*found, strict=True) if found else ((), (), (), ())
+    return Score(tuple(gains), tuple(spreads), tuple(hits), tuple(picked))
 
 
 def evaluate(
@@ -212,31 +252,59 @@ def evaluate(
     """K-fold by prompt: fit a fresh recommender on the other folds, pick for each held-out prompt.
 
     Splitting by prompt (not by rating) keeps every rating of a held-out prompt out of training,
-    so a pick can only come from what other prompts taught.
+    so a pick can only come from what other prompts taught. Prompts come out in the same order
+    for every recommender, so scores pair up prompt by prompt.
     """
-    order = list(dataset.prompts)
-    random.Random(seed).shuffle(order)
-    parts = [order[index::folds] for index in range(folds)]
-    hits = 0
-    picked: list[float] = []
-    fold_top1: list[float] = []
+    parts = folds_of(dataset, folds, seed)
+    found: list[tuple[float, float, bool, float]] = []
     for index, held_out in enumerate(parts):
         training = [item for other, part in enumerate(parts) if other != index for item in part]
         recommender = make()
         recommender.fit(dataset.judgements(training), 0.0)
-        fold_hits = 0
-        for item in held_out:
-            pick = recommender.recommend(keywords_of(item.prompt), sorted(item.ratings))
-            fold_hits += pick in item.best()
-            picked.append(item.means()[pick])
-        hits += fold_hits
-        fold_top1.append(fold_hits / len(held_out) if held_out else math.nan)
-    return Score(
-        top1=hits / len(order),
-        mean_rating=math.fsum(picked) / len(picked),
-        fold_top1=tuple(fold_top1),
-        n_prompts=len(order),
-    )
+        found += _score(recommender, held_out)
+    return _as_score(found)
+
+
+def raters(dataset: Dataset) -> int:
+    """How many raters rated every image (0 if the counts differ): each can be one profile."""
+    counts = {len(found) for item in dataset.prompts for found in item.ratings.values()}
+    return counts.pop() if len(counts) == 1 else 0
+
+
+def rater_view(dataset: Dataset, rater: int) -> Dataset:
+    """The dataset as one rater saw it: only their rating of each image.
+
+    Assumes the file lists each image's ratings in the same rater order (TIFA does, by annotator).
+    """
+    prompts = [
+        RatedPrompt(item.prompt, {model: (found[rater],) for model, found in item.ratings.items()})
+        for item in dataset.prompts
+    ]
+    return Dataset(f"{dataset.name}, rater {rater + 1}", prompts, dataset.rule, dataset.selects)
+
+
+def evaluate_per_rater(
+    dataset: Dataset, make: Callable[[], Recommender], folds: int = 5, seed: int = 0
+) -> Score:
+    """Each rater a profile: fit on the training folds with the held-out rater's own judgements as
+    ``personal`` and every rater's as ``pooled`` (``fit_profiles`` where the recommender has it,
+    else ``fit(personal)``), and score each held-out prompt by that rater's own ratings."""
+    parts = folds_of(dataset, folds, seed)
+    found: list[tuple[float, float, bool, float]] = []
+    for rater in range(raters(dataset)):
+        view = rater_view(dataset, rater)
+        own_parts = folds_of(view, folds, seed)  # the same prompts per fold: the same shuffle
+        for index, held_out in enumerate(own_parts):
+            training = [p for other, part in enumerate(parts) if other != index for p in part]
+            own = [p for other, part in enumerate(own_parts) if other != index for p in part]
+            recommender = make()
+            fit_profiles = getattr(recommender, "fit_profiles", None)
+            if fit_profiles is None:
+                recommender.fit(view.judgements(own), 0.0)
+            else:
+                fit_profiles(view.judgements(own), dataset.judgements(training), 0.0)
+            found += _score(recommender, held_out)
+    return _as_score(found)
 
 
 if __name__ == "__main__":
@@ -290,8 +358,7 @@ if __name__ == "__main__":
         print(f"  rule: {dataset.rule}")
         for make in (RandomPick, BestOverall):
             score = evaluate(dataset, make)
-            spread = ", ".join(f"{value:.3f}" for value in score.fold_top1)
             print(
-                f"  {make.name:<13} top-1 {score.top1:.3f} (folds {spread}),"
-                f" mean rating {score.mean_rating:.3f}, {score.n_prompts} prompts"
+                f"  {make.name:<13} share {score.share:.3f}, top-1 {score.top1:.3f},"
+                f" mean rating {score.mean_rating:.3f}, {len(score.gains)} prompts"
             )

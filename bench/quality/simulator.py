@@ -156,15 +156,7 @@ class User:
         propensities: Sequence[float | None] | None = None,
     ) -> list[Judgement]:
         """Keep the images clearly good enough, at most 2 of the batch; time moves on."""
-        rng = self._rng
-        merit = [
-            self.odds(keywords, checkpoint, loras) + rng.gauss(0.0, 1.0)
-            for checkpoint, loras in images
-        ]
-        good = sorted(
-            (index for index, value in enumerate(merit) if value > rng.gauss(0.0, 0.5)),
-            key=lambda index: -merit[index],
-        )[:2]
+        good = clearly_good([self.odds(keywords, c, loras) for c, loras in images], self._rng)
         judged = [
             Judgement(
                 keywords=tuple(keywords),
@@ -182,6 +174,21 @@ class User:
     def random_loras(self, rng: random.Random) -> tuple[tuple[str, float], ...]:
         count = rng.choice((0, 0, 1, 1, 2))
         return tuple((name, rng.choice(STRENGTHS)) for name in rng.sample(list(self.loras), count))
+
+
+def clearly_good(odds: Sequence[float], rng: random.Random) -> set[int]:
+    """Which images of a batch a person keeps, given each image's log-odds of being good enough.
+
+    Each image's own merit is its odds plus noise; an image is kept when its merit clears a
+    threshold that varies a little from image to image, and at most the 2 best of a batch are
+    kept, so a batch with none good enough is rejected as a whole. Shared by every simulator.
+    """
+    merit = [value + rng.gauss(0.0, 1.0) for value in odds]
+    good = sorted(
+        (index for index, value in enumerate(merit) if value > rng.gauss(0.0, 0.5)),
+        key=lambda index: -merit[index],
+    )[:2]
+    return set(good)
 
 
 def _expit(x: float) -> float:
