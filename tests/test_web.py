@@ -201,11 +201,16 @@ def test_recommend_shows_the_checkpoint_its_reason_and_the_ranking(
     shares = page.locator("#explore li strong").all_inner_texts()
     assert sum(int(share.split()[0]) for share in shares) == 6
     loras = _api(
-        server, "/api/preferences/recommend/loras", prompt="beach at sunset",
-        checkpoint=found["checkpoint"], count=3, user_id="demo",
+        server, "/api/preferences/recommend/lora-set", prompt="beach at sunset",
+        checkpoint=found["checkpoint"], most=3, user_id="demo",
     )  # fmt: skip
-    expect(page.locator("#loras li")).to_have_count(len(loras))
-    expect(page.locator("#loras li").first).to_contain_text(f"strength {loras[0]['strength']}")
+    expect(page.locator("#loras li")).to_have_count(len(loras["enabled"]))
+    assert loras["enabled"], "the demo profile keeps add_detail with beaches"
+    expect(page.locator("#loras li").first).to_contain_text(
+        f"strength {loras['enabled'][0]['strength']}"
+    )
+    expect(page.locator("#lora-tags")).to_have_text(loras["tags"])
+    expect(page.locator("#loras-left-out li")).to_have_count(len(loras["left_out"]))
     _docs_screenshot(page, "recommend")
 
 

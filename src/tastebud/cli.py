@@ -31,7 +31,7 @@ from tastebud.cli_common import (
 )
 from tastebud.cli_images import import_images_command, watch
 from tastebud.demo import DEMO_PROFILE, demo_history
-from tastebud.recommendations import Exploration, LoraScore, Recommendation
+from tastebud.recommendations import Exploration, LoraScore, LoraSet, Recommendation
 from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings, setting
 
@@ -262,6 +262,48 @@ def recommend(
         out.print(f"No checkpoint to recommend: profile {user!r} has no history; give --available.")
         return
     terminal.show_recommendation(found, loras)
+
+
+@app.command()
+def loras(
+    prompt: Annotated[str, typer.Argument(help="The prompt you are about to generate.")],
+    checkpoint: Annotated[
+        str | None, typer.Option("--checkpoint", "-c", help="The checkpoint they go with.")
+    ] = None,
+    most: Annotated[int, typer.Option(help="How many LoRAs at most.")] = 3,
+    user: User = "default",
+    db: Database = DATABASE,
+    half_life_days: HalfLife = HALF_LIFE,
+    as_json: AsJson = False,
+) -> None:
+    """The LoRAs to enable for a prompt and checkpoint, at their strengths (smart selection).
+
+    \b
+    Example:
+      tastebud loras "beach at sunset" -c epicrealismXL
+    """
+
+    async def ask(pl: PreferenceLearning) -> LoraSet:
+        return await pl.recommend_lora_set(prompt, checkpoint, most=most, user_id=user)
+
+    with _errors_as_one_line():
+        found = _run(ask, db, half_life_days)
+    if as_json:
+        terminal.print_json(
+            {
+                "enabled": [_lora_dict(lora) for lora in found.enabled],
+                "left_out": [_lora_dict(lora) for lora in found.left_out],
+                "tags": found.tags,
+                "why": found.why,
+            }
+        )
+        return
+    terminal.show_lora_set(found)
+
+
+def _lora_dict(lora: LoraScore) -> dict[str, Any]:
+    return {"lora": lora.name, "score": round(lora.score, 4), "strength": lora.strength,
+            "why": lora.why, "reasons": list(lora.evidence)}  # fmt: skip
 
 
 @app.command()

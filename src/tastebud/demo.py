@@ -31,7 +31,7 @@ TASTE = {
     "animagineXL_v3.safetensors": {"beach": 0.2, "portrait": 0.2, "forest": 0.3,
                                    "anime": 0.85, "city": 0.4},
 }  # fmt: skip
-LORA_EFFECT = {"add_detail": 0.1, "anime_style_v2": 0.0, "anime_v2": 0.0}
+LORA_EFFECT = {"add_detail": 0.3, "anime_style_v2": 0.0, "anime_v2": 0.0}
 
 
 def demo_history(events: int = DEMO_EVENTS, seed: int = 7) -> list[dict[str, Any]]:

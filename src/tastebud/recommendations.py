@@ -18,6 +18,16 @@ class LoraScore(NamedTuple):
     """Left out: it clashes with the checkpoint, or was made for another model family."""
 
 
+class LoraSet(NamedTuple):
+    """The LoRAs to enable for a prompt and checkpoint (smart selection), and those left out."""
+
+    enabled: list[LoraScore]
+    left_out: list[LoraScore]
+    tags: str
+    """The enabled LoRAs as prompt tags: ``<lora:add_detail:0.6> <lora:film_grain:0.4>``."""
+    why: str
+
+
 class RankedCheckpoint(NamedTuple):
     """One candidate checkpoint of a ranking, with the evidence behind its score."""
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -19,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from tastebud.recommendations import Exploration, LoraScore, Recommendation
+from tastebud.recommendations import Exploration, LoraScore, LoraSet, Recommendation
 
 if TYPE_CHECKING:
     from tastebud.importers.folders import ImportReport
@@ -52,6 +53,20 @@ def show_recommendation(found: Recommendation, loras: list[LoraScore]) -> None:
     for lora in loras:
         if lora.avoided:
             out.print(f"[dim]{lora.why}[/dim]", highlight=False)
+
+
+def show_lora_set(found: LoraSet) -> None:
+    if found.enabled:
+        table = Table("LoRA", "score", "strength", "why", title="Enable")
+        for lora in found.enabled:
+            strength = "1 (untried)" if lora.strength is None else f"{lora.strength:g}"
+            table.add_row(lora.name, f"{lora.score:.2f}", strength, lora.why)
+        out.print(table)
+        out.print(f"Prompt tags: {found.tags}", highlight=False, markup=False)
+    else:
+        out.print(found.why, highlight=False)
+    for lora in found.left_out:
+        out.print(f"[dim]{escape(lora.why)}[/dim]", highlight=False)
 
 
 def show_exploration(found: Exploration) -> None:

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from tastebud import __version__
 from tastebud.api.errors import ApiError, detail
 from tastebud.errors import InvalidInput, InvalidJson
+from tastebud.recommendations import LoraScore
 from tastebud.service import MAX_PAGE, PreferenceLearning
 
 router = APIRouter(prefix="/api")
@@ -164,6 +165,43 @@ async def explore(
             ],
             "why": found.why,
             "user_id": user_id,
+        }
+    )
+
+
+def _lora_json(lora: LoraScore) -> dict[str, Any]:
+    return {
+        "lora": lora.name,
+        "score": round(lora.score, 4),
+        "strength": lora.strength,
+        "why": lora.why,
+        "reasons": list(lora.evidence),
+    }
+
+
+@router.get(
+    "/preferences/recommend/lora-set",
+    summary="The LoRAs to enable for a prompt and checkpoint, at their strengths",
+)
+async def recommend_lora_set(
+    learning: Learning,
+    prompt: Annotated[str, Query(description="The prompt, in Stable Diffusion syntax.")],
+    checkpoint: Annotated[
+        str | None, Query(description="The checkpoint they will be used with.")
+    ] = None,
+    most: Annotated[int, Query(description="How many LoRAs at most (1 to 20).")] = 3,
+    available: Available = None,
+    user_id: UserId = "default",
+) -> Response:
+    found = await learning.recommend_lora_set(
+        prompt, checkpoint, most=most, available_loras=_names(available), user_id=user_id
+    )
+    return JSONResponse(
+        {
+            "enabled": [_lora_json(lora) for lora in found.enabled],
+            "left_out": [_lora_json(lora) for lora in found.left_out],
+            "tags": found.tags,
+            "why": found.why,
         }
     )
 

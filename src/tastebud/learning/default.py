@@ -162,6 +162,7 @@ class DefaultStrategy:
                     keywords=part.words,
                     strength=part.strength,
                     overall=overall,
+                    prompt_gap=weight * part.keywords,
                 )
             )
         # Stable sort: equal scores keep the caller's order of candidates.
@@ -229,8 +230,9 @@ class DefaultStrategy:
                             round(own[0]) if own else 0,
                             round(own[1]) if own else 0,
                             similar=tuple(
-                                other for other, _ in neighbours
-                                if mine((pair_type, other, key)) is not None
+                                (other, round(borrowed[0]), round(borrowed[1]))
+                                for other, _ in neighbours
+                                if (borrowed := mine((pair_type, other, key))) is not None
                             ),
                             weight=variance,
                         )

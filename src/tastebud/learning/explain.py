@@ -11,10 +11,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tastebud.learning.keys import Counts
 from tastebud.learning.strategy import Scored
 
 HIGH_CONFIDENCE = 0.75
 """Evidence level from which a recommendation is "High confidence": 15 images or more."""
+FEW_IMAGES = 10
+"""Images of a keyword's own below which its reason also names the similar words it borrowed
+from (the strategy's ``BORROW``: from there on they carry less than half)."""
+IGNORED_SHARE = 0.1
+"""A word whose prior variance is under this share of the prompt's most telling word's is said to
+be ignored: it moves the ranking by a tenth as much, or less."""
 LEARNING = 0.25
 """Evidence level from which it is "Learning" (5 images or more); below, "Exploring"."""
 
@@ -63,18 +70,38 @@ def explain_choice(
     name = names.get(best.key, best.key)
     evidence: list[dict[str, Any]] = []
     sentences: list[str] = []
+    ignored: list[str] = []
     if best.keywords:
-        strongest = sorted(best.keywords, key=lambda item: -item.total)
-        lead = strongest[0]
-        selections = _plural(lead.selected, f"'{lead.keyword}' selection")
-        sentences.append(
-            f"Based on your {selections} from {name} ({lead.rate:.0%} of {lead.total} kept)"
+        # Words that never separated the candidates weigh next to nothing (their prior variance
+        # is a small share of the prompt's most telling word's): say so rather than cite them.
+        top = max(item.weight for item in best.keywords)
+        telling = [item for item in best.keywords if item.weight >= IGNORED_SHARE * top]
+        ignored = [item.keyword for item in best.keywords if item.weight < IGNORED_SHARE * top]
+        strongest = sorted(
+            telling, key=lambda item: -(item.total + sum(lent[2] for lent in item.similar))
         )
+        lead = strongest[0]
+        lent = ", ".join(f"'{word}' {kept} of {total}" for word, kept, total in lead.similar[:3])
+        if lead.total:
+            selections = _plural(lead.selected, f"'{lead.keyword}' selection")
+            sentences.append(
+                f"Based on your {selections} from {name} ({lead.rate:.0%} of {lead.total} kept)"
+            )
+            if lent and lead.total < FEW_IMAGES:  # its own images are few: the similar words count
+                sentences[-1] += f" and on similar words ({lent} kept)"
+        else:
+            sentences.append(
+                f"Based on words like '{lead.keyword}' with {name}: {lent} kept "
+                f"('{lead.keyword}' itself is new)"
+            )
         if len(strongest) > 1:
             others = ", ".join(
-                f"'{item.keyword}' {item.selected} of {item.total}" for item in strongest[1:3]
+                f"'{item.keyword}' {item.selected} of {item.total}"
+                for item in strongest[1:3]
+                if item.total
             )
-            sentences[-1] += f"; also {others}"
+            if others:
+                sentences[-1] += f"; also {others}"
         for item in strongest:
             evidence.append(
                 {
@@ -83,6 +110,14 @@ def explain_choice(
                     "rate": _rate(item.selected, item.total),
                 }
             )  # fmt: skip
+            for word, kept, total in item.similar:
+                evidence.append(
+                    {
+                        "kind": "similar", "keyword": word, "similar_to": item.keyword,
+                        kind: name, "selected": kept, "total": total,
+                        "rate": _rate(kept, total),
+                    }
+                )  # fmt: skip
     elif best.overall[1]:
         selected, total = best.overall
         sentences.append(
@@ -119,6 +154,11 @@ def explain_choice(
             {"kind": "overall", kind: name, "selected": selected, "total": total,
              "rate": _rate(selected, total)}
         )  # fmt: skip
+    if ignored:
+        quoted = ", ".join(f"'{word}'" for word in ignored[:3])
+        says = "says" if len(ignored) == 1 else "say"
+        sentences.append(f"{quoted} {says} nothing about your taste: ignored")
+        evidence.extend({"kind": "ignored", "keyword": word} for word in ignored)
     new = new_keywords(keywords, ranking)
     if new and any(item.overall[1] or item.keywords for item in ranking):
         quoted = ", ".join(f"'{word}'" for word in new[:3]) + (", ..." if len(new) > 3 else "")
@@ -142,4 +182,25 @@ def explain_family(lora: str, lora_family: str, checkpoint: str, family: str) ->
         f"Left out {lora}: it is a {lora_family} LoRA and {checkpoint} is {family}",
         [{"kind": "family", "lora": lora, "lora_family": lora_family,
           "checkpoint": checkpoint, "checkpoint_family": family}],
+    )  # fmt: skip
+
+
+def explain_not_enabled(
+    lora: str, with_it: Counts, without: Counts, checkpoint: str, *, against_words: bool
+) -> Explanation:
+    """Why smart selection leaves a LoRA off: it does not clearly help (yet), or not here."""
+    where = f" with {checkpoint}" if checkpoint else ""
+    if against_words:
+        why = f"Not enabled: {lora} fares worse than usual with these words"
+    else:
+        why = (
+            f"Not enabled: {lora}{where} kept {round(with_it.selected)} of "
+            f"{round(with_it.total)}, not clearly more than the {without.rate:.0%} without it"
+        )
+    return Explanation(
+        why,
+        [{"kind": "not_enabled", "lora": lora, "selected": round(with_it.selected),
+          "total": round(with_it.total), "rate": _rate(round(with_it.selected),
+          round(with_it.total)), "rate_without": round(without.rate, 4),
+          "against_words": against_words}],
     )  # fmt: skip

@@ -54,8 +54,8 @@ def overview(
     works, clashes = [], []
     for (_, checkpoint, lora), pair in by_type.get(StatType.CHECKPOINT_LORA, {}).items():
         overall = cells.get((StatType.CHECKPOINT, checkpoint, ""), Counts())
-        found = verdict(pair, overall)
-        if found is None:
+        said = verdict(pair, overall)
+        if said is None:
             continue
         without = overall - pair
         entry = {
@@ -64,7 +64,7 @@ def overview(
             **_counts(pair),
             "checkpoint_rate": round(without.rate, 4),
         }
-        if found == "clashes":
+        if said == "clashes":
             entry["why"] = (
                 f"{entry['lora']} with {entry['checkpoint']}: {entry['selected']} of "
                 f"{entry['total']} kept, against {without.rate:.0%} without it"

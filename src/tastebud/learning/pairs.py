@@ -54,3 +54,17 @@ def verdict(pair: Counts, checkpoint: Counts) -> Verdict:
     if lower > without.rate:
         return "works"
     return None
+
+
+def worth_enabling(
+    pair: Counts, checkpoint: Counts, lora: Counts, profile: Counts, prompt_gap: float
+) -> bool:
+    """Whether smart selection enables a LoRA (the seed's Phase 3).
+
+    It must *work*, by the rule above: with the checkpoint (``pair`` against ``checkpoint``'s
+    images) or, while the pair has fewer than ``MIN_PAIR_IMAGES`` images, overall (``lora``'s
+    images against the rest of the ``profile``'s); and the prompt's words must not speak against
+    it (``prompt_gap``, what they move its rate by in log-odds, is not below 0).
+    """
+    said = verdict(pair, checkpoint) if pair.total >= MIN_PAIR_IMAGES else verdict(lora, profile)
+    return said == "works" and prompt_gap >= 0.0

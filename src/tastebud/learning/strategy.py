@@ -51,8 +51,8 @@ class KeywordEvidence:
     keyword: str
     selected: int
     total: int
-    similar: tuple[str, ...] = ()
-    """Similar words whose counts this keyword's cell borrowed."""
+    similar: tuple[tuple[str, int, int], ...] = ()
+    """(word, selected, total) of the similar words whose counts this keyword's cell borrowed."""
     weight: float = 1.0
     """How much the keyword weighs among the prompt's words (its prior variance)."""
 
@@ -79,6 +79,8 @@ class Scored:
     samples ``Beta(score * strength, (1 - score) * strength)``."""
     overall: tuple[int, int] = (0, 0)
     """This profile's (selected, total) images of the candidate, whatever the prompt."""
+    prompt_gap: float = 0.0
+    """How far the prompt's words move the candidate's rate (log-odds), where the strategy says."""
 
 
 class Strategy(Protocol):

@@ -81,7 +81,10 @@ class Fitting(ServiceBase):
         fitted = await asyncio.to_thread(
             refit_profile, counts, history, before, new_batches=new, strategy=strategy
         )
-        await store.save_fitted_state(user_id, len(events), json.dumps(to_json(fitted)))
+        state = json.dumps(to_json(fitted))
+        await store.save_fitted_state(user_id, len(events), state)
+        # Read back from its JSON form, as a restart or a second worker will: the same answers.
+        fitted = from_json(json.loads(state))
         self._fitted[user_id] = (time.monotonic(), fitted)
         return fitted
 

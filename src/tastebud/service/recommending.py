@@ -16,11 +16,13 @@ from tastebud.learning.explain import (
     explain_avoided,
     explain_choice,
     explain_family,
+    explain_not_enabled,
     label,
 )
 from tastebud.learning.explore import explore as explore_batch
 from tastebud.learning.families import canonical_family, compatible
 from tastebud.learning.keys import StatType
+from tastebud.learning.pairs import worth_enabling
 from tastebud.learning.strategy import Scored
 from tastebud.learning.strengths import Use, preferred_strength
 from tastebud.names import model_key
@@ -29,6 +31,7 @@ from tastebud.recommendations import (
     Allocation,
     Exploration,
     LoraScore,
+    LoraSet,
     RankedCheckpoint,
     Recommendation,
 )
@@ -223,6 +226,52 @@ class Recommending(Fitting):
         A LoRA is left out when it clashes with the checkpoint ("Avoided anime_v2 with
         epicrealismXL: 8 of 25 kept"), or when both base model families are known and differ.
         """
+        return await self._loras(prompt, checkpoint, count, available_loras, user_id, smart=False)
+
+    async def recommend_lora_set(
+        self,
+        prompt: str,
+        checkpoint: str | None = None,
+        *,
+        most: int = 3,
+        available_loras: Sequence[str] | None = None,
+        user_id: str = "default",
+    ) -> LoraSet:
+        """The LoRAs to enable for the prompt and checkpoint, at their strengths (smart selection).
+
+        A LoRA is enabled only when it works (``learning.pairs``: even the pessimistic end of
+        its keep rate with the checkpoint is above the rate without it) and the prompt's words do
+        not speak against it. Never one that clashes with the checkpoint, never one made for
+        another model family; at most ``most``. ``left_out`` says why each other LoRA was not enabled.
+        """
+        if isinstance(most, bool) or not isinstance(most, int) or not 1 <= most <= 20:
+            raise InvalidInput("most", "must be a whole number from 1 to 20")
+        found = await self._loras(prompt, checkpoint, most, available_loras, user_id, smart=True)
+        enabled = [lora for lora in found if not lora.avoided]
+        tags = " ".join(f"<lora:{lora.name}:{lora.strength or 1.0:g}>" for lora in enabled)
+        if enabled:
+            why = "Enabled: " + ", ".join(lora.name for lora in enabled) + "."
+        elif found:
+            why = "No LoRA is kept consistently enough with these words yet."
+        else:
+            why = "No LoRAs to choose from yet: record a few images made with LoRAs."
+        return LoraSet(enabled, [lora for lora in found if lora.avoided], tags, why)
+
+    async def _loras(
+        self,
+        prompt: str,
+        checkpoint: str | None,
+        count: int,
+        available_loras: Sequence[str] | None,
+        user_id: str,
+        *,
+        smart: bool,
+    ) -> list[LoraScore]:
+        """The chosen LoRAs with strengths and reasons, then those left out (``avoided``).
+
+        Chosen: the best ``count`` that do not clash; with ``smart``, only those consistently
+        worth enabling (``learning.pairs.worth_enabling``), the rest left out with the reason.
+        """
         _profile(user_id)
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
             raise InvalidInput("count", "must be a whole number from 1 to 100")
@@ -264,7 +313,29 @@ class Recommending(Fitting):
         scored: list[Scored] = strategy.rank_loras(
             parsed.keywords, checkpoint_key, candidates, evidence
         )
-        chosen = [item for item in scored if not item.avoided][:count]
+        chosen = [item for item in scored if not item.avoided]
+        if smart:
+            kept_enough = []
+            profile = evidence.mine((StatType.PROFILE, "", ""))
+            overall = evidence.mine((StatType.CHECKPOINT, checkpoint_key or "", ""))
+            for item in chosen:
+                pair = evidence.mine((StatType.CHECKPOINT_LORA, checkpoint_key or "", item.key))
+                lora = evidence.mine((StatType.LORA, item.key, ""))
+                if worth_enabling(pair, overall, lora, profile, item.prompt_gap):
+                    kept_enough.append(item)
+                else:
+                    with_it, without = (
+                        (pair, overall - pair) if pair.total else (lora, profile - lora)
+                    )
+                    explained = explain_not_enabled(
+                        names[item.key], with_it, without, str(checkpoint or ""),
+                        against_words=item.prompt_gap < 0,
+                    )  # fmt: skip
+                    left_out.append(
+                        _lora_score(names[item.key], item.score, None, explained, avoided=True)
+                    )
+            chosen = kept_enough
+        chosen = chosen[:count]
         uses = await store.lora_uses(user_id, [item.key for item in chosen], STRENGTH_HISTORY)
         found: list[LoraScore] = []
         for item in chosen:

@@ -393,10 +393,10 @@ async function recommend(event) {
       api("/api/preferences/recommend/checkpoint", { params: asked }),
       api("/api/preferences/explore", { params: { ...asked, batch } }),
     ]);
-    let loras = [];
+    let loras = { enabled: [], left_out: [], tags: "" };
     if (pick.checkpoint) {
-      const answer = await api("/api/preferences/recommend/loras", { params: { prompt, checkpoint: pick.checkpoint, count: 3 } });
-      loras = Array.isArray(answer) ? answer : (answer.loras || []); // a list today; tolerate {loras}
+      // Smart selection: only the LoRAs this profile consistently keeps for such prompts.
+      loras = await api("/api/preferences/recommend/lora-set", { params: { prompt, checkpoint: pick.checkpoint, most: 3 } });
     }
     if (current()) out.replaceChildren(recommendationView(pick, loras, split));
   } catch (error) {
@@ -424,13 +424,18 @@ function recommendationView(pick, loras, split) {
       h("p", { class: "why", id: "why" }, pick.why),
       pick.keywords && pick.keywords.length ? h("p", { class: "muted small" }, "Keywords read: ", pick.keywords.join(", ")) : null,
       h("h3", {}, "With these LoRAs"),
-      loras.length
-        ? h("ul", { class: "plain", id: "loras" }, loras.map((l) => h("li", {},
+      loras.enabled.length
+        ? [h("ul", { class: "plain", id: "loras" }, loras.enabled.map((l) => h("li", {},
             h("strong", {}, l.lora),
             l.strength === null || l.strength === undefined ? h("span", { class: "muted" }, " (no strength learned yet)") : [" at strength ", h("strong", {}, String(l.strength)), " ", h("code", {}, `<lora:${l.lora}:${l.strength}>`)],
-            h("span", { class: "muted" }, ` · score ${pct(l.score)}`),
-            l.why ? h("div", { class: "muted small" }, l.why) : null)))
-        : h("p", { class: "muted" }, "No LoRA to suggest for this prompt and checkpoint.")),
+            h("span", { class: "muted" }, ` · kept ${pct(l.score)}`),
+            l.why ? h("div", { class: "muted small" }, l.why) : null))),
+           h("p", { class: "small" }, "Add to the prompt: ", h("code", { id: "lora-tags" }, loras.tags))]
+        : h("p", { class: "muted", id: "no-loras" }, loras.why || "No LoRA to enable for this prompt and checkpoint."),
+      loras.left_out.length
+        ? h("details", { class: "small" }, h("summary", {}, `Left out (${loras.left_out.length})`),
+            h("ul", { class: "plain", id: "loras-left-out" }, loras.left_out.map((l) => h("li", { class: "muted" }, l.why))))
+        : null),
     h("div", { class: "grid-2" }, rankingCard(pick.ranking || []), exploreCard(split)));
 }
 
