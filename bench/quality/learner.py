@@ -55,12 +55,13 @@ class TastebudRecommender:
         meaning: bool = True,
         use: bool = True,
         fallback: bool = True,
+        pool: bool = True,
     ) -> None:
         self.name = name
         self.meaning = meaning
         self.use = use
         self.strategy = DefaultStrategy(
-            relevance=relevance, similar=meaning or use, fallback=fallback
+            relevance=relevance, similar=meaning or use, fallback=fallback, pool=pool
         )
         self._evidence = Evidence()
 
@@ -127,4 +128,5 @@ def contestants() -> list[tuple[str, Callable[[], Recommender]]]:
         ("tastebud, no use", lambda: TastebudRecommender("tastebud, no use", use=False)),
         ("tastebud, no similar words", lambda: TastebudRecommender("tastebud, no similar words", meaning=False, use=False)),
         ("tastebud, no fallback", lambda: TastebudRecommender("tastebud, no fallback", fallback=False)),
+        ("tastebud, no pooling", lambda: TastebudRecommender("tastebud, no pooling", pool=False)),
     ]  # fmt: skip
