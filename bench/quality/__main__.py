@@ -10,15 +10,15 @@
    trivially; with a ceiling, a learner told each prompt's themes.
    In both, each recommender is fit on a person's first 100 / 300 / 800 / 2,000 judged images and
    scored on their next 300 prompts by the keep chance of its pick, as a share of the oracle's
-   gain over random (``scoring.py``), per seed; the default (and the lead's ``tastebud*``
-   contestants) are compared with every other recommender by paired differences per seed.
+   gain over random (``scoring.py``), per seed; the default (and each of its ablations, a part
+   switched off) is compared with every other recommender by paired differences per seed.
 3. Explore mode, cumulative regret: each explorer splits 250 batches of 8 images online and learns
    from how they were judged; regret is the keep chance lost against the oracle, image by image.
 4. Real human ratings: GenAI-Bench, TIFA and AGIQA-3K, 5-fold by prompt, and TIFA per rater
    (``ratings.py``), as shares of the best model's gain over the mean, with paired intervals.
 
-Contestants: ``learner.py`` beside this file (the lead's), when present, exports
-``contestants() -> list[tuple[str, Callable[[], Recommender]]]``; they join every part but explore.
+The default is tastebud's default strategy fitted the way the service fits it (``learner.py``);
+the previous default (``BayesStrategy``) runs beside it.
 
 Figures go to stdout as markdown tables and to bench/results/quality.json (gitignored).
 """
@@ -39,13 +39,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # The benchmark's modules import each other as siblings (``from common import ...``).
 sys.path.insert(0, str(HERE))
 
+import learner
 import themes
 from common import SHARED_DATA, Explorer, Judgement, Recommender, StrategyRecommender
 from explorers import GreedyExplorer, TastebudExplorer
@@ -94,25 +94,15 @@ EXPLORE_SEEDS = 5
 
 FOLDS = 5
 
-# -- the contestants --------------------------------------------------------------------------
+# -- the recommenders --------------------------------------------------------------------------
 
 Maker = Callable[[], Recommender]
-WANT_CONTESTANTS = [True]
-"""Whether the lead's contestants run (``--no-contestants`` leaves them out)."""
+WANT_ABLATIONS = [True]
+"""Whether the default's ablations run (``--no-ablations`` leaves them out: a faster run)."""
 
 
-@cache
-def lead_contestants() -> tuple[tuple[str, Maker], ...]:
-    """The lead's contestants from ``learner.py``, or none (said once) where it cannot import."""
-    if not WANT_CONTESTANTS[0]:
-        print("NOTE: contestants from bench/quality/learner.py left out (--no-contestants)")
-        return ()
-    try:
-        import learner  # type: ignore[import-not-found]
-    except ImportError as error:
-        print(f"NOTE: no contestants from bench/quality/learner.py ({error}); skipped", flush=True)
-        return ()
-    return tuple(learner.contestants())
+def ablations() -> list[tuple[str, Maker]]:
+    return list(learner.ablations()) if WANT_ABLATIONS[0] else []
 
 
 def recommenders(seed: int) -> list[tuple[str, Maker]]:
@@ -125,13 +115,10 @@ def recommenders(seed: int) -> list[tuple[str, Maker]]:
         ("vowpal-wabbit", lambda: VowpalWabbitPeer(seed)),
         ("public app", lambda: PublicAppPeer(seed)),
         ("plain shrinkage", lambda: ShrinkagePeer(seed)),
-        ("default", lambda: StrategyRecommender(BayesStrategy())),
-        (
-            "default + decay (30 days)",
-            lambda: StrategyRecommender(BayesStrategy(), half_life=30.0),
-        ),
+        ("previous default", lambda: StrategyRecommender(BayesStrategy())),
         ("logistic regression (per image)", LogisticReference),
-        *lead_contestants(),
+        ("default", learner.TastebudRecommender),
+        *ablations(),
     ]
 
 
@@ -147,13 +134,14 @@ def explorers(seed: int) -> list[tuple[str, Explorer]]:
         ("thompson (no context)", ThompsonPeer(seed)),
         ("vowpal-wabbit", VowpalWabbitPeer(seed)),
         ("seed (greedy)", GreedyExplorer(SeedStrategy())),
-        ("default (Explore)", TastebudExplorer(BayesStrategy())),
+        ("previous default (Explore)", TastebudExplorer(BayesStrategy())),
+        ("default (Explore)", learner.TastebudExplorer()),
     ]
 
 
 def rating_recommenders() -> list[tuple[str, Maker]]:
     """Each fold fits a fresh one (every peer seeded 0, so every run gives the same figures)."""
-    return [(name, make) for name, make in recommenders(0) if name != "default + decay (30 days)"]
+    return recommenders(0)
 
 
 # -- 1 and 2. simulators, recommendation quality ----------------------------------------------
@@ -206,7 +194,7 @@ def simulate(
     makers_of: Callable[[int], list[tuple[str, Maker]]],
 ) -> dict[str, object]:
     """Share of the oracle's gain over random per recommender, per column, per seed; paired
-    differences of the default (and the lead's contestants) against every other recommender."""
+    differences of the default against every other recommender."""
     shares: dict[str, dict[str, list[float]]] = {}
     best_single: dict[str, list[float]] = {}
     oracle_keep: dict[str, list[float]] = {}
@@ -533,8 +521,7 @@ def main(args: argparse.Namespace) -> None:
         print(f"[{part}] took {timings[part]:.1f} s", flush=True)
         return found
 
-    WANT_CONTESTANTS[0] = not args.no_contestants
-    lead_contestants()  # said once, up front, whether the lead's contestants run
+    WANT_ABLATIONS[0] = not args.no_ablations
     if "sim" in parts:
         results["simulator"] = timed(
             "sim",
@@ -550,7 +537,7 @@ def main(args: argparse.Namespace) -> None:
             ),
         )
     if "explore" in parts:
-        # Regret online is not what contestants are judged on: 5 seeds keep the run short.
+        # Regret online is a side figure: 5 seeds keep the run short.
         explore_seeds = min(seeds, EXPLORE_SEEDS)
         results["explore"] = timed(
             "explore", lambda: simulate_exploration(explore_seeds, explore_events)
@@ -588,6 +575,6 @@ if __name__ == "__main__":
         "--only", choices=("sim", "themes", "explore", "ratings"), help="run one part"
     )
     parser.add_argument(
-        "--no-contestants", action="store_true", help="leave out the contestants of learner.py"
+        "--no-ablations", action="store_true", help="leave out the default's ablations"
     )
     main(parser.parse_args())

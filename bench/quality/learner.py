@@ -1,4 +1,4 @@
-"""tastebud's default strategy as the benchmark's contestant, with each of its parts switched off.
+"""tastebud's default strategy as the benchmark runs it, with each of its parts switched off.
 
 The recommender learns as the service does: judged batches arrive in order; each batch is first
 predicted from the counts before it (that is what moves the weight on keywords, out of sample),
@@ -8,12 +8,14 @@ images, then each time it has grown by half), and once more at the end.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from common import Judgement, Recommender
 
 from tastebud.learning.default import DefaultStrategy
+from tastebud.learning.explore import explore
 from tastebud.learning.fitted import NOTHING_FITTED, Fitted, refit
 from tastebud.learning.keys import StatType, cells
 from tastebud.learning.strategy import Evidence
@@ -49,7 +51,7 @@ class TastebudRecommender:
 
     def __init__(
         self,
-        name: str = "tastebud",
+        name: str = "default",
         *,
         relevance: bool = True,
         meaning: bool = True,
@@ -119,14 +121,66 @@ class TastebudRecommender:
         return self._strategy.rank_checkpoints(keywords, candidates, self._evidence)[0].key
 
 
-def contestants() -> list[tuple[str, Callable[[], Recommender]]]:
-    """The new default and the ablations, each a fresh recommender per fold or seed."""
+class TastebudExplorer:
+    """Explore mode with the default strategy, learning as the service does.
+
+    Each judged batch first moves the weight on keywords (predicted before it is counted), then is
+    counted; the relevance and similar words are refitted when the history has grown by a tenth
+    (at least 20 images), as a server's background refit does.
+    """
+
+    def __init__(self, name: str = "default (Explore)", top: int = 3) -> None:
+        self.name = name
+        self.top = top
+        self.strategy = DefaultStrategy()
+        self.counts: Counts = {}
+        self.prompts: list[tuple[str, ...]] = []
+        self.fitted = NOTHING_FITTED
+        self.seen = 0
+        self.candidates: list[str] = []
+
+    def allocate(
+        self, keywords: Sequence[str], candidates: Sequence[str], batch: int, rng: random.Random
+    ) -> list[tuple[str, float]]:
+        self.candidates = list(candidates)
+        strategy = self.strategy.with_fitted(self.fitted)
+        ranking = strategy.rank_checkpoints(
+            keywords, candidates, Evidence(self.counts, self.counts)
+        )
+        return [(slot.key, slot.propensity) for slot in explore(ranking, batch, self.top, rng)]
+
+    def learn(self, judged: Sequence[Judgement], now: float = 0.0) -> None:
+        if self.counts and judged:
+            parts = {
+                part.key: part
+                for part in self.strategy.with_fitted(self.fitted).parts(
+                    judged[0].keywords,
+                    self.candidates or sorted({item.checkpoint for item in judged}),
+                    Evidence(self.counts, self.counts),
+                    StatType.CHECKPOINT,
+                )
+            }
+            kind = self.fitted.checkpoints
+            weight = kind.weight.scored_with(
+                (parts[i.checkpoint].base + parts[i.checkpoint].lift, parts[i.checkpoint].keywords,
+                 i.selected)
+                for i in judged if i.checkpoint in parts
+            )  # fmt: skip
+            self.fitted = replace(self.fitted, checkpoints=replace(kind, weight=weight))
+        _add(self.counts, judged)
+        self.prompts.append(judged[0].keywords)
+        self.seen += len(judged)
+        if self.seen - self.fitted.events >= max(20, 0.1 * self.fitted.events):
+            self.fitted = refit(self.counts, self.prompts, self.fitted, events=self.seen)
+
+
+def ablations() -> list[tuple[str, Callable[[], Recommender]]]:
+    """The default with each of its parts switched off, each a fresh recommender per fit."""
     return [
-        ("tastebud", lambda: TastebudRecommender()),
-        ("tastebud, no relevance", lambda: TastebudRecommender("tastebud, no relevance", relevance=False)),
-        ("tastebud, no meaning", lambda: TastebudRecommender("tastebud, no meaning", meaning=False)),
-        ("tastebud, no use", lambda: TastebudRecommender("tastebud, no use", use=False)),
-        ("tastebud, no similar words", lambda: TastebudRecommender("tastebud, no similar words", meaning=False, use=False)),
-        ("tastebud, no fallback", lambda: TastebudRecommender("tastebud, no fallback", fallback=False)),
-        ("tastebud, no pooling", lambda: TastebudRecommender("tastebud, no pooling", pool=False)),
+        ("default, no relevance", lambda: TastebudRecommender("default, no relevance", relevance=False)),
+        ("default, no meaning", lambda: TastebudRecommender("default, no meaning", meaning=False)),
+        ("default, no use", lambda: TastebudRecommender("default, no use", use=False)),
+        ("default, no similar words", lambda: TastebudRecommender("default, no similar words", meaning=False, use=False)),
+        ("default, no fallback", lambda: TastebudRecommender("default, no fallback", fallback=False)),
+        ("default, no pooling", lambda: TastebudRecommender("default, no pooling", pool=False)),
     ]  # fmt: skip

@@ -69,8 +69,9 @@ def paired(mine: Sequence[float], theirs: Sequence[float]) -> dict[str, object]:
 
 
 def subjects(names: Sequence[str]) -> list[str]:
-    """The recommenders whose paired differences are reported: the default and the lead's."""
-    return [name for name in names if name == "default" or name.startswith("tastebud")]
+    """The recommenders whose paired differences are reported: the default (against every other,
+    its ablations included, so each row "default − default, no X" is what that part is worth)."""
+    return [name for name in names if name == "default"]
 
 
 def pm(found: Mapping[str, object], digits: int = 3) -> str:
