@@ -151,3 +151,61 @@ def test_the_fitted_state_survives_its_json_form() -> None:
                 words, CHECKPOINTS, evidence
             )
         ]
+
+
+lora_histories = st.lists(
+    st.tuples(
+        st.lists(st.sampled_from(WORDS), min_size=1, max_size=3, unique=True),
+        st.sampled_from(CHECKPOINTS),
+        st.lists(st.sampled_from(["detail", "grain", "anime"]), max_size=2, unique=True),
+        st.booleans(),
+        st.sampled_from(["me", "you"]),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    history=lora_histories,
+    keywords=st.lists(st.sampled_from([*WORDS, "unseen"]), max_size=4, unique=True),
+    names=st.lists(st.sampled_from(["detail", "grain", "anime", "never"]), min_size=1, unique=True),
+    checkpoint=st.sampled_from([*CHECKPOINTS, None]),
+)
+def test_loras_and_several_profiles_keep_the_contract(
+    history: list[tuple[list[str], str, list[str], bool, str]],
+    keywords: list[str],
+    names: list[str],
+    checkpoint: str | None,
+) -> None:
+    """LoRAs are ranked by the same contract, with this profile's counts and everyone's."""
+    mine: dict[tuple[str, str, str], tuple[float, float]] = {}
+    everyone: dict[tuple[str, str, str], tuple[float, float]] = {}
+    for words, used, loras, selected, profile in history:
+        for cell in cells(words, used, loras, ""):
+            for counts in (everyone, mine) if profile == "me" else (everyone,):
+                kept, total = counts.get(cell, (0.0, 0.0))
+                counts[cell] = (kept + selected, total + 1.0)
+    prompts = [words for words, *_, profile in history if profile == "me"]
+    fitted = refit(mine, prompts, meaning=False)
+    strategy, evidence = DefaultStrategy().with_fitted(fitted), Evidence(mine, everyone)
+    first = strategy.rank_loras(keywords, checkpoint, names, evidence)
+    assert sorted(item.key for item in first) == sorted(names)
+    assert all(0.0 <= item.score <= 1.0 for item in first)
+    avoided = [item.avoided for item in first]
+    assert avoided == sorted(avoided)  # those that clash come last
+    again = DefaultStrategy().with_fitted(refit(mine, prompts, meaning=False))
+    assert again.rank_loras(keywords, checkpoint, names, Evidence(mine, everyone)) == first
+    ranked = strategy.rank_checkpoints(keywords, CHECKPOINTS, evidence)
+    assert sorted(item.key for item in ranked) == sorted(CHECKPOINTS)
+
+
+def test_the_table_carries_a_new_word_to_the_checkpoint_of_its_neighbours() -> None:
+    """With the shipped table: "seaside" and "surf" were never recorded, "beach" and "sand" were."""
+    strategy, evidence = _fitted(_themed(7), use=False)
+    strategy = strategy.with_fitted(
+        refit(evidence.personal, [k for k, _, _ in _themed(7)], meaning=True, use=False)
+    )
+    ranked = strategy.rank_checkpoints(["seaside", "surf"], CHECKPOINTS, evidence)
+    assert ranked[0].key == "epic"
+    assert any(item.similar for item in ranked[0].keywords)

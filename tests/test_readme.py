@@ -56,6 +56,7 @@ SEED = README.parent.parent / "shared" / "seed" / "preference-learning-system.md
 async def demo_api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(database=tmp_path / "preferences.db"))
     await app.state.preferences.record_batch(demo_history())
+    await app.state.preferences.refit("demo")  # as `tastebud serve --demo` does
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app), base_url="http://localhost:8001"
     ) as client:

@@ -156,7 +156,9 @@ def demo(db: Database = DATABASE) -> None:
 
 
 async def _fill_demo(learning: PreferenceLearning) -> int:
-    return (await learning.record_batch(demo_history())).added
+    added = (await learning.record_batch(demo_history())).added
+    await learning.refit(DEMO_PROFILE)  # so the first question is answered from a fitted state
+    return added
 
 
 # -- recording and recommending -------------------------------------------------------------------
