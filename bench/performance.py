@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import tastebud
 from tastebud import PreferenceLearning, parse_prompt
+from tastebud.learning.bayes import BayesStrategy
 from tastebud.names import model_key
 
 HERE = Path(__file__).resolve().parent
@@ -403,14 +404,31 @@ async def main(args: argparse.Namespace) -> None:
         figure("bytes/event, after import, VACUUMed", size_b["vacuumed"] / n, "B", "(info)")
         figure("bytes/event, record_batch-filled, as-is", size_a["as_is"] / n, "B", "(info)")
 
-        # 3 and 5. recommend_checkpoint over 50 candidates vs the naive query-per-cell way, on B.
+        # 3 and 5. recommend_checkpoint over 50 candidates, on B: today's default (BayesStrategy)
+        # and the new default side by side, the same prompts, interleaved (which one goes first
+        # alternates), so both meet the same machine; then the naive query-per-cell way.
+        bayes = PreferenceLearning(database=work / "imported.db", strategy=BayesStrategy())
         learner = PreferenceLearning(database=work / "imported.db")
-        calls = [(rng.choice(prompts), CHECKPOINTS) for _ in range(rec_calls)]
-        await timed_calls(calls[:20], learner.recommend_checkpoint)  # warm up: open, caches
         t = time.perf_counter()
-        fast = await timed_calls(calls, learner.recommend_checkpoint)
-        phase(f"recommend_checkpoint x {rec_calls}", t)
+        await learner.refit()  # the new default reads its fitted state; a server refits it
+        phase("refit (the new default's fitted state)", t)
+        calls = [(rng.choice(prompts), CHECKPOINTS) for _ in range(rec_calls)]
+        for warm in (bayes, learner):  # warm up: open, caches
+            await timed_calls(calls[:20], warm.recommend_checkpoint)
+        t = time.perf_counter()
+        fast: list[float] = []
+        today: list[float] = []
+        for index, call in enumerate(calls):
+            pair = [(learner, fast), (bayes, today)]
+            for learning, samples in pair if index % 2 else pair[::-1]:
+                samples += await timed_calls([call], learning.recommend_checkpoint)
+        phase(f"recommend_checkpoint x {rec_calls}, each strategy", t)
+        same = 0
+        for call in calls[:200]:
+            best = (await learner.recommend_checkpoint(*call))[0]
+            same += best == (await bayes.recommend_checkpoint(*call))[0]
         await learner.aclose()
+        await bayes.aclose()
         engine = create_async_engine(f"sqlite+aiosqlite:///{work / 'public_app.db'}")
         await timed_calls(calls[:5], lambda p, c: naive_recommend(engine, p, c))  # warm up
         t = time.perf_counter()
@@ -425,6 +443,12 @@ async def main(args: argparse.Namespace) -> None:
             "<= 5",
             pct(fast, 0.99) <= 5,
         )
+        figure("  today's default (Bayes) p50", pct(today, 0.5), "ms", "(info)")
+        figure("  today's default (Bayes) p99", pct(today, 0.99), "ms", "(info)")
+        figure("  Bayes / new default, p50", pct(today, 0.5) / pct(fast, 0.5), "x", "(info)")
+        ratio = pct(today, 0.99) / pct(fast, 0.99)
+        figure("  Bayes / new default, p99", ratio, "x", ">= 3", ratio >= 3)
+        figure("  same best checkpoint (of 200 prompts)", same, "", "(info)")
         for q in (0.5, 0.99):
             figure(f"naive query-per-cell p{q * 100:.0f}", pct(naive, q), "ms", "(info)")
             figure(f"naive / tastebud, p{q * 100:.0f}", pct(naive, q) / pct(fast, q), "x", "(info)")
@@ -470,6 +494,8 @@ async def main(args: argparse.Namespace) -> None:
     RESULTS.write_text(json.dumps({
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "events": n, "machine": machine,
         "calls": {"record_preference": single_calls, "recommend": rec_calls, "naive": naive_calls},
+        "recommend_ms": {"new default": {"p50": pct(fast, 0.5), "p99": pct(fast, 0.99)},
+                         "bayes": {"p50": pct(today, 0.5), "p99": pct(today, 0.99)}},
         "phases_s": phases, "figures": figures, "sizes": {"imported": size_b, "filled": size_a},
         "total_s": round(total, 1), "missed": missed,
     }, indent=2))  # fmt: skip

@@ -43,6 +43,7 @@ async def _cell(pl: PreferenceLearning, stat_type: StatType, key1: str, key2: st
 @pytest.fixture
 async def seeded(pl: PreferenceLearning) -> PreferenceLearning:
     await pl.record_batch(seed_history())
+    await pl.refit()  # as a server does in the background once the history has grown
     return pl
 
 
@@ -119,16 +120,20 @@ async def test_anime_lora_for_anime_prompts_and_clash_left_out(
 async def test_default_beach_sunset_names_the_beach_evidence(seeded: PreferenceLearning) -> None:
     found = await seeded.recommend("beach sunset", ["epicrealismXL", "realvisxlV40"])
     assert found.checkpoint == "epicrealismXL"
-    # Pulled from 15 of 20 toward the checkpoint's 78 of 120: between the two.
-    assert 0.65 < found.confidence < 0.75
+    # Moved from the checkpoint's 78 of 120 toward 15 of 20 by the learned weight on keywords
+    # (above 1 here: out of sample, this history's words predicted better than their cells said).
+    assert 0.65 < found.confidence < 0.85
     assert (found.evidence, found.evidence_level, found.label) == (20, 1.0, "High confidence")
     assert found.why.startswith(
         "Based on your 15 'beach' selections from epicrealismXL (75% of 20 kept)"
     )
-    assert "New here: no history for 'sunset' yet" in found.why
+    assert "'sunset'" in found.why and "New here" in found.why
     assert {"kind": "keyword", "keyword": "beach", "checkpoint": "epicrealismXL",
             "selected": 15, "total": 20, "rate": 0.75} in found.reasons  # fmt: skip
-    assert {"kind": "new", "keyword": "sunset"} in found.reasons
+    # "sunset" was never recorded: it is read through a similar word the history has ("night").
+    assert {"kind": "keyword", "keyword": "sunset", "checkpoint": "epicrealismXL",
+            "selected": 0, "total": 0, "rate": 0.0} in found.reasons  # fmt: skip
+    assert any(r["kind"] == "similar" and r["similar_to"] == "sunset" for r in found.reasons)
     assert [item.checkpoint for item in found.ranking] == ["epicrealismXL", "realvisxlV40"]
 
 

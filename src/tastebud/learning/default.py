@@ -25,15 +25,16 @@ strategy only reads it. Switches turn each part off, for the benchmark's ablatio
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from tastebud.learning.bayes import _clip, _expit, _logit, _minus, _rate
 from tastebud.learning.fitted import KINDS, NOTHING_FITTED, Fitted
-from tastebud.learning.keys import Cell, StatType
+from tastebud.learning.keys import StatType
 from tastebud.learning.levels import (
     Counts2,
     Lookup,
     Parents,
+    SettledCounts,
     expected_rate,
     keyword_lift,
     parents,
@@ -82,6 +83,10 @@ class DefaultStrategy:
     pool: bool = True
     """The informative words' counts are added up and shrunk once; off: each word's cell is
     shrunk on its own and their gaps averaged."""
+    _remembered: dict[tuple[StatType, tuple[str, ...]], _Memo] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    """Each word's part for a set of candidates, while the store's counts stand (``_memo``)."""
 
     def with_fitted(self, fitted: Fitted) -> DefaultStrategy:
         """The same strategy reading ``fitted``."""
@@ -199,9 +204,11 @@ class DefaultStrategy:
         overall_type: StatType,
     ) -> list[Part]:
         """Each candidate's base, keyword part and lift for the prompt, in the candidates' order."""
-        pair_type = KINDS[overall_type]
-        mine, everyone = evidence.personal.get, evidence.pooled.get
-        levels = parents(candidates, mine, everyone, overall_type)
+        mine = evidence.personal.get
+        memo = self._memo(candidates, evidence, overall_type)
+        levels = (
+            memo.levels if memo else parents(candidates, mine, evidence.pooled.get, overall_type)
+        )
         kind = self.fitted.kind(overall_type)
         typical = DEFAULT_VARIANCE if kind.typical is None else kind.typical
         spoke: dict[str, tuple[float, Neighbours]] = {}
@@ -211,67 +218,31 @@ class DefaultStrategy:
         lifts: list[float] = []
         pooled: list[tuple[float, dict[str, Counts2], dict[str, Counts2]]] = []
         for word in dict.fromkeys(keywords):
-            neighbours: Neighbours = self.fitted.similar.of(word) if self.similar else ()
-            cells = _cells(word, neighbours, candidates, mine, pair_type)
-            others = {
-                key: counts
-                for key in candidates
-                if (
-                    counts := _minus(everyone((pair_type, word, key)), mine((pair_type, word, key)))
-                )
-            }
-            if not cells and not others:
-                continue  # no history for this word or its neighbours: it says nothing
-            lift = keyword_lift(cells, levels.rates, levels.strength)
-            if self.relevance:
-                variance = pooled_variance(
-                    kind.spreads.get(word),
-                    typical,
-                    (
-                        Spread(lent.variance, lent.images * share)
-                        for other, share in neighbours
-                        if (lent := kind.spreads.get(other)) is not None
-                    ),
-                )
+            if memo is not None and word in memo.words:
+                found = memo.words[word]
             else:
-                variance = typical
-            lifts.append(lift)
-            spoke[word] = (variance, neighbours)
-            pooled.append((variance, cells, others))
-            for key in candidates:
-                expected = base = expected_rate(levels.rates[key], lift)
-                pair = cells.get(key)
-                theirs = others.get(key)
-                strength = prior_strength(variance, expected)
-                if theirs is not None:  # other profiles' record of the pair moves the prior
-                    shrunk = _rate(theirs, levels.others[key], strength)
-                    expected = _clip(expected + shrunk - levels.others[key])
-                rate = _rate(pair, expected, strength)
-                gaps[key][word] = _logit(rate) - _logit(base)
-                own = mine((pair_type, word, key))
-                if own is not None or (pair is not None and neighbours):
-                    said[key].append(
-                        KeywordEvidence(
-                            word,
-                            round(own[0]) if own else 0,
-                            round(own[1]) if own else 0,
-                            similar=tuple(
-                                (other, round(borrowed[0]), round(borrowed[1]))
-                                for other, _ in neighbours
-                                if (borrowed := mine((pair_type, other, key))) is not None
-                            ),
-                            weight=variance,
-                        )
-                    )  # fmt: skip
+                found = self._word(word, candidates, evidence, overall_type, levels, typical)
+                if memo is not None:
+                    memo.words[word] = found
+            if found is None:
+                continue  # no history for this word or its neighbours: it says nothing
+            lifts.append(found.lift)
+            spoke[word] = (found.variance, found.neighbours)
+            pooled.append((found.variance, found.cells, found.others))
+            if not self.pool:
+                for key, gap in found.gaps:
+                    gaps[key][word] = gap
+            for key, item in found.said:
+                said[key].append(item)
         lift = sum(lifts) / len(lifts) if lifts else 0.0
         if self.pool:
             combined = _pooled_gaps(pooled, candidates, levels, lift, typical)
         else:
             combined = self._mean(spoke, gaps)
-        found: list[Part] = []
+        found_parts: list[Part] = []
         for key in candidates:
             own = mine((overall_type, key, ""))
-            found.append(
+            found_parts.append(
                 Part(
                     key=key,
                     base=_logit(levels.rates[key]),
@@ -282,7 +253,149 @@ class DefaultStrategy:
                     strength=levels.strength + (own[1] if own is not None else 0.0),
                 )
             )
-        return found
+        return found_parts
+
+    def _memo(
+        self, candidates: Sequence[str], evidence: Evidence, overall_type: StatType
+    ) -> _Memo | None:
+        """What was worked out before for these candidates and counts; None when the counts may
+        change under us (any map but a store's ``SettledCounts``)."""
+        personal, pooled = evidence.personal, evidence.pooled
+        if not (isinstance(personal, SettledCounts) and isinstance(pooled, SettledCounts)):
+            return None
+        place = (overall_type, tuple(candidates))
+        memo = self._remembered.get(place)
+        if memo is None or memo.personal is not personal or memo.pooled is not pooled:
+            if len(self._remembered) >= MEMOS:
+                self._remembered.clear()
+            levels = parents(candidates, personal.get, pooled.get, overall_type)
+            memo = self._remembered[place] = _Memo(personal, pooled, levels, {})
+        return memo
+
+    def _word(
+        self,
+        word: str,
+        candidates: Sequence[str],
+        evidence: Evidence,
+        overall_type: StatType,
+        levels: Parents,
+        typical: float,
+    ) -> _Word | None:
+        """What one word says about every candidate; None when it has no history at all."""
+        pair_type = KINDS[overall_type]
+        mine, everyone = evidence.personal.get, evidence.pooled.get
+        kind = self.fitted.kind(overall_type)
+        neighbours: Neighbours = self.fitted.similar.of(word) if self.similar else ()
+        # One pass over the candidates reads each cell once: the word's own, what its similar
+        # words lend (a sparse cell borrows more), and other profiles' record. A store's counts
+        # come by row (the word's cells with every candidate), and only candidates with a cell
+        # in some row are visited: the others have nothing to add.
+        personal, pooled = evidence.personal, evidence.pooled
+        if isinstance(personal, SettledCounts) and isinstance(pooled, SettledCounts):
+            own_row = personal.rows.get((pair_type, word), _NO_ROW)
+            pooled_row = pooled.rows.get((pair_type, word), _NO_ROW)
+            lent_rows = [
+                (other, share, personal.rows.get((pair_type, other), _NO_ROW))
+                for other, share in neighbours
+            ]
+        else:
+            own_row = _row(mine, pair_type, word, candidates)
+            pooled_row = _row(everyone, pair_type, word, candidates)
+            lent_rows = [
+                (other, share, _row(mine, pair_type, other, candidates))
+                for other, share in neighbours
+            ]
+        visited: Sequence[str] = candidates
+        if self.pool:  # without pooling every candidate has a gap, with a cell or not
+            present = own_row.keys() | pooled_row.keys()
+            present = present.union(*(row.keys() for _, _, row in lent_rows))
+            visited = [key for key in candidates if key in present]
+        cells: dict[str, Counts2] = {}
+        others: dict[str, Counts2] = {}
+        read: list[tuple[str, Counts2 | None, list[tuple[str, Counts2]]]] = []
+        for key in visited:
+            own = own_row.get(key)
+            kept, total = own if own is not None else (0.0, 0.0)
+            lent_all: list[tuple[str, Counts2]] = []
+            if neighbours:
+                share_of = BORROW / (BORROW + total)
+                for other, share, row in lent_rows:
+                    borrowed = row.get(key)
+                    if borrowed is not None:
+                        kept += share * share_of * borrowed[0]
+                        total += share * share_of * borrowed[1]
+                        lent_all.append((other, borrowed))
+            if total > 0:
+                cells[key] = (kept, total)
+            if counts := _minus(pooled_row.get(key), own):
+                others[key] = counts
+            read.append((key, own, lent_all))
+        if not cells and not others:
+            return None
+        lift = keyword_lift(cells, levels.rates, levels.strength)
+        if self.relevance:
+            variance = pooled_variance(
+                kind.spreads.get(word),
+                typical,
+                (
+                    Spread(lent.variance, lent.images * share)
+                    for other, share in neighbours
+                    if (lent := kind.spreads.get(other)) is not None
+                ),
+            )
+        else:
+            variance = typical
+        gaps: list[tuple[str, float]] = []
+        said: list[tuple[str, KeywordEvidence]] = []
+        for key, own, lent_all in read:
+            if not self.pool:  # the per-word gaps are read only without pooling
+                expected = base = expected_rate(levels.rates[key], lift)
+                pair = cells.get(key)
+                theirs = others.get(key)
+                strength = prior_strength(variance, expected)
+                if theirs is not None:  # other profiles' record of the pair moves the prior
+                    shrunk = _rate(theirs, levels.others[key], strength)
+                    expected = _clip(expected + shrunk - levels.others[key])
+                rate = _rate(pair, expected, strength)
+                gaps.append((key, _logit(rate) - _logit(base)))
+            if own is not None or (key in cells and neighbours):
+                said.append((key, KeywordEvidence(
+                    word,
+                    round(own[0]) if own else 0,
+                    round(own[1]) if own else 0,
+                    similar=tuple(
+                        (other, round(borrowed[0]), round(borrowed[1]))
+                        for other, borrowed in lent_all
+                    ),
+                    weight=variance,
+                )))  # fmt: skip
+        return _Word(lift, variance, neighbours, cells, others, tuple(gaps), tuple(said))
+
+
+MEMOS = 8
+"""Sets of candidates a strategy remembers its words' parts for (a server asks about one or two)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    """What one of the prompt's words says about every candidate, before the prompt's words are
+    combined: the same for every prompt it appears in, so remembered while the counts stand."""
+
+    lift: float
+    variance: float
+    neighbours: Neighbours
+    cells: dict[str, Counts2]
+    others: dict[str, Counts2]
+    gaps: tuple[tuple[str, float], ...]
+    said: tuple[tuple[str, KeywordEvidence], ...]
+
+
+@dataclass(slots=True)
+class _Memo:
+    personal: SettledCounts
+    pooled: SettledCounts
+    levels: Parents
+    words: dict[str, _Word | None]
 
 
 POOL_EXPONENT = 0.5
@@ -330,26 +443,9 @@ def _pooled_gaps(
     return found
 
 
-def _cells(
-    word: str,
-    neighbours: Neighbours,
-    candidates: Sequence[str],
-    look: Lookup,
-    pair_type: StatType,
-) -> dict[str, Counts2]:
-    """The word's (selected, total) with each candidate, with what its similar words lend."""
-    found: dict[str, Counts2] = {}
-    for key in candidates:
-        cell: Cell = (pair_type, word, key)
-        own = look(cell)
-        kept, total = own if own is not None else (0.0, 0.0)
-        if neighbours:
-            share_of = BORROW / (BORROW + total)
-            for other, share in neighbours:
-                lent = look((pair_type, other, key))
-                if lent is not None:
-                    kept += share * share_of * lent[0]
-                    total += share * share_of * lent[1]
-        if total > 0:
-            found[key] = (kept, total)
-    return found
+_NO_ROW: dict[str, Counts2] = {}
+
+
+def _row(look: Lookup, pair_type: StatType, word: str, keys: Sequence[str]) -> dict[str, Counts2]:
+    """The word's cells with each of ``keys`` that has one."""
+    return {key: found for key in keys if (found := look((pair_type, word, key))) is not None}

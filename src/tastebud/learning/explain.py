@@ -77,8 +77,14 @@ def explain_choice(
         top = max(item.weight for item in best.keywords)
         telling = [item for item in best.keywords if item.weight >= IGNORED_SHARE * top]
         ignored = [item.keyword for item in best.keywords if item.weight < IGNORED_SHARE * top]
+        # A word's own images lead; a word read only through similar words comes after them.
         strongest = sorted(
-            telling, key=lambda item: -(item.total + sum(lent[2] for lent in item.similar))
+            telling,
+            key=lambda item: (
+                not item.total,
+                -item.total,
+                0 if item.total else -sum(lent[2] for lent in item.similar),
+            ),
         )
         lead = strongest[0]
         lent = ", ".join(f"'{word}' {kept} of {total}" for word, kept, total in lead.similar[:3])
@@ -154,6 +160,14 @@ def explain_choice(
             {"kind": "overall", kind: name, "selected": selected, "total": total,
              "rate": _rate(selected, total)}
         )  # fmt: skip
+    read_through = [
+        item for item in best.keywords
+        if not item.total and item.similar and item.keyword not in ignored
+        and (not sentences or f"'{item.keyword}' itself is new" not in sentences[0])
+    ]  # fmt: skip
+    for item in read_through[:2]:
+        lent = ", ".join(f"'{word}' {kept} of {total}" for word, kept, total in item.similar[:2])
+        sentences.append(f"New here: '{item.keyword}', read through similar words ({lent} kept)")
     if ignored:
         quoted = ", ".join(f"'{word}'" for word in ignored[:3])
         says = "says" if len(ignored) == 1 else "say"

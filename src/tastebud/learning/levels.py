@@ -27,6 +27,31 @@ Counts2 = tuple[float, float]
 Lookup = Callable[[Cell], "Counts2 | None"]
 
 
+class SettledCounts(dict[Cell, tuple[int, int]]):
+    """Counts whose cells, once present, never change (a store's snapshot of its statistics).
+
+    A strategy may remember what it worked out from such a map for as long as it is handed the
+    same map; any other map (a benchmark's counts, updated in place) is read afresh every time.
+    ``rows`` holds the same counts by (stat type, key1), then key2: the cells of one keyword,
+    without a look-up per candidate.
+    """
+
+    __slots__ = ("rows",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+
+    def put(self, cell: Cell, counts: tuple[int, int]) -> None:
+        """Set a cell's counts (once, or again while the map is still being filled)."""
+        self[cell] = counts
+        first = (cell[0], cell[1])
+        row = self.rows.get(first)
+        if row is None:
+            row = self.rows[first] = {}
+        row[cell[2]] = counts
+
+
 @dataclass(frozen=True, slots=True)
 class Parents:
     """The profile's rate and each candidate's shrunk overall rate (the keyword cells' base)."""
@@ -77,16 +102,25 @@ def keyword_lift(
     """How far a keyword moves the candidates' rates whatever the candidate (log-odds).
 
     ``cells`` are the keyword's (selected, total) with each candidate; 0.0 when it has none.
+    A keyword's own effect shows only across candidates: seen with one alone, its images say as
+    much about that pair as about the keyword ("forest" kept 2 of 18 with epicrealismXL, never
+    tried elsewhere, counts against epicrealismXL, not against forests); with ``m`` candidates
+    it takes ``(m - 1) / m`` of the difference.
     """
     kept = seen = expected = 0.0
+    tried = 0
     for key, found in cells.items():
+        if found[1] <= 0:
+            continue
+        tried += 1
         kept += found[0]
         seen += found[1]
         expected += found[1] * rates[key]
-    if not seen:
+    if tried < 2:
         return 0.0
     base = expected / seen
-    return _logit(_rate((kept, seen), base, strength)) - _logit(base)
+    share = (tried - 1) / tried
+    return share * (_logit(_rate((kept, seen), base, strength)) - _logit(base))
 
 
 def expected_rate(parent: float, lift: float) -> float:

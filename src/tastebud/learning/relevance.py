@@ -24,9 +24,9 @@ PULL = 20.0
 """Images a keyword's own spread must have to weigh as much as all keywords' together."""
 FLOOR = 1e-5
 """The least variance a keyword keeps (probability scale): a tiny weight, never a division by 0."""
-DEFAULT_VARIANCE = 0.004
-"""All keywords' variance before any keyword has the images to say: a keyword moves a rate of
-0.5 by about 0.06, a fifth of what one checkpoint differs from another in a typical history."""
+DEFAULT_VARIANCE = 0.01
+"""All keywords' variance before any keyword has the images to say (or before the first fit): a
+cell's prior is then worth about 20 images at a rate of 0.5, as the previous default's was."""
 MIN_IMAGES = 30
 """Images across all keywords' cells before all keywords' variance is estimated at all."""
 

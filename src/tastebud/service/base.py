@@ -43,6 +43,8 @@ class ServiceBase:
         # The default strategy's fitted state per profile: (read at, state), and the refits
         # under way in the background (service/fitting.py).
         self._fitted: dict[str, tuple[float, Fitted]] = {}
+        self._versions: dict[str, tuple[int, str] | None] = {}
+        self._strategies: dict[str, DefaultStrategy] = {}
         self._refits: dict[str, asyncio.Task[Fitted]] = {}
         self._refit_locks: dict[str, asyncio.Lock] = {}
         # A server refits in the background; a short-lived process (the CLI) refits before it

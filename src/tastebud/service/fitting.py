@@ -1,9 +1,10 @@
 """The default strategy's fitted state: read from the store, refitted in the background.
 
-Recommending reads the stored state (kept in memory for ``FRESH_SECONDS``, so a second worker's
-refit is seen soon) and never refits. When a question shows that the profile has grown by
-``REFIT_SHARE`` since the fit (at least ``REFIT_EVENTS`` events), a refit is started in the
-background; the answer uses the state at hand. ``refit()`` does it at once.
+Recommending reads the stored state (kept in memory; every ``FRESH_SECONDS`` it checks whether
+the stored one was refitted since, so a second worker's refit is seen soon) and never refits.
+When a question shows that the profile has grown by ``REFIT_SHARE`` since the fit (at least
+``REFIT_EVENTS`` events), a refit is started in the background; the answer uses the state at
+hand. ``refit()`` does it at once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ REFIT_EVENTS = 20
 REFIT_SHARE = 0.1
 """...and at least this share of the events at the last fit."""
 FRESH_SECONDS = 30.0
-"""How long a state read from the store is used before it is read again."""
+"""How long a state read from the store is used before the store is asked whether it changed."""
 FIT_TYPES = (
     StatType.PROFILE, StatType.CHECKPOINT, StatType.KEYWORD_CHECKPOINT, StatType.LORA,
     StatType.KEYWORD_LORA,
@@ -86,6 +87,7 @@ class Fitting(ServiceBase):
         # Read back from its JSON form, as a restart or a second worker will: the same answers.
         fitted = from_json(json.loads(state))
         self._fitted[user_id] = (time.monotonic(), fitted)
+        self._versions.pop(user_id, None)
         return fitted
 
     async def _stored_state(self, user_id: str) -> Fitted:
@@ -97,15 +99,27 @@ class Fitting(ServiceBase):
         cached = self._fitted.get(user_id)
         if cached is not None and time.monotonic() - cached[0] < FRESH_SECONDS:
             return cached[1]
+        # Parsing the state costs tens of milliseconds at 100,000 events, and a new state object
+        # forgets what the strategy worked out: read it again only when it was refitted.
+        version = await (await self._store()).fitted_version(user_id)
+        if cached is not None and version is not None and self._versions.get(user_id) == version:
+            self._fitted[user_id] = (time.monotonic(), cached[1])
+            return cached[1]
         fitted = await self._stored_state(user_id)
         self._fitted[user_id] = (time.monotonic(), fitted)
+        self._versions[user_id] = version  # read before the state: at worst read again once
         return fitted
 
     async def _strategy_for(self, user_id: str) -> Strategy:
         """The service's strategy, reading the profile's fitted state where it has one."""
         if not isinstance(self.strategy, DefaultStrategy):
             return self.strategy
-        return self.strategy.with_fitted(await self._state(user_id))
+        fitted = await self._state(user_id)
+        # The same strategy object while the state stands: it remembers its words' parts.
+        known = self._strategies.get(user_id)
+        if known is None or known.fitted is not fitted:
+            known = self._strategies[user_id] = self.strategy.with_fitted(fitted)
+        return known
 
     async def _refitted(self, user_id: str, strategy: Strategy, events: float) -> Strategy:
         """The strategy to answer with, refitting first or in the background when it is stale.

@@ -12,7 +12,9 @@ import sqlalchemy as sa
 
 from tastebud.events import PreferenceEvent
 from tastebud.learning.keys import Cell, Counts, StatType, cells, stat_changes
+from tastebud.learning.levels import SettledCounts
 from tastebud.learning.strategy import Block, Evidence
+from tastebud.store.cache import Snapshot
 from tastebud.store.cells import STAT_CODES, from_stored, key_kinds
 from tastebud.store.ids import Lookup
 from tastebud.store.rows import row_event
@@ -84,6 +86,64 @@ def evidence(
             if owner == profile:
                 personal[cell] = (selected, total)
     return Evidence(personal=personal, pooled=pooled)
+
+
+def cached_evidence(
+    connection: sa.Connection, ids: Lookup, user_id: str, blocks: Sequence[Block], found: Snapshot
+) -> Evidence:
+    """``evidence``, from the rows already in ``found`` and the rest read into it.
+
+    A block's rows are read for every key2 and every profile (one range scan per key1, which is
+    how ``evidence`` reads a block of many key2 anyway), so a later question about other
+    candidates or another profile finds them too. The answer's maps are the snapshot's own:
+    they hold more cells than were asked for, and stay the same objects while it lives.
+    """
+    for block in blocks:
+        stat_type = block.stat_type
+        missing = [key1 for key1 in block.keys1 if (stat_type, key1) not in found.loaded]
+        if missing:
+            _load(connection, ids, stat_type, missing, found)
+    profile = ids.profile_ids([user_id]).get(user_id)
+    personal = found.personal.get(profile)
+    if personal is None:
+        personal = found.personal[profile] = SettledCounts()
+    return Evidence(personal=personal, pooled=found.pooled)
+
+
+def _load(
+    connection: sa.Connection, ids: Lookup, stat_type: StatType, keys1: list[str], found: Snapshot
+) -> None:
+    names1 = _names_by_id(ids, key_kinds(stat_type)[0], keys1)
+    code = STAT_CODES[stat_type]
+    pooled, personal = found.pooled, found.personal
+    names2: dict[int, str] = {0: ""}
+    # Straight to the driver (the cache is SQLite's only): SQLAlchemy's rows cost more than the
+    # range scans themselves.
+    driver: Any = connection.connection.driver_connection
+    for chunk in chunks(list(names1)):
+        marks = ",".join("?" * len(chunk))
+        rows = driver.execute(_LOAD_SQL.format(marks), (code, *chunk))
+        for key1, key2, owner, selected, total in rows:
+            name2 = names2.get(key2)
+            if name2 is None:
+                name2 = names2[key2] = ids.model(key2).key
+            cell = (stat_type, names1[key1], name2)
+            earlier = pooled.get(cell)
+            pooled.put(cell, (
+                (selected, total) if earlier is None
+                else (earlier[0] + selected, earlier[1] + total)
+            ))  # fmt: skip
+            mine = personal.get(owner)
+            if mine is None:
+                mine = personal[owner] = SettledCounts()
+            mine.put(cell, (selected, total))
+    found.loaded.update((stat_type, key1) for key1 in keys1)
+
+
+_LOAD_SQL = (
+    "SELECT key1, key2, profile_id, selected_count, total_count FROM preference_stats"
+    " WHERE stat_type = ? AND key1 IN ({})"
+)
 
 
 def decayed_evidence(

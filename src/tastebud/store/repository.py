@@ -21,6 +21,7 @@ from tastebud.learning.keys import StatType
 from tastebud.learning.strategy import Block, Evidence
 from tastebud.names import matches_model
 from tastebud.store import queue, reads
+from tastebud.store.cache import StatisticsCache
 from tastebud.store.database import Database
 from tastebud.store.ids import Ids, Lookup
 from tastebud.store.migrations import migrate
@@ -38,6 +39,7 @@ class Repository:
         self.db = Database(database, durable=durable)
         self.ids = Ids()
         self._writer = Writer(self.db.is_postgres)
+        self.cache = StatisticsCache()
 
     async def migrate(self) -> int:
         """Create or bring forward the schema and load the id tables; returns the old version."""
@@ -53,7 +55,10 @@ class Repository:
             lookup = self.ids.lookup(connection, self.db.dialect)
             return work(connection, lookup), lookup
 
-        result, lookup = await self.db.write(run)
+        try:
+            result, lookup = await self.db.write(run)
+        finally:
+            self.cache.wrote()  # after the commit: a read from now on starts a new snapshot
         lookup.commit()
         return result
 
@@ -211,9 +216,15 @@ class Repository:
             return await self._read(  # type: ignore[no-any-return]
                 lambda c, ids: reads.decayed_evidence(c, ids, user_id, blocks, half_life_days, now)
             )
-        return await self._read(  # type: ignore[no-any-return]
-            lambda c, ids: reads.evidence(c, ids, user_id, blocks), small=True
-        )
+        writes = self.cache.writes  # counted before the read's snapshot starts
+
+        def work(connection: sa.Connection, ids: Lookup) -> Evidence:
+            found = self.cache.snapshot(connection, writes)
+            if found is None:
+                return reads.evidence(connection, ids, user_id, blocks)
+            return reads.cached_evidence(connection, ids, user_id, blocks, found)
+
+        return await self._read(work, small=True)  # type: ignore[no-any-return]
 
     async def resolve(self, kind: str, keys: Sequence[str]) -> dict[str, str]:
         """Requested key -> the stored key it stands for: itself, or the one recorded version.
@@ -239,9 +250,22 @@ class Repository:
 
     async def known_models(self, kind: str, user_id: str | None = None) -> dict[str, str]:
         """Key -> display name of the checkpoints (or LoRAs) with statistics, for one profile or all."""
-        return await self._read(  # type: ignore[no-any-return]
-            lambda c, ids: reads.known_models(c, ids, kind, user_id), small=True
-        )
+        writes = self.cache.writes  # counted before the read's snapshot starts
+
+        def work(connection: sa.Connection, ids: Lookup) -> dict[str, str]:
+            found = self.cache.snapshot(connection, writes)
+            if found is None:
+                return reads.known_models(connection, ids, kind, user_id)
+            profile = None if user_id is None else ids.profile_ids([user_id]).get(user_id, -1)
+            place = (kind, profile)
+            known = found.known_models.get(place)
+            if known is None:
+                known = found.known_models[place] = reads.known_models(
+                    connection, ids, kind, user_id
+                )
+            return dict(known)  # the caller may change its copy
+
+        return await self._read(work, small=True)  # type: ignore[no-any-return]
 
     async def lora_uses(
         self, user_id: str, keys: Sequence[str], limit: int = 1000
@@ -319,6 +343,22 @@ class Repository:
             table = fitted_state.c
             row = connection.execute(
                 sa.select(table.events, table.state).where(table.profile_id == profile)
+            ).first()
+            return None if row is None else (int(row[0]), str(row[1]))
+
+        return await self._read(work, small=True)  # type: ignore[no-any-return]
+
+    async def fitted_version(self, user_id: str) -> tuple[int, str] | None:
+        """(events at the fit, when it was fitted) of the profile's fitted state: a cheap way to
+        tell whether the state was refitted since it was read."""
+
+        def work(connection: sa.Connection, ids: Lookup) -> tuple[int, str] | None:
+            profile = ids.profile_ids([user_id]).get(user_id)
+            if profile is None:
+                return None
+            table = fitted_state.c
+            row = connection.execute(
+                sa.select(table.events, table.fitted_at).where(table.profile_id == profile)
             ).first()
             return None if row is None else (int(row[0]), str(row[1]))
 
