@@ -253,8 +253,7 @@ def recommend(
                 "reasons": found.reasons,
                 "ranking": [item._asdict() for item in found.ranking],
                 "loras": [
-                    {"lora": lora.name, "score": lora.score, "strength": lora.strength,
-                     "why": lora.why, **({"avoided": True} if lora.avoided else {})}
+                    {**_lora_dict(lora), **({"avoided": True} if lora.avoided else {})}
                     for lora in loras
                 ],
             }

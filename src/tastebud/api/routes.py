@@ -225,14 +225,7 @@ async def recommend_loras(
     )
     return JSONResponse(
         [
-            {
-                "lora": lora.name,
-                "score": round(lora.score, 4),
-                "strength": lora.strength,
-                "why": lora.why,
-                "reasons": list(lora.evidence),
-                **({"avoided": True} if lora.avoided else {}),
-            }
+            {**_lora_json(lora), **({"avoided": True} if lora.avoided else {})}
             for lora in loras
             if include_avoided or not lora.avoided
         ]

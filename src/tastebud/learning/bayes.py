@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tastebud.learning.keys import Cell, StatType
-from tastebud.learning.pairs import verdict
+from tastebud.learning.pairs import with_checkpoint
 from tastebud.learning.seed import SeedStrategy
 from tastebud.learning.strategy import Block, Evidence, KeywordEvidence, Scored
 
@@ -150,30 +150,8 @@ class BayesStrategy:
         ranked = self._rank(keywords, candidates, evidence, StatType.LORA, StatType.KEYWORD_LORA)
         if not checkpoint:
             return ranked
-        scored = []
-        for item in ranked:
-            pair = evidence.mine((StatType.CHECKPOINT_LORA, checkpoint, item.key))
-            overall = evidence.mine((StatType.CHECKPOINT, checkpoint, ""))
-            avoided = verdict(pair, overall) == "clashes"
-            # The pair's own record pulls the LoRA's score toward it, as a keyword cell does.
-            score = _rate(
-                pair if pair.total else None,
-                item.score,
-                self.keyword_strength or DEFAULT_KEYWORD_STRENGTH,
-            )
-            scored.append(
-                Scored(
-                    item.key,
-                    score,
-                    item.evidence,
-                    item.confidence,
-                    item.keywords,
-                    avoided=avoided,
-                    strength=item.strength,
-                    overall=item.overall,
-                )
-            )
-        return sorted(scored, key=lambda found: (found.avoided, -found.score))
+        strength = self.keyword_strength or DEFAULT_KEYWORD_STRENGTH
+        return with_checkpoint(ranked, checkpoint, evidence, strength)
 
     # -- the shared ranking ---------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from tastebud.learning.levels import (
     keyword_lift,
     parents,
 )
-from tastebud.learning.pairs import verdict
+from tastebud.learning.pairs import with_checkpoint
 from tastebud.learning.relevance import (
     DEFAULT_VARIANCE,
     Spread,
@@ -143,17 +143,7 @@ class DefaultStrategy:
         evidence: Evidence,
     ) -> list[Scored]:
         ranked = self._rank(keywords, candidates, evidence, StatType.LORA)
-        if not checkpoint:
-            return ranked
-        scored = []
-        for item in ranked:
-            pair = evidence.mine((StatType.CHECKPOINT_LORA, checkpoint, item.key))
-            overall = evidence.mine((StatType.CHECKPOINT, checkpoint, ""))
-            avoided = verdict(pair, overall) == "clashes"
-            # The pair's own record pulls the LoRA's score toward it, as a keyword cell does.
-            score = _rate(pair if pair.total else None, item.score, 20.0)
-            scored.append(replace(item, score=score, avoided=avoided))
-        return sorted(scored, key=lambda found: (found.avoided, -found.score))
+        return with_checkpoint(ranked, checkpoint, evidence, 20.0) if checkpoint else ranked
 
     def _rank(
         self,

@@ -12,9 +12,12 @@ overview (LoRAs that work, LoRAs that clash) all ask this module.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal
 
-from tastebud.learning.keys import Counts
+from tastebud.learning.keys import Counts, StatType
+from tastebud.learning.strategy import Evidence, Scored
 
 MIN_PAIR_IMAGES = 5
 """Images of a checkpoint x LoRA pair before it is said to work or clash."""
@@ -68,3 +71,22 @@ def worth_enabling(
     """
     said = verdict(pair, checkpoint) if pair.total >= MIN_PAIR_IMAGES else verdict(lora, profile)
     return said == "works" and prompt_gap >= 0.0
+
+
+def with_checkpoint(
+    ranked: Sequence[Scored], checkpoint: str, evidence: Evidence, strength: float
+) -> list[Scored]:
+    """LoRAs ranked for a checkpoint: each pulled toward its record with it, clashing ones last.
+
+    The pair's own record pulls a LoRA's score toward it as a keyword cell does (``strength``
+    images for the score before the pair's own).
+    """
+    overall = evidence.mine((StatType.CHECKPOINT, checkpoint, ""))
+    scored = []
+    for item in ranked:
+        pair = evidence.mine((StatType.CHECKPOINT_LORA, checkpoint, item.key))
+        score = item.score
+        if pair.total:
+            score = (pair.selected + strength * item.score) / (pair.total + strength)
+        scored.append(replace(item, score=score, avoided=verdict(pair, overall) == "clashes"))
+    return sorted(scored, key=lambda found: (found.avoided, -found.score))

@@ -335,30 +335,21 @@ class Repository:
 
     async def fitted_state(self, user_id: str) -> tuple[int, str] | None:
         """(events at the fit, the state as JSON) of the profile's fitted state, if any."""
-
-        def work(connection: sa.Connection, ids: Lookup) -> tuple[int, str] | None:
-            profile = ids.profile_ids([user_id]).get(user_id)
-            if profile is None:
-                return None
-            table = fitted_state.c
-            row = connection.execute(
-                sa.select(table.events, table.state).where(table.profile_id == profile)
-            ).first()
-            return None if row is None else (int(row[0]), str(row[1]))
-
-        return await self._read(work, small=True)  # type: ignore[no-any-return]
+        return await self._fitted(user_id, fitted_state.c.state)
 
     async def fitted_version(self, user_id: str) -> tuple[int, str] | None:
         """(events at the fit, when it was fitted) of the profile's fitted state: a cheap way to
         tell whether the state was refitted since it was read."""
+        return await self._fitted(user_id, fitted_state.c.fitted_at)
 
+    async def _fitted(self, user_id: str, column: sa.Column[Any]) -> tuple[int, str] | None:
         def work(connection: sa.Connection, ids: Lookup) -> tuple[int, str] | None:
             profile = ids.profile_ids([user_id]).get(user_id)
             if profile is None:
                 return None
             table = fitted_state.c
             row = connection.execute(
-                sa.select(table.events, table.fitted_at).where(table.profile_id == profile)
+                sa.select(table.events, column).where(table.profile_id == profile)
             ).first()
             return None if row is None else (int(row[0]), str(row[1]))
 
