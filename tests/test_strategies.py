@@ -9,12 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tastebud.learning import Evidence, SeedStrategy, StatType, Strategy
-from tastebud.learning.bayes import BayesStrategy, fitted_strength
+from tastebud.learning.bayes import BayesStrategy
 from tastebud.learning.default import DefaultStrategy
 from tastebud.learning.explain import explain_choice, label
 from tastebud.learning.explore import explore
 from tastebud.learning.families import canonical_family, compatible
 from tastebud.learning.keys import cells
+from tastebud.learning.rates import fitted_strength
 from tastebud.learning.strengths import Use, preferred_strength
 
 STRATEGIES: list[Strategy] = [SeedStrategy(), BayesStrategy(), DefaultStrategy()]

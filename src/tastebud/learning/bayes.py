@@ -29,73 +29,29 @@ the rest; a keyword with no history adds nothing.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tastebud.learning.keys import Cell, StatType
 from tastebud.learning.pairs import with_checkpoint
+from tastebud.learning.rates import (
+    DEFAULT_CHECKPOINT_STRENGTH,
+    PROFILE_STRENGTH,
+    Counts2,
+    clip_rate,
+    expit,
+    fitted_strength,
+    logit,
+    others_of,
+    shrunk_rate,
+)
 from tastebud.learning.seed import SeedStrategy
 from tastebud.learning.strategy import Block, Evidence, KeywordEvidence, Scored
 
-DEFAULT_CHECKPOINT_STRENGTH = 10.0
-"""Images a checkpoint's rate is worth before its own, when too few checkpoints have history to
-fit it: ten images move a checkpoint halfway from the profile's average."""
 DEFAULT_KEYWORD_STRENGTH = 20.0
 """The same for a keyword with a checkpoint: keywords shift a checkpoint's rate less than one
 checkpoint differs from another, so their cells need more images to speak."""
-PROFILE_STRENGTH = 10.0
-"""Images a profile's overall rate is worth before its own, toward all profiles' rate."""
-MIN_STRENGTH, MAX_STRENGTH = 2.0, 1000.0
-_EDGE = 1e-4
 _PROFILE = Block(StatType.PROFILE, ("",))
-
-Counts2 = tuple[float, float]
-"""(selected, total): counts, or weights where a history is decayed."""
-
-
-def _rate(found: Counts2 | None, prior: float, strength: float) -> float:
-    if found is None:
-        return prior
-    return (found[0] + strength * prior) / (found[1] + strength)
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, _EDGE), 1.0 - _EDGE)
-    return math.log(p / (1.0 - p))
-
-
-def _expit(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-
-
-def _clip(p: float) -> float:
-    return min(max(p, 0.01), 0.99)
-
-
-def fitted_strength(cells: Iterable[tuple[float, float, float]], default: float) -> float:
-    """A prior strength fitted by the method of moments, from (selected, total, prior) of cells.
-
-    Under a Beta-Binomial with strength ``k``, true rates spread around their priors with
-    variance ``p(1-p) / (k + 1)``; what the observed rates spread beyond sampling noise estimates
-    it. ``default`` when fewer than 3 cells or 30 images have history.
-    """
-    spread = expected = images = 0.0
-    count = 0
-    for selected, total, prior in cells:
-        if total <= 0:
-            continue
-        count += 1
-        images += total
-        spread += total * (selected / total - prior) ** 2
-        expected += prior * (1.0 - prior)
-    if count < 3 or images < 30 or images <= count:
-        return default
-    variance = (spread - expected) / (images - count)
-    mean_noise = expected / count
-    if variance <= mean_noise / (MAX_STRENGTH + 1):
-        return MAX_STRENGTH  # no more spread than sampling explains: the level above says it all
-    return min(max(mean_noise / variance - 1.0, MIN_STRENGTH), MAX_STRENGTH)
 
 
 @dataclass(frozen=True)
@@ -166,9 +122,9 @@ class BayesStrategy:
         """The profile's rate, and the prior strengths fitted for this question."""
         mine, everyone = evidence.personal.get, evidence.pooled.get
         profile = mine((StatType.PROFILE, "", ""))
-        others = _minus(everyone((StatType.PROFILE, "", "")), profile)
-        others_rate = _rate(others, 0.5, 2.0)
-        profile_rate = _rate(profile, others_rate, PROFILE_STRENGTH)
+        others = others_of(everyone((StatType.PROFILE, "", "")), profile)
+        others_rate = shrunk_rate(others, 0.5, 2.0)
+        profile_rate = shrunk_rate(profile, others_rate, PROFILE_STRENGTH)
         overall_strength = self.checkpoint_strength or fitted_strength(
             (
                 (found[0], found[1], profile_rate)
@@ -179,7 +135,7 @@ class BayesStrategy:
         )
         parent: dict[str, float] = {}
         for key in candidates:
-            parent[key] = _rate(mine((overall_type, key, "")), profile_rate, overall_strength)
+            parent[key] = shrunk_rate(mine((overall_type, key, "")), profile_rate, overall_strength)
         # A keyword's own effect, shared by every candidate: some subjects are kept less whatever
         # made them. Measured against the candidates' rates, so that the cells below are pulled
         # toward "this checkpoint, for a subject like this" and only what is particular to the
@@ -195,12 +151,12 @@ class BayesStrategy:
                     expected += found[1] * parent[key]
             if seen:
                 base = expected / seen
-                lifts[word] = _logit(_rate((kept, seen), base, overall_strength)) - _logit(base)
+                lifts[word] = logit(shrunk_rate((kept, seen), base, overall_strength)) - logit(base)
         pair_strength = self.keyword_strength
         if pair_strength is None:
             pair_strength = fitted_strength(
                 (
-                    (found[0], found[1], _expit(_logit(parent[key]) + lifts[word]))
+                    (found[0], found[1], expit(logit(parent[key]) + lifts[word]))
                     for key in candidates
                     for word in keywords
                     if (found := mine((pair_type, word, key))) is not None
@@ -241,14 +197,14 @@ def _score(
 ) -> Scored:
     overall_cell: Cell = (overall_type, candidate, "")
     own = mine(overall_cell)
-    others = _minus(everyone(overall_cell), own)
+    others = others_of(everyone(overall_cell), own)
     # Other profiles' lift for this candidate moves this profile's prior for it.
     lift = 0.0
     if others is not None:
-        lift = _rate(others, levels.others_rate, levels.overall_strength) - levels.others_rate
-    parent = _rate(own, _clip(levels.profile_rate + lift), levels.overall_strength)
-    parent_logit = _logit(parent)
-    others_parent = _rate(others, levels.others_rate, levels.overall_strength)
+        lift = shrunk_rate(others, levels.others_rate, levels.overall_strength) - levels.others_rate
+    parent = shrunk_rate(own, clip_rate(levels.profile_rate + lift), levels.overall_strength)
+    parent_logit = logit(parent)
+    others_parent = shrunk_rate(others, levels.others_rate, levels.overall_strength)
     moved = 0.0
     spoke = 0
     used = 0
@@ -256,20 +212,20 @@ def _score(
     for word in keywords:
         cell: Cell = (pair_type, word, candidate)
         pair = mine(cell)
-        pair_others = _minus(everyone(cell), pair)
+        pair_others = others_of(everyone(cell), pair)
         word_lift = levels.lifts.get(word)
         if pair is None and pair_others is None and word_lift is None:
             continue  # no history for this word: it says nothing
-        prior = _expit(parent_logit + word_lift) if word_lift is not None else parent
+        prior = expit(parent_logit + word_lift) if word_lift is not None else parent
         if pair_others is not None:
-            shrunk = _rate(pair_others, others_parent, levels.pair_strength)
-            prior = _clip(prior + shrunk - others_parent)
-        moved += _logit(_rate(pair, prior, levels.pair_strength)) - parent_logit
+            shrunk = shrunk_rate(pair_others, others_parent, levels.pair_strength)
+            prior = clip_rate(prior + shrunk - others_parent)
+        moved += logit(shrunk_rate(pair, prior, levels.pair_strength)) - parent_logit
         spoke += 1
         if pair is not None:
             used = max(used, round(pair[1]))
             seen.append(KeywordEvidence(word, round(pair[0]), round(pair[1])))
-    score = _expit(parent_logit + moved / spoke) if spoke else parent
+    score = expit(parent_logit + moved / spoke) if spoke else parent
     overall = (round(own[0]), round(own[1])) if own is not None else (0, 0)
     if not seen:
         used = overall[1]
@@ -282,15 +238,3 @@ def _score(
         strength=levels.overall_strength + (own[1] if own is not None else 0.0),
         overall=overall,
     )
-
-
-def _minus(pooled: Counts2 | None, own: Counts2 | None) -> Counts2 | None:
-    """Other profiles' counts of a cell: all profiles' less this one's (None when nothing)."""
-    if pooled is None:
-        return None
-    if own is None:
-        return pooled
-    total = pooled[1] - own[1]
-    if total <= 0:
-        return None
-    return (pooled[0] - own[0], total)

@@ -27,11 +27,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from tastebud.learning.bayes import _clip, _expit, _logit, _minus, _rate
 from tastebud.learning.fitted import KINDS, NOTHING_FITTED, Fitted
 from tastebud.learning.keys import StatType
 from tastebud.learning.levels import (
-    Counts2,
     Lookup,
     Parents,
     SettledCounts,
@@ -40,6 +38,14 @@ from tastebud.learning.levels import (
     parents,
 )
 from tastebud.learning.pairs import with_checkpoint
+from tastebud.learning.rates import (
+    Counts2,
+    clip_rate,
+    expit,
+    logit,
+    others_of,
+    shrunk_rate,
+)
 from tastebud.learning.relevance import (
     DEFAULT_VARIANCE,
     Spread,
@@ -161,7 +167,7 @@ class DefaultStrategy:
             scored.append(
                 Scored(
                     key=part.key,
-                    score=_expit(part.base + weight * part.keywords + part.lift),
+                    score=expit(part.base + weight * part.keywords + part.lift),
                     evidence=used,
                     confidence=min(used / 20.0, 1.0),
                     keywords=part.words,
@@ -235,7 +241,7 @@ class DefaultStrategy:
             found_parts.append(
                 Part(
                     key=key,
-                    base=_logit(levels.rates[key]),
+                    base=logit(levels.rates[key]),
                     keywords=combined.get(key, 0.0),
                     lift=lift,
                     words=tuple(said[key]),
@@ -317,7 +323,7 @@ class DefaultStrategy:
                         lent_all.append((other, borrowed))
             if total > 0:
                 cells[key] = (kept, total)
-            if counts := _minus(pooled_row.get(key), own):
+            if counts := others_of(pooled_row.get(key), own):
                 others[key] = counts
             read.append((key, own, lent_all))
         if not cells and not others:
@@ -344,10 +350,10 @@ class DefaultStrategy:
                 theirs = others.get(key)
                 strength = prior_strength(variance, expected)
                 if theirs is not None:  # other profiles' record of the pair moves the prior
-                    shrunk = _rate(theirs, levels.others[key], strength)
-                    expected = _clip(expected + shrunk - levels.others[key])
-                rate = _rate(pair, expected, strength)
-                gaps.append((key, _logit(rate) - _logit(base)))
+                    shrunk = shrunk_rate(theirs, levels.others[key], strength)
+                    expected = clip_rate(expected + shrunk - levels.others[key])
+                rate = shrunk_rate(pair, expected, strength)
+                gaps.append((key, logit(rate) - logit(base)))
             if own is not None or (key in cells and neighbours):
                 said.append((key, KeywordEvidence(
                     word,
@@ -426,10 +432,12 @@ def _pooled_gaps(
         expected = base = expected_rate(levels.rates[key], lift)
         strength = prior_strength(variance, expected)
         if their_total > 0:  # other profiles' record of these words moves the prior
-            shrunk = _rate((their_kept * scale, their_total * scale), levels.others[key], strength)
-            expected = _clip(expected + shrunk - levels.others[key])
+            shrunk = shrunk_rate(
+                (their_kept * scale, their_total * scale), levels.others[key], strength
+            )
+            expected = clip_rate(expected + shrunk - levels.others[key])
         counts = (kept * scale, total * scale) if total > 0 else None
-        found[key] = _logit(_rate(counts, expected, strength)) - _logit(base)
+        found[key] = logit(shrunk_rate(counts, expected, strength)) - logit(base)
     return found
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from tastebud.learning.fallback import KeywordWeight
 from tastebud.learning.keys import Cell, StatType
-from tastebud.learning.levels import Counts2, expected_rate, keyword_lift, parents
+from tastebud.learning.levels import expected_rate, keyword_lift, parents
+from tastebud.learning.rates import Counts2
 from tastebud.learning.relevance import Spread, relevance_of, spread
 from tastebud.learning.similarity import NO_SIMILAR, Similar, similar_words
 

@@ -11,19 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from tastebud.learning.bayes import (
+from tastebud.learning.keys import Cell, StatType
+from tastebud.learning.rates import (
     DEFAULT_CHECKPOINT_STRENGTH,
     PROFILE_STRENGTH,
-    _clip,
-    _expit,
-    _logit,
-    _minus,
-    _rate,
+    Counts2,
+    clip_rate,
+    expit,
     fitted_strength,
+    logit,
+    others_of,
+    shrunk_rate,
 )
-from tastebud.learning.keys import Cell, StatType
 
-Counts2 = tuple[float, float]
 Lookup = Callable[[Cell], "Counts2 | None"]
 
 
@@ -71,9 +71,9 @@ def parents(
 ) -> Parents:
     """The levels above the cells for these candidates."""
     profile = mine((StatType.PROFILE, "", ""))
-    others_profile = _minus(everyone((StatType.PROFILE, "", "")), profile)
-    others_rate = _rate(others_profile, 0.5, 2.0)
-    profile_rate = _rate(profile, others_rate, PROFILE_STRENGTH)
+    others_profile = others_of(everyone((StatType.PROFILE, "", "")), profile)
+    others_rate = shrunk_rate(others_profile, 0.5, 2.0)
+    profile_rate = shrunk_rate(profile, others_rate, PROFILE_STRENGTH)
     strength = fitted_strength(
         (
             (found[0], found[1], profile_rate)
@@ -87,12 +87,12 @@ def parents(
     for key in candidates:
         cell: Cell = (overall_type, key, "")
         own = mine(cell)
-        theirs = _minus(everyone(cell), own)
+        theirs = others_of(everyone(cell), own)
         lift = 0.0
         if theirs is not None:
-            lift = _rate(theirs, others_rate, strength) - others_rate
-        rates[key] = _rate(own, _clip(profile_rate + lift), strength)
-        others[key] = _rate(theirs, others_rate, strength)
+            lift = shrunk_rate(theirs, others_rate, strength) - others_rate
+        rates[key] = shrunk_rate(own, clip_rate(profile_rate + lift), strength)
+        others[key] = shrunk_rate(theirs, others_rate, strength)
     return Parents(profile_rate, others_rate, strength, rates, others)
 
 
@@ -120,9 +120,9 @@ def keyword_lift(
         return 0.0
     base = expected / seen
     share = (tried - 1) / tried
-    return share * (_logit(_rate((kept, seen), base, strength)) - _logit(base))
+    return share * (logit(shrunk_rate((kept, seen), base, strength)) - logit(base))
 
 
 def expected_rate(parent: float, lift: float) -> float:
     """A keyword cell's rate with no preference for the pair: the parent moved by the lift."""
-    return _expit(_logit(parent) + lift)
+    return expit(logit(parent) + lift)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from tastebud.learning.default import DefaultStrategy
 from tastebud.learning.fitted import Fitted, refit
 from tastebud.learning.keys import Cell, StatType, cells
-from tastebud.learning.levels import Counts2
+from tastebud.learning.rates import Counts2
 from tastebud.learning.strategy import Evidence
 
 MAX_SCORED = 2000
