@@ -1,8 +1,8 @@
 """tastebud's default strategy as the benchmark runs it, with each of its parts switched off.
 
-The recommender learns as the service does: judged batches arrive in order; each batch is first
-predicted from the counts before it (that is what moves the weight on keywords, out of sample),
-then counted; the relevance and the similar words are refitted as the history grows (after 100
+The recommender learns as the service does: judged batches arrive in order; each is counted, then
+predicted from the counts less itself by the service's own ``learn_weights`` (that is what moves
+the weight on keywords, out of sample: the counts before it); the relevance and the similar words are refitted as the history grows (after 100
 images, then each time it has grown by half), and once more at the end.
 """
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from common import Judgement, Recommender
 
 from tastebud.learning.default import DefaultStrategy
 from tastebud.learning.explore import explore
 from tastebud.learning.fitted import NOTHING_FITTED, Fitted, refit
-from tastebud.learning.keys import StatType, cells
+from tastebud.learning.keys import cells
+from tastebud.learning.refitting import Judged, learn_weights
 from tastebud.learning.strategy import Evidence
 
 FIRST_REFIT = 100
@@ -32,6 +32,14 @@ def _add(counts: Counts, judged: Sequence[Judgement]) -> None:
         for cell in cells(item.keywords, item.checkpoint, [name for name, _ in item.loras], ""):
             found = counts.get(cell)
             counts[cell] = (kept, 1.0) if found is None else (found[0] + kept, found[1] + 1.0)
+
+
+def _judged(batch: Sequence[Judgement]) -> list[Judged]:
+    """A judged batch by its keys, as the service's refit reads one."""
+    return [
+        Judged(item.keywords, item.checkpoint, tuple(name for name, _ in item.loras), item.selected)
+        for item in batch
+    ]
 
 
 def batches(history: Sequence[Judgement]) -> list[list[Judgement]]:
@@ -84,30 +92,12 @@ class TastebudRecommender:
         counts: Counts = {}
         prompts: list[tuple[str, ...]] = []
         fitted = NOTHING_FITTED
-        candidates = sorted({item.checkpoint for item in history})
         seen = 0
         next_refit = FIRST_REFIT
         for batch in batches(history):
-            if counts and self.strategy.fallback:
-                evidence = Evidence(counts, counts if everyone is None else everyone)
-                strategy = self.strategy.with_fitted(fitted)
-                parts = {
-                    part.key: part
-                    for part in strategy.parts(
-                        batch[0].keywords, candidates, evidence, StatType.CHECKPOINT
-                    )
-                }
-                kind = fitted.checkpoints
-                weight = kind.weight.scored_with(
-                    (
-                        parts[item.checkpoint].base + parts[item.checkpoint].lift,
-                        parts[item.checkpoint].keywords,
-                        item.selected,
-                    )
-                    for item in batch
-                )
-                fitted = replace(fitted, checkpoints=replace(kind, weight=weight))
             _add(counts, batch)
+            if self.strategy.fallback:
+                fitted = learn_weights(fitted, counts, [_judged(batch)], self.strategy)
             prompts.append(batch[0].keywords)
             seen += len(batch)
             if seen >= next_refit:
@@ -124,8 +114,8 @@ class TastebudRecommender:
 class TastebudExplorer:
     """Explore mode with the default strategy, learning as the service does.
 
-    Each judged batch first moves the weight on keywords (predicted before it is counted), then is
-    counted; the relevance and similar words are refitted when the history has grown by a tenth
+    Each judged batch is counted, then moves the weight on keywords (predicted from the counts less
+    itself, as the service's refit does); the relevance and similar words are refitted when the history has grown by a tenth
     (at least 20 images), as a server's background refit does.
     """
 
@@ -137,12 +127,10 @@ class TastebudExplorer:
         self.prompts: list[tuple[str, ...]] = []
         self.fitted = NOTHING_FITTED
         self.seen = 0
-        self.candidates: list[str] = []
 
     def allocate(
         self, keywords: Sequence[str], candidates: Sequence[str], batch: int, rng: random.Random
     ) -> list[tuple[str, float]]:
-        self.candidates = list(candidates)
         strategy = self.strategy.with_fitted(self.fitted)
         ranking = strategy.rank_checkpoints(
             keywords, candidates, Evidence(self.counts, self.counts)
@@ -150,24 +138,9 @@ class TastebudExplorer:
         return [(slot.key, slot.propensity) for slot in explore(ranking, batch, self.top, rng)]
 
     def learn(self, judged: Sequence[Judgement], now: float = 0.0) -> None:
-        if self.counts and judged:
-            parts = {
-                part.key: part
-                for part in self.strategy.with_fitted(self.fitted).parts(
-                    judged[0].keywords,
-                    self.candidates or sorted({item.checkpoint for item in judged}),
-                    Evidence(self.counts, self.counts),
-                    StatType.CHECKPOINT,
-                )
-            }
-            kind = self.fitted.checkpoints
-            weight = kind.weight.scored_with(
-                (parts[i.checkpoint].base + parts[i.checkpoint].lift, parts[i.checkpoint].keywords,
-                 i.selected)
-                for i in judged if i.checkpoint in parts
-            )  # fmt: skip
-            self.fitted = replace(self.fitted, checkpoints=replace(kind, weight=weight))
         _add(self.counts, judged)
+        if judged:
+            self.fitted = learn_weights(self.fitted, self.counts, [_judged(judged)], self.strategy)
         self.prompts.append(judged[0].keywords)
         self.seen += len(judged)
         if self.seen - self.fitted.events >= max(20, 0.1 * self.fitted.events):
