@@ -24,8 +24,11 @@ strategy only reads it. Switches turn each part off, for the benchmark's ablatio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.typing import NDArray
 
 from tastebud.learning.fitted import KINDS, NOTHING_FITTED, Fitted
 from tastebud.learning.keys import StatType
@@ -33,24 +36,21 @@ from tastebud.learning.levels import (
     Lookup,
     Parents,
     SettledCounts,
-    expected_rate,
     keyword_lift,
     parents,
 )
 from tastebud.learning.pairs import with_checkpoint
 from tastebud.learning.rates import (
     Counts2,
-    clip_rate,
-    expit,
-    logit,
-    others_of,
-    shrunk_rate,
+    Rates,
+    expits,
+    logits,
 )
 from tastebud.learning.relevance import (
     DEFAULT_VARIANCE,
     Spread,
     pooled_variance,
-    prior_strength,
+    prior_strengths,
 )
 from tastebud.learning.similarity import Neighbours
 from tastebud.learning.strategy import Block, Evidence, KeywordEvidence, Scored
@@ -159,38 +159,31 @@ class DefaultStrategy:
         overall_type: StatType,
     ) -> list[Scored]:
         weight = self.weight(overall_type)
+        found = self._combine(keywords, candidates, evidence, overall_type)
+        standing = found.standing
+        gaps = weight * found.keywords
+        scores = expits(standing.base + gaps + found.lift).tolist()
+        used = found.used.tolist()
+        gap_of = gaps.tolist()
         scored = []
-        for part in self.parts(keywords, candidates, evidence, overall_type):
-            own = part.own
+        # Best first; a stable sort keeps the caller's order of candidates among equal scores.
+        for index in sorted(range(len(candidates)), key=lambda i: -scores[i]):
+            own = standing.own[index]
             overall = (round(own[0]), round(own[1])) if own is not None else (0, 0)
-            used = max((item.total for item in part.words), default=0) or overall[1]
+            evidence_used = int(used[index]) or overall[1]
             scored.append(
                 Scored(
-                    key=part.key,
-                    score=expit(part.base + weight * part.keywords + part.lift),
-                    evidence=used,
-                    confidence=min(used / 20.0, 1.0),
-                    keywords=part.words,
-                    strength=part.strength,
+                    key=candidates[index],
+                    score=scores[index],
+                    evidence=evidence_used,
+                    confidence=min(evidence_used / 20.0, 1.0),
+                    keywords=tuple(found.said[index]),
+                    strength=standing.levels.strength + (own[1] if own is not None else 0.0),
                     overall=overall,
-                    prompt_gap=weight * part.keywords,
+                    prompt_gap=gap_of[index],
                 )
             )
-        # Stable sort: equal scores keep the caller's order of candidates.
-        return sorted(scored, key=lambda item: -item.score)
-
-    @staticmethod
-    def _mean(
-        spoke: dict[str, tuple[float, Neighbours]], gaps: dict[str, dict[str, float]]
-    ) -> dict[str, float]:
-        """Each candidate's keyword part without pooling: its words' gaps, weighed by variance."""
-        weight = sum(variance for variance, _ in spoke.values())
-        if not weight:
-            return {}
-        return {
-            key: sum(spoke[word][0] * gap for word, gap in by_word.items()) / weight
-            for key, by_word in gaps.items()
-        }
+        return scored
 
     def parts(
         self,
@@ -200,56 +193,62 @@ class DefaultStrategy:
         overall_type: StatType,
     ) -> list[Part]:
         """Each candidate's base, keyword part and lift for the prompt, in the candidates' order."""
-        mine = evidence.personal.get
+        found = self._combine(keywords, candidates, evidence, overall_type)
+        standing = found.standing
+        base, parts = standing.base.tolist(), found.keywords.tolist()
+        return [
+            Part(
+                key=key,
+                base=base[index],
+                keywords=parts[index],
+                lift=found.lift,
+                words=tuple(found.said[index]),
+                own=standing.own[index],
+                strength=standing.levels.strength
+                + (own[1] if (own := standing.own[index]) is not None else 0.0),
+            )
+            for index, key in enumerate(candidates)
+        ]
+
+    def _combine(
+        self,
+        keywords: Sequence[str],
+        candidates: Sequence[str],
+        evidence: Evidence,
+        overall_type: StatType,
+    ) -> _Combined:
+        """The prompt's words combined into each candidate's keyword part (arrays in the
+        candidates' order), with what each word said about each candidate."""
         memo = self._memo(candidates, evidence, overall_type)
-        levels = (
-            memo.levels if memo else parents(candidates, mine, evidence.pooled.get, overall_type)
-        )
+        standing = memo.standing if memo else _standing(candidates, evidence, overall_type)
         kind = self.fitted.kind(overall_type)
         typical = DEFAULT_VARIANCE if kind.typical is None else kind.typical
-        spoke: dict[str, tuple[float, Neighbours]] = {}
-        """Each word with history: its variance and its neighbours."""
-        gaps: dict[str, dict[str, float]] = {key: {} for key in candidates}
-        said: dict[str, list[KeywordEvidence]] = {key: [] for key in candidates}
-        lifts: list[float] = []
-        pooled: list[tuple[float, dict[str, Counts2], dict[str, Counts2]]] = []
+        spoke: list[_Word] = []
         for word in dict.fromkeys(keywords):
             if memo is not None and word in memo.words:
                 found = memo.words[word]
             else:
-                found = self._word(word, candidates, evidence, overall_type, levels, typical)
+                found = self._word(word, candidates, evidence, overall_type, standing, typical)
                 if memo is not None:
                     memo.words[word] = found
-            if found is None:
-                continue  # no history for this word or its neighbours: it says nothing
-            lifts.append(found.lift)
-            spoke[word] = (found.variance, found.neighbours)
-            pooled.append((found.variance, found.cells, found.others))
-            if not self.pool:
-                for key, gap in found.gaps:
-                    gaps[key][word] = gap
-            for key, item in found.said:
-                said[key].append(item)
-        lift = sum(lifts) / len(lifts) if lifts else 0.0
+            if found is not None:  # None: no history for this word or its neighbours
+                spoke.append(found)
+        size = len(candidates)
+        said: list[list[KeywordEvidence]] = [[] for _ in range(size)]
+        for found in spoke:
+            for index, item in found.said:
+                said[index].append(item)
+        if not spoke:
+            nothing = np.zeros(size)
+            return _Combined(standing, nothing, 0.0, nothing, said)
+        lift = sum(found.lift for found in spoke) / len(spoke)
         if self.pool:
-            combined = _pooled_gaps(pooled, candidates, levels, lift, typical)
-        else:
-            combined = self._mean(spoke, gaps)
-        found_parts: list[Part] = []
-        for key in candidates:
-            own = mine((overall_type, key, ""))
-            found_parts.append(
-                Part(
-                    key=key,
-                    base=logit(levels.rates[key]),
-                    keywords=combined.get(key, 0.0),
-                    lift=lift,
-                    words=tuple(said[key]),
-                    own=own,
-                    strength=levels.strength + (own[1] if own is not None else 0.0),
-                )
-            )
-        return found_parts
+            combined = _pooled_gaps(spoke, standing, lift, typical)
+        else:  # each word's gaps, weighed by its variance
+            variances = np.array([found.variance for found in spoke])
+            combined = variances @ np.stack([found.gaps for found in spoke]) / variances.sum()
+        used = np.stack([found.told for found in spoke]).max(axis=0)
+        return _Combined(standing, combined, lift, used, said)
 
     def _memo(
         self, candidates: Sequence[str], evidence: Evidence, overall_type: StatType
@@ -264,8 +263,8 @@ class DefaultStrategy:
         if memo is None or memo.personal is not personal or memo.pooled is not pooled:
             if len(self._remembered) >= MEMOS:
                 self._remembered.clear()
-            levels = parents(candidates, personal.get, pooled.get, overall_type)
-            memo = self._remembered[place] = _Memo(personal, pooled, levels, {})
+            standing = _standing(candidates, evidence, overall_type)
+            memo = self._remembered[place] = _Memo(personal, pooled, standing, {})
         return memo
 
     def _word(
@@ -274,13 +273,14 @@ class DefaultStrategy:
         candidates: Sequence[str],
         evidence: Evidence,
         overall_type: StatType,
-        levels: Parents,
+        standing: _Standing,
         typical: float,
     ) -> _Word | None:
         """What one word says about every candidate; None when it has no history at all."""
         pair_type = KINDS[overall_type]
         mine, everyone = evidence.personal.get, evidence.pooled.get
         kind = self.fitted.kind(overall_type)
+        levels = standing.levels
         neighbours: Neighbours = self.fitted.similar.of(word) if self.similar else ()
         # One pass over the candidates reads each cell once: the word's own, what its similar
         # words lend (a sparse cell borrows more), and other profiles' record. A store's counts
@@ -301,33 +301,29 @@ class DefaultStrategy:
                 (other, share, _row(mine, pair_type, other, candidates))
                 for other, share in neighbours
             ]
-        visited: Sequence[str] = candidates
-        if self.pool:  # without pooling every candidate has a gap, with a cell or not
-            present = own_row.keys() | pooled_row.keys()
-            present = present.union(*(row.keys() for _, _, row in lent_rows))
-            visited = [key for key in candidates if key in present]
-        cells: dict[str, Counts2] = {}
-        others: dict[str, Counts2] = {}
-        read: list[tuple[str, Counts2 | None, list[tuple[str, Counts2]]]] = []
-        for key in visited:
-            own = own_row.get(key)
-            kept, total = own if own is not None else (0.0, 0.0)
-            lent_all: list[tuple[str, Counts2]] = []
-            if neighbours:
-                share_of = BORROW / (BORROW + total)
-                for other, share, row in lent_rows:
-                    borrowed = row.get(key)
-                    if borrowed is not None:
-                        kept += share * share_of * borrowed[0]
-                        total += share * share_of * borrowed[1]
-                        lent_all.append((other, borrowed))
-            if total > 0:
-                cells[key] = (kept, total)
-            if counts := others_of(pooled_row.get(key), own):
-                others[key] = counts
-            read.append((key, own, lent_all))
-        if not cells and not others:
+        size, position = len(candidates), standing.position
+        own_kept, own_total, own_found = _columns(own_row, position, size)
+        pooled_kept, pooled_total, pooled_found = _columns(pooled_row, position, size)
+        kept, total = own_kept, own_total
+        lenders: list[tuple[str, Mapping[str, Counts2]]] = []
+        if neighbours:
+            # A sparse cell borrows more: half of what its similar words lend at BORROW images.
+            share_of = BORROW / (BORROW + own_total)
+            lent_kept, lent_total = np.zeros(size), np.zeros(size)
+            for other, share, row in lent_rows:
+                if row:
+                    their_kept, their_total, _ = _columns(row, position, size)
+                    lent_kept += share * their_kept
+                    lent_total += share * their_total
+                    lenders.append((other, row))
+            kept, total = kept + share_of * lent_kept, total + share_of * lent_total
+        has_cell = total > 0
+        # Other profiles' record: everyone's less this profile's (``rates.others_of``).
+        their_kept, their_total = pooled_kept - own_kept, pooled_total - own_total
+        has_theirs = pooled_found & (~own_found | (their_total > 0))
+        if not (has_cell.any() or has_theirs.any()):
             return None
+        cells = {candidates[i]: (kept[i], total[i]) for i in np.flatnonzero(has_cell).tolist()}
         lift = keyword_lift(cells, levels.rates, levels.strength)
         if self.relevance:
             variance = pooled_variance(
@@ -341,31 +337,33 @@ class DefaultStrategy:
             )
         else:
             variance = typical
-        gaps: list[tuple[str, float]] = []
-        said: list[tuple[str, KeywordEvidence]] = []
-        for key, own, lent_all in read:
-            if not self.pool:  # the per-word gaps are read only without pooling
-                expected = base = expected_rate(levels.rates[key], lift)
-                pair = cells.get(key)
-                theirs = others.get(key)
-                strength = prior_strength(variance, expected)
-                if theirs is not None:  # other profiles' record of the pair moves the prior
-                    shrunk = shrunk_rate(theirs, levels.others[key], strength)
-                    expected = clip_rate(expected + shrunk - levels.others[key])
-                rate = shrunk_rate(pair, expected, strength)
-                gaps.append((key, logit(rate) - logit(base)))
-            if own is not None or (key in cells and neighbours):
-                said.append((key, KeywordEvidence(
-                    word,
-                    round(own[0]) if own else 0,
-                    round(own[1]) if own else 0,
-                    similar=tuple(
-                        (other, round(borrowed[0]), round(borrowed[1]))
-                        for other, borrowed in lent_all
-                    ),
-                    weight=variance,
-                )))  # fmt: skip
-        return _Word(lift, variance, neighbours, cells, others, tuple(gaps), tuple(said))
+        counts = np.stack([
+            np.where(has_cell, kept, 0.0),
+            np.where(has_cell, total, 0.0),
+            np.where(has_theirs, their_kept, 0.0),
+            np.where(has_theirs, their_total, 0.0),
+        ])  # fmt: skip
+        gaps = _NO_GAPS
+        if not self.pool:  # the per-word gaps are read only without pooling
+            gaps = _gaps(counts, has_cell, has_theirs, variance, standing, lift)
+        told = np.where(own_found, np.round(own_total), 0).astype(np.int64)
+        said: list[tuple[int, KeywordEvidence]] = []
+        speaks = own_found | has_cell if neighbours else own_found
+        for index in np.flatnonzero(speaks).tolist():
+            key = candidates[index]
+            own = own_row.get(key)
+            said.append((index, KeywordEvidence(
+                word,
+                round(own[0]) if own else 0,
+                round(own[1]) if own else 0,
+                similar=tuple(
+                    (other, round(borrowed[0]), round(borrowed[1]))
+                    for other, row in lenders
+                    if (borrowed := row.get(key)) is not None
+                ),
+                weight=variance,
+            )))  # fmt: skip
+        return _Word(lift, variance, counts, has_cell, has_theirs, told, gaps, tuple(said))
 
 
 MEMOS = 8
@@ -373,25 +371,74 @@ MEMOS = 8
 
 
 @dataclass(frozen=True, slots=True)
+class _Standing:
+    """The levels above the cells for a set of candidates, as arrays in the candidates' order."""
+
+    levels: Parents
+    rates: Rates
+    """Each candidate's overall rate, shrunk (``levels.rates``)."""
+    others: Rates
+    """Each candidate's rate among other profiles (``levels.others``)."""
+    base: Rates
+    """The log-odds of ``rates``: each candidate's score before the prompt."""
+    own: tuple[Counts2 | None, ...]
+    """This profile's (selected, total) of each candidate."""
+    position: dict[str, int]
+    """Each candidate's place in the arrays."""
+
+
+def _standing(candidates: Sequence[str], evidence: Evidence, overall_type: StatType) -> _Standing:
+    mine = evidence.personal.get
+    levels = parents(candidates, mine, evidence.pooled.get, overall_type)
+    rates = np.array([levels.rates[key] for key in candidates], dtype=np.float64)
+    return _Standing(
+        levels,
+        rates,
+        np.array([levels.others[key] for key in candidates], dtype=np.float64),
+        logits(rates),
+        tuple(mine((overall_type, key, "")) for key in candidates),
+        {key: index for index, key in enumerate(candidates)},
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class _Word:
     """What one of the prompt's words says about every candidate, before the prompt's words are
-    combined: the same for every prompt it appears in, so remembered while the counts stand."""
+    combined: the same for every prompt it appears in, so remembered while the counts stand.
+    Arrays are in the candidates' order."""
 
     lift: float
     variance: float
-    neighbours: Neighbours
-    cells: dict[str, Counts2]
-    others: dict[str, Counts2]
-    gaps: tuple[tuple[str, float], ...]
-    said: tuple[tuple[str, KeywordEvidence], ...]
+    counts: Rates
+    """Rows: the cell's selected and total (its similar words' loans included), then other
+    profiles' selected and total; 0 where there is none."""
+    has_cell: NDArray[np.bool_]
+    has_theirs: NDArray[np.bool_]
+    told: NDArray[np.int64]
+    """The images of this profile the word's evidence with each candidate counts (0: none)."""
+    gaps: Rates
+    """Each candidate's gap for this word alone (read only without pooling)."""
+    said: tuple[tuple[int, KeywordEvidence], ...]
 
 
 @dataclass(slots=True)
 class _Memo:
     personal: SettledCounts
     pooled: SettledCounts
-    levels: Parents
+    standing: _Standing
     words: dict[str, _Word | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Combined:
+    """A prompt's words combined, for every candidate (arrays in the candidates' order)."""
+
+    standing: _Standing
+    keywords: Rates
+    lift: float
+    used: Rates
+    """The most images of this profile behind any one word's evidence with the candidate."""
+    said: list[list[KeywordEvidence]]
 
 
 POOL_EXPONENT = 0.5
@@ -402,45 +449,58 @@ images of a theme's words overlap in part. Chosen on the themes simulator's tuni
 800 images 0.883 / 0.886 / 0.877."""
 
 
-def _pooled_gaps(
-    pooled: Sequence[tuple[float, dict[str, Counts2], dict[str, Counts2]]],
-    candidates: Sequence[str],
-    levels: Parents,
-    lift: float,
-    typical: float,
-) -> dict[str, float]:
+def _pooled_gaps(spoke: Sequence[_Word], standing: _Standing, lift: float, typical: float) -> Rates:
     """Each candidate's keyword part from the prompt's words' counts, added up by relevance."""
-    if not pooled:
-        return {}
+    variances = np.array([found.variance for found in spoke])
     # A word's share: how much of its cells' spread is its own rather than every word's.
-    shares = [variance / (variance + typical) for variance, _, _ in pooled]
-    weight = sum(shares)
-    scale = weight**-POOL_EXPONENT if weight > 0 else 0.0
-    variance = sum(r * v for r, (v, _, _) in zip(shares, pooled, strict=True)) / weight
-    found: dict[str, float] = {}
-    for key in candidates:
-        kept = total = their_kept = their_total = 0.0
-        for share, (_, cells, others) in zip(shares, pooled, strict=True):
-            mine = cells.get(key)
-            if mine is not None:
-                kept += share * mine[0]
-                total += share * mine[1]
-            theirs = others.get(key)
-            if theirs is not None:
-                their_kept += share * theirs[0]
-                their_total += share * theirs[1]
-        expected = base = expected_rate(levels.rates[key], lift)
-        strength = prior_strength(variance, expected)
-        if their_total > 0:  # other profiles' record of these words moves the prior
-            shrunk = shrunk_rate(
-                (their_kept * scale, their_total * scale), levels.others[key], strength
-            )
-            expected = clip_rate(expected + shrunk - levels.others[key])
-        counts = (kept * scale, total * scale) if total > 0 else None
-        found[key] = logit(shrunk_rate(counts, expected, strength)) - logit(base)
-    return found
+    shares = variances / (variances + typical)
+    weight = float(shares.sum())  # > 0: every variance is at least relevance.FLOOR
+    variance = float(shares @ variances) / weight
+    counts = np.tensordot(shares, np.stack([found.counts for found in spoke]), axes=1)
+    counts *= weight**-POOL_EXPONENT
+    return _gaps(counts, counts[1] > 0, counts[3] > 0, variance, standing, lift)
 
 
+def _gaps(
+    counts: Rates,
+    has_cell: NDArray[np.bool_],
+    has_theirs: NDArray[np.bool_],
+    variance: float,
+    standing: _Standing,
+    lift: float,
+) -> Rates:
+    """Each candidate's gap (log-odds) between its keyword cell, shrunk by the prior of this
+    variance, and what its overall rate moved by ``lift`` predicts."""
+    kept, total, their_kept, their_total = counts
+    expected = base = expits(standing.base + lift)  # ``levels.expected_rate`` of each
+    strength = prior_strengths(variance, expected)
+    # Other profiles' record of the words moves the prior.
+    theirs = (their_kept + strength * standing.others) / (their_total + strength)
+    expected = np.where(
+        has_theirs, np.clip(expected + theirs - standing.others, 0.01, 0.99), expected
+    )
+    rate = np.where(has_cell, (kept + strength * expected) / (total + strength), expected)
+    return logits(rate) - logits(base)
+
+
+def _columns(
+    row: Mapping[str, Counts2], position: dict[str, int], size: int
+) -> tuple[Rates, Rates, NDArray[np.bool_]]:
+    """A row of cells as arrays in the candidates' order: selected, total, and which exist."""
+    kept, total, found = [0.0] * size, [0.0] * size, [False] * size
+    for key, counts in row.items():
+        index = position.get(key)
+        if index is not None:
+            kept[index], total[index] = counts
+            found[index] = True
+    return (
+        np.array(kept, dtype=np.float64),
+        np.array(total, dtype=np.float64),
+        np.array(found, dtype=np.bool_),
+    )
+
+
+_NO_GAPS = np.zeros(0)
 _NO_ROW: dict[str, Counts2] = {}
 
 

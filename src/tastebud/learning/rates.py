@@ -6,6 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
+from numpy.typing import NDArray
+
+Rates = NDArray[np.float64]
+"""Rates or log-odds of several candidates at once, in the candidates' order."""
+
 Counts2 = tuple[float, float]
 """(selected, total): counts, or weights where a history is decayed."""
 
@@ -34,6 +40,18 @@ def logit(p: float) -> float:
 def expit(x: float) -> float:
     """The probability of log-odds ``x``, stable far from 0."""
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+def logits(p: Rates) -> Rates:
+    """``logit`` of each rate: the hot path scores every candidate at once."""
+    p = np.clip(p, EDGE, 1.0 - EDGE)
+    return np.log(p / (1.0 - p))
+
+
+def expits(x: Rates) -> Rates:
+    """``expit`` of each log-odds, stable far from 0 on both sides."""
+    low = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + low), low / (1.0 + low))
 
 
 def clip_rate(p: float) -> float:

@@ -20,6 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
+from tastebud.learning.rates import Rates
+
 PULL = 20.0
 """Images a keyword's own spread must have to weigh as much as all keywords' together."""
 FLOOR = 1e-5
@@ -87,6 +91,12 @@ def prior_strength(variance: float, expected: float, most: float = 1000.0) -> fl
     if variance >= room / 3.0:
         return 2.0
     return min(room / variance - 1.0, most)
+
+
+def prior_strengths(variance: float, expected: Rates, most: float = 1000.0) -> Rates:
+    """``prior_strength`` for each of several expected rates."""
+    room = expected * (1.0 - expected)
+    return np.where(variance >= room / 3.0, 2.0, np.minimum(room / variance - 1.0, most))
 
 
 def relevance_of(spreads: Mapping[str, Spread]) -> tuple[dict[str, float], float]:
