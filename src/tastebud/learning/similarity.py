@@ -84,10 +84,7 @@ def meaning_neighbours(
     known = [word for word in vocabulary if word in table]
     if not known:
         return found
-    for word in words:
-        if word not in table:
-            continue
-        near = table.neighbours(word, known, k + 1, MEANING_FLOOR)
+    for word, near in table.nearest(words, known, k + 1, MEANING_FLOOR).items():
         pairs = tuple(
             (other, _share(similarity, MEANING_FLOOR))
             for other, similarity in near
@@ -126,16 +123,21 @@ def use_neighbours(prompts: Iterable[Sequence[str]], k: int = NEIGHBOURS) -> dic
         pmi = np.log(together * total / np.outer(row, row))
     ppmi: Any = np.where(np.isfinite(pmi) & (pmi > 0), pmi, 0.0)
     rank = min(USE_DIMENSIONS, size - 1)
-    left, values, _ = np.linalg.svd(ppmi, full_matrices=False)
-    vectors = left[:, :rank] * np.sqrt(values[:rank])
+    # PPMI is symmetric: its singular vectors are its eigenvectors, and its singular values the
+    # eigenvalues' sizes; the symmetric solver finds them in a third of an SVD's time.
+    values, left = np.linalg.eigh(ppmi)
+    order = np.argsort(-np.abs(values), kind="stable")[:rank]
+    vectors = left[:, order] * np.sqrt(np.abs(values[order]))
     norms = np.linalg.norm(vectors, axis=1)
     norms[norms == 0] = 1.0
     vectors /= norms[:, None]
-    similarities = vectors @ vectors.T
+    # Rounded, so that words of the same contexts (similarity 1 give or take the last bits of
+    # the arithmetic) tie, and ties go to the first in alphabetical order, on any machine.
+    similarities = np.round(vectors @ vectors.T, 9)
     np.fill_diagonal(similarities, -1.0)
     found: dict[str, Neighbours] = {}
     for position, word in enumerate(vocabulary):
-        order = np.argsort(-similarities[position])[:k]
+        order = np.argsort(-similarities[position], kind="stable")[:k]
         pairs = tuple(
             (vocabulary[other], _share(float(similarities[position, other]), USE_FLOOR))
             for other in order

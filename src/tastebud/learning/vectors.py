@@ -93,25 +93,45 @@ class WordVectors:
         unknown. Ties are broken by the keyword, so the answer does not depend on the order of
         `among`.
         """
-        row = self._index.get(word)
-        if row is None or k <= 0:
-            return []
-        known = sorted({c for c in among if c != word and c in self._index})
-        if not known:
-            return []
-        query: Vector = self._rows([row])[0]
-        # One matrix product over the candidates' rows: a few thousand candidates take well
-        # under a millisecond.
-        scores = self._rows([self._index[c] for c in known]) @ query
-        ranked = sorted(
-            ((known[i], float(scores[i])) for i in np.flatnonzero(scores >= floor).tolist()),
-            key=lambda pair: (-pair[1], pair[0]),
-        )
-        return ranked[:k]
+        return self.nearest([word], among, k, floor).get(word, [])
+
+    def nearest(
+        self, words: Iterable[str], among: Iterable[str], k: int = 10, floor: float = 0.0
+    ) -> dict[str, list[tuple[str, float]]]:
+        """``neighbours`` of each of `words` the table knows, all at once: the candidates' rows
+        are read once, and a block of words is compared with all of them in one product."""
+        asked = [word for word in dict.fromkeys(words) if word in self._index]
+        known = sorted({c for c in among if c in self._index})
+        if not asked or not known or k <= 0:
+            return {}
+        place = {word: column for column, word in enumerate(known)}
+        candidates = self._rows([self._index[c] for c in known])
+        found: dict[str, list[tuple[str, float]]] = {}
+        for start in range(0, len(asked), _BLOCK):
+            block = asked[start : start + _BLOCK]
+            scores = self._rows([self._index[word] for word in block]) @ candidates.T
+            for word, row in zip(block, scores, strict=True):
+                if (itself := place.get(word)) is not None:
+                    row[itself] = -np.inf
+                above = np.flatnonzero(row >= floor)
+                if len(above) > k:  # the k best, and every candidate tied with the k-th
+                    kth = np.partition(row[above], len(above) - k)[len(above) - k]
+                    above = above[row[above] >= kth]
+                ranked = sorted(
+                    ((known[i], float(row[i])) for i in above.tolist()),
+                    key=lambda pair: (-pair[1], pair[0]),
+                )
+                if ranked:
+                    found[word] = ranked[:k]
+        return found
 
     def _rows(self, rows: Sequence[int]) -> npt.NDArray[np.float32]:
         picked = np.asarray(rows, dtype=np.intp)
         return self._codes[picked].astype(np.float32) * self._scales[picked, None]
+
+
+_BLOCK = 256
+"""Words compared at once in ``nearest``: a block's scores take 256 x candidates x 4 bytes."""
 
 
 @functools.cache
