@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from tastebud.learning.fitted import KINDS, NOTHING_FITTED, Fitted
 from tastebud.learning.keys import StatType
 from tastebud.learning.levels import (
+    ByRow,
     Lookup,
     Parents,
     SettledCounts,
@@ -63,15 +64,13 @@ _PROFILE = Block(StatType.PROFILE, ("",))
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One candidate's parts of the score for a prompt (log-odds), before the weight."""
+    """One candidate's parts of the score for a prompt (log-odds), before the weight: what a
+    refit scores a judged batch with."""
 
     key: str
     base: float
     keywords: float
     lift: float
-    words: tuple[KeywordEvidence, ...]
-    own: Counts2 | None
-    strength: float
 
 
 @dataclass(frozen=True)
@@ -193,21 +192,10 @@ class DefaultStrategy:
         overall_type: StatType,
     ) -> list[Part]:
         """Each candidate's base, keyword part and lift for the prompt, in the candidates' order."""
-        found = self._combine(keywords, candidates, evidence, overall_type)
-        standing = found.standing
-        base, parts = standing.base.tolist(), found.keywords.tolist()
+        found = self._combine(keywords, candidates, evidence, overall_type, explain=False)
+        base, parts = found.standing.base.tolist(), found.keywords.tolist()
         return [
-            Part(
-                key=key,
-                base=base[index],
-                keywords=parts[index],
-                lift=found.lift,
-                words=tuple(found.said[index]),
-                own=standing.own[index],
-                strength=standing.levels.strength
-                + (own[1] if (own := standing.own[index]) is not None else 0.0),
-            )
-            for index, key in enumerate(candidates)
+            Part(key, base[index], parts[index], found.lift) for index, key in enumerate(candidates)
         ]
 
     def _combine(
@@ -216,10 +204,14 @@ class DefaultStrategy:
         candidates: Sequence[str],
         evidence: Evidence,
         overall_type: StatType,
+        *,
+        explain: bool = True,
     ) -> _Combined:
         """The prompt's words combined into each candidate's keyword part (arrays in the
-        candidates' order), with what each word said about each candidate."""
+        candidates' order), with what each word said about each candidate (when ``explain``:
+        a refit scores thousands of batches and reads none of it)."""
         memo = self._memo(candidates, evidence, overall_type)
+        explain = explain or memo is not None  # what is remembered is whole
         standing = memo.standing if memo else _standing(candidates, evidence, overall_type)
         kind = self.fitted.kind(overall_type)
         typical = DEFAULT_VARIANCE if kind.typical is None else kind.typical
@@ -228,7 +220,9 @@ class DefaultStrategy:
             if memo is not None and word in memo.words:
                 found = memo.words[word]
             else:
-                found = self._word(word, candidates, evidence, overall_type, standing, typical)
+                found = self._word(
+                    word, candidates, evidence, overall_type, standing, typical, explain
+                )
                 if memo is not None:
                     memo.words[word] = found
             if found is not None:  # None: no history for this word or its neighbours
@@ -275,6 +269,7 @@ class DefaultStrategy:
         overall_type: StatType,
         standing: _Standing,
         typical: float,
+        explain: bool = True,
     ) -> _Word | None:
         """What one word says about every candidate; None when it has no history at all."""
         pair_type = KINDS[overall_type]
@@ -287,12 +282,11 @@ class DefaultStrategy:
         # come by row (the word's cells with every candidate), and only candidates with a cell
         # in some row are visited: the others have nothing to add.
         personal, pooled = evidence.personal, evidence.pooled
-        if isinstance(personal, SettledCounts) and isinstance(pooled, SettledCounts):
-            own_row = personal.rows.get((pair_type, word), _NO_ROW)
-            pooled_row = pooled.rows.get((pair_type, word), _NO_ROW)
+        if isinstance(personal, ByRow) and isinstance(pooled, ByRow):
+            own_row = personal.row(pair_type, word)
+            pooled_row = pooled.row(pair_type, word)
             lent_rows = [
-                (other, share, personal.rows.get((pair_type, other), _NO_ROW))
-                for other, share in neighbours
+                (other, share, personal.row(pair_type, other)) for other, share in neighbours
             ]
         else:
             own_row = _row(mine, pair_type, word, candidates)
@@ -349,7 +343,7 @@ class DefaultStrategy:
         told = np.where(own_found, np.round(own_total), 0).astype(np.int64)
         said: list[tuple[int, KeywordEvidence]] = []
         speaks = own_found | has_cell if neighbours else own_found
-        for index in np.flatnonzero(speaks).tolist():
+        for index in np.flatnonzero(speaks).tolist() if explain else ():
             key = candidates[index]
             own = own_row.get(key)
             said.append((index, KeywordEvidence(
@@ -501,7 +495,6 @@ def _columns(
 
 
 _NO_GAPS = np.zeros(0)
-_NO_ROW: dict[str, Counts2] = {}
 
 
 def _row(look: Lookup, pair_type: StatType, word: str, keys: Sequence[str]) -> dict[str, Counts2]:

@@ -8,6 +8,7 @@ effect (some subjects are kept less whatever made them).
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -25,9 +26,21 @@ from tastebud.learning.rates import (
 )
 
 Lookup = Callable[[Cell], "Counts2 | None"]
+_NO_ROW: Mapping[str, Counts2] = {}
 
 
-class SettledCounts(dict[Cell, tuple[int, int]]):
+class ByRow(abc.ABC):
+    """Counts that hand over all the cells of one first key at once (a keyword's cells with
+    every candidate), rather than one look-up per candidate."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def row(self, stat_type: str, key1: str) -> Mapping[str, Counts2]:
+        """The cells ``(stat_type, key1, *)`` by their second key; empty when there are none."""
+
+
+class SettledCounts(dict[Cell, tuple[int, int]], ByRow):
     """Counts whose cells, once present, never change (a store's snapshot of its statistics).
 
     A strategy may remember what it worked out from such a map for as long as it is handed the
@@ -41,6 +54,9 @@ class SettledCounts(dict[Cell, tuple[int, int]]):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+
+    def row(self, stat_type: str, key1: str) -> Mapping[str, Counts2]:
+        return self.rows.get((stat_type, key1), _NO_ROW)
 
     def put(self, cell: Cell, counts: tuple[int, int]) -> None:
         """Set a cell's counts (once, or again while the map is still being filled)."""

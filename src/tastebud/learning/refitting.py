@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from tastebud.learning.default import DefaultStrategy
 from tastebud.learning.fitted import Fitted, refit
 from tastebud.learning.keys import Cell, StatType, cells
+from tastebud.learning.levels import ByRow
 from tastebud.learning.rates import Counts2
 from tastebud.learning.strategy import Evidence
 
@@ -32,17 +33,27 @@ class Judged:
     selected: bool
 
 
-class _Without(Mapping[Cell, Counts2]):
+class _Without(Mapping[Cell, Counts2], ByRow):
     """The profile's counts less one batch's own: its cells read as if it was not yet recorded."""
 
-    def __init__(self, counts: Mapping[Cell, Counts2], batch: Sequence[Judged]) -> None:
+    def __init__(
+        self,
+        counts: Mapping[Cell, Counts2],
+        rows: Mapping[tuple[str, str], Mapping[str, Counts2]],
+        batch: Sequence[Judged],
+    ) -> None:
         self._counts = counts
+        self._rows = rows
+        """``counts`` by their first two keys, then the second key (``by_row``)."""
         self._less: dict[Cell, tuple[float, float]] = {}
         for image in batch:
             kept = 1.0 if image.selected else 0.0
             for cell in cells(image.keywords, image.checkpoint, image.loras, ""):
                 before = self._less.get(cell, (0.0, 0.0))
                 self._less[cell] = (before[0] + kept, before[1] + 1.0)
+        self._touched: dict[tuple[str, str], list[str]] = {}
+        for stat_type, key1, key2 in self._less:
+            self._touched.setdefault((stat_type, key1), []).append(key2)
 
     def __getitem__(self, cell: Cell) -> Counts2:
         found = self._counts[cell]
@@ -54,11 +65,40 @@ class _Without(Mapping[Cell, Counts2]):
             raise KeyError(cell)
         return left
 
+    def row(self, stat_type: str, key1: str) -> Mapping[str, Counts2]:
+        found = self._rows.get((stat_type, key1), _NOTHING)
+        touched = self._touched.get((stat_type, key1))
+        if touched is None:
+            return found
+        row = dict(found)
+        for key2 in touched:
+            if key2 in row:
+                less = self._less[(stat_type, key1, key2)]
+                left = (row[key2][0] - less[0], row[key2][1] - less[1])
+                if left[1] <= 0:
+                    del row[key2]
+                else:
+                    row[key2] = left
+        return row
+
     def __iter__(self) -> Iterator[Cell]:
         return iter(self._counts)
 
     def __len__(self) -> int:
         return len(self._counts)
+
+
+_NOTHING: Mapping[str, Counts2] = {}
+
+
+def by_row(
+    counts: Mapping[Cell, Counts2],
+) -> dict[tuple[str, str], dict[str, Counts2]]:
+    """Counts by their first two keys, then the second key."""
+    rows: dict[tuple[str, str], dict[str, Counts2]] = {}
+    for (stat_type, key1, key2), found in counts.items():
+        rows.setdefault((stat_type, key1), {})[key2] = found
+    return rows
 
 
 def learn_weights(
@@ -73,11 +113,12 @@ def learn_weights(
     scoring = strategy.with_fitted(fitted)
     kinds = {StatType.CHECKPOINT: fitted.checkpoints.weight, StatType.LORA: fitted.loras.weight}
     left = MAX_SCORED
+    rows = by_row(counts)
     for batch in reversed(batches):
         left -= len(batch)
         if left < 0:
             break
-        without = _Without(counts, batch)
+        without = _Without(counts, rows, batch)
         evidence = Evidence(without, without)
         keywords = batch[0].keywords
         parts = {
