@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import io
 import json
 import os
 import platform
@@ -20,6 +21,8 @@ import random
 import shutil
 import sqlite3
 import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -38,6 +41,9 @@ PROMPTS = (
     HERE.parent.parent / "shared/data/prompts/diffusiondb_prompts_via_imagereward_refl_5000.jsonl"
 )
 RESULTS = HERE / "results" / "performance.json"
+AGAINST = "6525da4"
+"""The code of the day the learning issue set its speed goals ("today's default"): the last
+commit before that work began."""
 
 # Realistic names: 50 checkpoints (SDXL and SD 1.5 files as Civitai names them) and 40 LoRAs.
 CHECKPOINTS = [
@@ -256,6 +262,65 @@ def public_app_db(path: Path, stats: list[dict]) -> None:
              r["total_count"], r["selection_rate"], r["confidence"]) for r in stats])  # fmt: skip
 
 
+class Peer:
+    """tastebud as of another commit (``--against``), in a child process (bench/peer.py).
+
+    Its source is taken from git (``git archive REV src``) into the work folder and put first
+    on the child's ``PYTHONPATH``; the child times its own calls.
+    """
+
+    def __init__(self, revision: str, work: Path) -> None:
+        tree = work / f"tastebud-{revision}"
+        archive = subprocess.run(
+            ["git", "-C", str(HERE.parent), "archive", revision, "src"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as files:
+            files.extractall(tree, filter="data")
+        self.revision = revision
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "peer.py")],
+            env={**os.environ, "PYTHONPATH": str(tree / "src")},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=work,
+        )
+        where = self._reply()["tastebud"]
+        if not Path(where).is_relative_to(tree):
+            raise RuntimeError(f"the peer imported tastebud from {where}, not from {tree}")
+
+    def _reply(self) -> dict:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the peer ({self.revision}) stopped")
+        return json.loads(line)
+
+    def ask(self, **command: object) -> dict:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(command, default=str) + "\n")
+        self.process.stdin.flush()
+        return self._reply()
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def start_peer(revision: str, work: Path) -> Peer | None:
+    """The peer, or None (with a note) where this checkout has no such commit."""
+    if revision == "none":
+        return None
+    try:
+        return Peer(revision, work)
+    except (OSError, subprocess.CalledProcessError, RuntimeError) as error:
+        print(f"NOTE: no side-by-side run with {revision}: {error}")
+        return None
+
+
 async def timed_calls(calls: list, fn) -> list[float]:
     """Latency in ms of each awaited call, one after another."""
     out = []
@@ -386,6 +451,30 @@ async def main(args: argparse.Namespace) -> None:
         gc.collect()
         rate = n / phases["import (read file + import_preferences)"]
         figure("bulk import of an export file", rate, "events/s", ">= 20,000", rate >= 20_000)
+        # Today's code beside the code of --against, in the order A B B A so that neither
+        # always goes first: this code's import above, the peer's two, this code's again.
+        peer = start_peer(args.against, work)
+        if peer is not None:
+            theirs = [peer.ask(do="import", file=str(export_file), database=str(work / name))
+                      for name in ("today.db", "today-again.db")]  # fmt: skip
+            assert all(result["added"] == n for result in theirs), theirs
+            (work / "today-again.db").unlink()
+            t = time.perf_counter()
+            second = PreferenceLearning(database=work / "imported-again.db")
+            summary = await second.import_preferences(export_file.read_bytes())
+            await second.aclose()
+            phase("import again, for the side-by-side (read file + import_preferences)", t)
+            (work / "imported-again.db").unlink()
+            ours = 2 * n / (phases["import (read file + import_preferences)"]
+                            + phases["import again, for the side-by-side (read file + import_preferences)"])  # fmt: skip
+            them = 2 * n / sum(result["seconds"] for result in theirs)
+            print(
+                f"  peer {args.against}: imports took "
+                + ", ".join(f"{result['seconds']:.2f} s" for result in theirs)
+            )
+            figure(f"  import, mean of 2: this code / {args.against}", ours / them, "x", ">= 1",
+                   ours >= them)  # fmt: skip
+            figure(f"  import, mean of 2: {args.against}", them, "events/s", "(info)")
         figure("  the same file again (merge)", n / phases["import the same file again (merge, nothing changes)"], "events/s", "(info)")  # fmt: skip
         figure("  a parsed document (json.load + import)", n / phases["import (json.load + import_preferences(document))"], "events/s", "(info)")  # fmt: skip
 
@@ -415,13 +504,28 @@ async def main(args: argparse.Namespace) -> None:
         calls = [(rng.choice(prompts), CHECKPOINTS) for _ in range(rec_calls)]
         for warm in (bayes, learner):  # warm up: open, caches
             await timed_calls(calls[:20], warm.recommend_checkpoint)
-        t = time.perf_counter()
         fast: list[float] = []
         today: list[float] = []
-        for index, call in enumerate(calls):
-            pair = [(learner, fast), (bayes, today)]
-            for learning, samples in pair if index % 2 else pair[::-1]:
-                samples += await timed_calls([call], learning.recommend_checkpoint)
+        then: list[float] = []
+
+        async def peer_recommend(prompt: str, candidates: list[str]) -> None:
+            assert peer is not None
+            then.append(peer.ask(do="recommend", prompt=prompt, candidates=candidates)["ms"])
+
+        async def timed(learning: PreferenceLearning, samples: list[float], call: tuple) -> None:
+            samples += await timed_calls([call], learning.recommend_checkpoint)
+
+        turns = [lambda call: timed(learner, fast, call), lambda call: timed(bayes, today, call)]
+        if peer is not None:
+            peer.ask(do="open", database=str(work / "today.db"))
+            for call in calls[:20]:
+                await peer_recommend(*call)
+            then.clear()
+            turns.append(lambda call: peer_recommend(*call))
+        t = time.perf_counter()
+        for index, call in enumerate(calls):  # each goes first in turn
+            for turn in turns[index % len(turns) :] + turns[: index % len(turns)]:
+                await turn(call)
         phase(f"recommend_checkpoint x {rec_calls}, each strategy", t)
         same = 0
         for call in calls[:200]:
@@ -447,7 +551,14 @@ async def main(args: argparse.Namespace) -> None:
         figure("  today's default (Bayes) p99", pct(today, 0.99), "ms", "(info)")
         figure("  Bayes / new default, p50", pct(today, 0.5) / pct(fast, 0.5), "x", "(info)")
         ratio = pct(today, 0.99) / pct(fast, 0.99)
-        figure("  Bayes / new default, p99", ratio, "x", ">= 3", ratio >= 3)
+        figure("  Bayes / new default, p99", ratio, "x", "(info)")
+        if then:
+            figure(f"  {args.against} (its default) p50", pct(then, 0.5), "ms", "(info)")
+            figure(f"  {args.against} (its default) p99", pct(then, 0.99), "ms", "(info)")
+            figure(f"  {args.against} / new default, p50", pct(then, 0.5) / pct(fast, 0.5), "x",
+                   "(info)")  # fmt: skip
+            ratio = pct(then, 0.99) / pct(fast, 0.99)
+            figure(f"  {args.against} / new default, p99", ratio, "x", ">= 3", ratio >= 3)
         figure("  same best checkpoint (of 200 prompts)", same, "", "(info)")
         for q in (0.5, 0.99):
             figure(f"naive query-per-cell p{q * 100:.0f}", pct(naive, q), "ms", "(info)")
@@ -458,18 +569,40 @@ async def main(args: argparse.Namespace) -> None:
         singles = make_events(single_calls + 1, prompts, rng)
         for event in singles:
             del event["timestamp"]  # recorded now, as an app would
-        writer = PreferenceLearning(database=work / "filled.db")
-        await writer.record_preference(**singles.pop())  # open + migrate check outside the timing
+        # On the imported database, as the peer records on its own import of the same file.
+        writer = PreferenceLearning(database=work / "imported.db")
+        first = singles.pop()
+        await writer.record_preference(**first)  # open + migrate check outside the timing
+        if peer is not None:
+            peer.ask(do="close")
+            peer.ask(do="open", database=str(work / "today.db"))
+            peer.ask(do="record", event=first)
+        latencies: list[float] = []
+        recorded: list[float] = []
         t = time.perf_counter()
-        latencies = await timed_calls(
-            [(e,) for e in singles], lambda e: writer.record_preference(**e)
-        )
-        phase(f"record_preference x {single_calls}", t)
+        for index, event in enumerate(singles):  # each goes first in turn
+            if peer is not None and index % 2:
+                recorded.append(peer.ask(do="record", event=event)["ms"])
+            latencies += await timed_calls([(event,)], lambda e: writer.record_preference(**e))
+            if peer is not None and not index % 2:
+                recorded.append(peer.ask(do="record", event=event)["ms"])
+        phase(f"record_preference x {single_calls}" + (", each code" if peer else ""), t)
         await writer.aclose()
-        rate = single_calls / phases[f"record_preference x {single_calls}"]
+        if peer is not None:
+            peer.ask(do="close")
+            peer.close()
+        rate = single_calls / (sum(latencies) / 1000)
         figure("single record_preference (durable)", rate, "events/s", ">= 1,000", rate >= 1000)
         figure("single record_preference p50", pct(latencies, 0.5), "ms", "(info)")
         figure("single record_preference p99", pct(latencies, 0.99), "ms", "(info)")
+        if recorded:
+            theirs_rate = single_calls / (sum(recorded) / 1000)
+            figure(f"  {args.against}: single record_preference", theirs_rate, "events/s",
+                   "(info)")  # fmt: skip
+            figure(f"  {args.against}: p50 / p99", pct(recorded, 0.5), "ms",
+                   f"{pct(recorded, 0.99):.2f} ms")  # fmt: skip
+            figure(f"  record: this code / {args.against}", rate / theirs_rate, "x", ">= 1",
+                   rate >= theirs_rate)  # fmt: skip
         figure(
             "floor: bare sqlite3 durable 1-row commit", durable_floor(work), "commits/s", "(info)"
         )
@@ -495,7 +628,9 @@ async def main(args: argparse.Namespace) -> None:
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "events": n, "machine": machine,
         "calls": {"record_preference": single_calls, "recommend": rec_calls, "naive": naive_calls},
         "recommend_ms": {"new default": {"p50": pct(fast, 0.5), "p99": pct(fast, 0.99)},
-                         "bayes": {"p50": pct(today, 0.5), "p99": pct(today, 0.99)}},
+                         "bayes": {"p50": pct(today, 0.5), "p99": pct(today, 0.99)},
+                         args.against: {"p50": pct(then, 0.5), "p99": pct(then, 0.99)}
+                         if then else None},
         "phases_s": phases, "figures": figures, "sizes": {"imported": size_b, "filled": size_a},
         "total_s": round(total, 1), "missed": missed,
     }, indent=2))  # fmt: skip
@@ -508,4 +643,9 @@ if __name__ == "__main__":
         "--events", type=int, default=100_000, help="events stored (default 100,000)"
     )
     parser.add_argument("--quick", action="store_true", help="a ~5,000-event run to check it works")
+    parser.add_argument(
+        "--against",
+        default=AGAINST,
+        help=f"a git revision whose code runs beside this one (default {AGAINST}; 'none': skip)",
+    )
     asyncio.run(main(parser.parse_args()))
