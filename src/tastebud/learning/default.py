@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -350,14 +351,52 @@ class DefaultStrategy:
                 word,
                 round(own[0]) if own else 0,
                 round(own[1]) if own else 0,
-                similar=tuple(
-                    (other, round(borrowed[0]), round(borrowed[1]))
-                    for other, row in lenders
-                    if (borrowed := row.get(key)) is not None
-                ),
+                similar=_Lent(lenders, key) if lenders else (),
                 weight=variance,
             )))  # fmt: skip
         return _Word(lift, variance, counts, has_cell, has_theirs, told, gaps, tuple(said))
+
+
+class _Lent(Sequence[tuple[str, int, int]]):
+    """The similar words a cell borrowed from, with their counts, worked out when first read:
+    every candidate's evidence is kept, and an explanation reads one or two of them."""
+
+    __slots__ = ("_found", "_key", "_lenders")
+
+    def __init__(self, lenders: Sequence[tuple[str, Mapping[str, Counts2]]], key: str) -> None:
+        self._lenders = lenders
+        self._key = key
+        self._found: tuple[tuple[str, int, int], ...] | None = None
+
+    def _pairs(self) -> tuple[tuple[str, int, int], ...]:
+        if self._found is None:
+            self._found = tuple(
+                (other, round(borrowed[0]), round(borrowed[1]))
+                for other, row in self._lenders
+                if (borrowed := row.get(self._key)) is not None
+            )
+        return self._found
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, int, int]: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[tuple[str, int, int], ...]: ...
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[str, int, int] | tuple[tuple[str, int, int], ...]:
+        return self._pairs()[index]
+
+    def __len__(self) -> int:
+        return len(self._pairs())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and self._pairs() == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(self._pairs())
+
+    def __repr__(self) -> str:
+        return repr(self._pairs())
 
 
 MEMOS = 8

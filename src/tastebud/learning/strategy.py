@@ -51,8 +51,9 @@ class KeywordEvidence:
     keyword: str
     selected: int
     total: int
-    similar: tuple[tuple[str, int, int], ...] = ()
-    """(word, selected, total) of the similar words whose counts this keyword's cell borrowed."""
+    similar: Sequence[tuple[str, int, int]] = ()
+    """(word, selected, total) of the similar words whose counts this keyword's cell borrowed
+    (a strategy may work them out only when they are read)."""
     weight: float = 1.0
     """How much the keyword weighs among the prompt's words (its prior variance)."""
 
