@@ -3,6 +3,10 @@
     .venv/bin/python bench/server.py            # N = 100,000 events, about 3 minutes on 2 cores
     .venv/bin/python bench/server.py --quick    # 5,000 events, short runs: a smoke test
 
+Beside tastebud's default it serves today's default (BayesStrategy) and a *floor*: the same app
+and route answering recommendations it worked out before and remembered, so that what it
+measures is HTTP, the query's parsing and the answer's JSON alone.
+
 Needs wrk (Debian: ``apt-get install wrk``), a load generator written in C, so that the client
 takes as little of the machine's two cores as possible. The server is started exactly as a user
 starts it (``python -m tastebud serve --db FILE --port P``: one process, durable SQLite). Figures
@@ -91,6 +95,29 @@ uvicorn.run(create_app(Settings(database=database, port=port), learning=learning
 """
 
 
+# The floor under any recommend request: the same app and route, whose recommendations are
+# worked out once per prompt and then remembered (the warm-up asks every prompt), so what is
+# measured is HTTP, the query's parsing and the answer's JSON, and no learning at all.
+REMEMBERED_SERVER = """
+import sys, uvicorn
+from tastebud import PreferenceLearning
+from tastebud.api import create_app
+from tastebud.settings import Settings
+class Remembered(PreferenceLearning):
+    answers = {}
+    async def recommend(self, prompt, available_checkpoints=None, *, user_id="default"):
+        place = (prompt, tuple(available_checkpoints or ()), user_id)
+        if place not in self.answers:
+            self.answers[place] = await super().recommend(
+                prompt, available_checkpoints, user_id=user_id)
+        return self.answers[place]
+database, port = sys.argv[1], int(sys.argv[2])
+learning = Remembered(database)
+uvicorn.run(create_app(Settings(database=database, port=port), learning=learning),
+            host="127.0.0.1", port=port, log_level="warning", access_log=False)
+"""
+
+
 def measure(
     database: Path, workers: int, requests: dict[str, Path], seconds: int, strategy: str
 ) -> list:
@@ -100,6 +127,9 @@ def measure(
     if strategy == "bayes":
         command = [sys.executable, "-c", BAYES_SERVER, str(database), str(port)]
         plan = [("health", (4,)), ("recommend checkpoint", (1, 4))]
+    elif strategy == "floor":
+        command = [sys.executable, "-c", REMEMBERED_SERVER, str(database), str(port)]
+        plan = [("health", (4,)), ("recommend checkpoint", (4,))]
     else:  # exactly as a user starts it
         command = [sys.executable, "-m", "tastebud", "serve", "--db", str(database),
                    "--port", str(port), "--workers", str(workers)]  # fmt: skip
@@ -142,6 +172,11 @@ def main() -> None:
     parser.add_argument(
         "--no-bayes", action="store_true", help="skip today's default (BayesStrategy) for reference"
     )
+    parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="skip the floor (the same route answering remembered recommendations)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench/server.py needs wrk: apt-get install wrk")
@@ -177,6 +212,7 @@ def main() -> None:
     rows = []
     servers = [("default", workers) for workers in args.workers]
     servers += [] if args.no_bayes else [("bayes", 1)]
+    servers += [] if args.no_floor else [("floor", 1)]
     for strategy, workers in servers:
         # Each server starts from the same 100,000 events: a copy of the filled database.
         copy = work / f"served-{strategy}-{workers}.db"
@@ -215,6 +251,7 @@ def main() -> None:
             f"{strategy}, {workers} worker(s), 4 connections: recommend / health = "
             f"{share:.0%} (goal >= 50% with 1 worker){goal}"
         )
+    print("(floor: the same route answering recommendations worked out before, remembered)")
     for workers in args.workers:
         mine = [r for n_, s_, w, c, r in rows
                 if n_.startswith("recommend") and s_ == "default" and w == workers]  # fmt: skip
