@@ -9,19 +9,22 @@ from typing import Any
 import httpx
 import pytest
 
-from tastebud import PreferenceLearning
+from tastebud import InvalidInput, PreferenceLearning
 from tastebud.api import create_app
 from tastebud.settings import Settings
 from test_seed_examples import EPIC, seed_history
 
 ERROR_KEYS = {"status", "error", "details"}
 
+BASE = "http://127.0.0.1:8001"
+"""Where the tests' client says it talks to: a host name the server answers to."""
+
 
 @pytest.fixture
 async def api(database: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(database=database))
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://tastebud.test"
+        transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
     ) as client:
         yield client
     await app.state.preferences.aclose()
@@ -411,7 +414,9 @@ async def test_a_database_that_cannot_be_reached_is_a_503(tmp_path: Any) -> None
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     app = create_app(Settings(database=f"postgresql://nobody@127.0.0.1:{port}/none"))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as api:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
+    ) as api:
         body = _error(await api.get("/api/health"), 503)
         assert body["error"] == "Database unavailable" and body["details"] == []
         assert "refused" not in json.dumps(body).lower()  # no driver text for the client
@@ -420,7 +425,9 @@ async def test_a_database_that_cannot_be_reached_is_a_503(tmp_path: Any) -> None
 
 async def test_bodies_above_the_limit_get_413(tmp_path: Any) -> None:
     app = create_app(Settings(database=tmp_path / "p.db", max_body_mb=0.001, max_import_mb=0.002))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as api:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
+    ) as api:
         big = json.dumps(_event("g1", selected=True, feedback="x" * 2000)).encode()
         _error(await api.post("/api/preferences", content=big), 413, "body")
 
@@ -438,8 +445,10 @@ async def test_bodies_above_the_limit_get_413(tmp_path: Any) -> None:
 
 
 async def test_a_token_guards_every_request(tmp_path: Any) -> None:
-    app = create_app(Settings(database=tmp_path / "p.db", token="s3cret"))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as api:
+    app = create_app(Settings(database=tmp_path / "p.db", token="correct-horse-battery"))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
+    ) as api:
         for path in ("/api/health", "/api/preferences/stats", "/docs", "/openapi.json"):
             response = await api.get(path)
             _error(response, 401, "Authorization")
@@ -447,16 +456,16 @@ async def test_a_token_guards_every_request(tmp_path: Any) -> None:
         wrong = {"Authorization": "Bearer guess"}
         _error(await api.post("/api/preferences", json=_event("g", selected=True), headers=wrong),
                401)  # fmt: skip
-        right = {"Authorization": "Bearer s3cret"}
+        right = {"Authorization": "Bearer correct-horse-battery"}
         assert (await api.get("/api/health", headers=right)).status_code == 200
         posted = await api.post("/api/preferences", json=_event("g", selected=True), headers=right)
         assert posted.status_code == 201
         stats = await api.get("/api/preferences/stats", headers=right)
         assert stats.json()["total_preferences"] == 1
         # The web panel sends the token as its cookie (a browser's <img> sends no header).
-        api.cookies.set("tastebud_token", "s3cret")
+        api.cookies.set("tastebud_token_8001", "correct-horse-battery")
         assert (await api.get("/api/preferences/stats")).status_code == 200
-        api.cookies.set("tastebud_token", "guess")
+        api.cookies.set("tastebud_token_8001", "guess")
         _error(await api.get("/api/preferences/stats"), 401)
         api.cookies.clear()
         # The panel's page holds no data, so that it can ask for the token.
@@ -465,11 +474,98 @@ async def test_a_token_guards_every_request(tmp_path: Any) -> None:
     await app.state.preferences.aclose()
 
 
-def test_listening_beyond_loopback_needs_a_token() -> None:
-    from tastebud import InvalidInput
+async def test_the_panel_logs_in_with_an_http_only_cookie_for_its_port(tmp_path: Any) -> None:
+    app = create_app(Settings(database=tmp_path / "p.db", port=8123, token="correct-horse-battery"))
+    base = "http://127.0.0.1:8123"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=base) as api:
+        _error(await api.post("/api/session", json={"token": "guess"}), 401, "token")
+        assert not api.cookies
+        _error(await api.post("/api/session", json={"token": 5}), 422, "token")
+        answer = await api.post("/api/session", json={"token": "correct-horse-battery"})
+        assert answer.status_code == 204
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith("tastebud_token_8123=correct-horse-battery;")
+        for attribute in ("HttpOnly", "SameSite=strict", "Path=/"):
+            assert attribute.lower() in cookie.lower()
+        assert (await api.get("/api/preferences/stats")).status_code == 200
+    await app.state.preferences.aclose()
 
+
+def test_a_token_shorter_than_16_characters_is_refused() -> None:
+    for short in ("", "   ", "s3cret", "x" * 15):
+        with pytest.raises(InvalidInput, match="at least 16 characters"):
+            Settings(token=short)
+    assert Settings(token="x" * 16).token == "x" * 16
+
+
+async def test_only_the_servers_own_host_names_are_answered(tmp_path: Any) -> None:
+    """DNS rebinding: a page whose own name points at 127.0.0.1 still sends that name."""
+    app = create_app(Settings(database=tmp_path / "p.db", allowed_hosts="tastebud.lan, Pi.Local"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE) as api:
+        await api.post("/api/preferences", json=_event("g", selected=True))
+        for host in ("evil.example", "evil.example:8001", "127.0.0.1.evil.example", "", "[::2]"):
+            answer = await api.get("/api/preferences/export", headers={"Host": host})
+            _error(answer, 400, "Host")
+            assert "generation_id" not in answer.text
+        for host in ("127.0.0.1:8001", "localhost:8001", "[::1]:8001", "LOCALHOST", "tastebud.lan",
+                     "pi.local:8001"):  # fmt: skip
+            answer = await api.get("/api/preferences/stats", headers={"Host": host})
+            assert answer.status_code == 200, (host, answer.text)
+    with pytest.raises(InvalidInput, match="allowed_hosts"):
+        Settings(allowed_hosts="http://tastebud.lan/")
+    await app.state.preferences.aclose()
+
+
+async def test_a_page_of_another_origin_cannot_change_anything(tmp_path: Any) -> None:
+    """CSRF: what a browser says of a request's origin decides; programs send neither header."""
+    app = create_app(Settings(database=tmp_path / "p.db"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE) as api:
+        event = json.dumps(_event("g", selected=True))
+        refused = [
+            ({"Origin": "http://evil.example"}, 403, "Origin"),
+            ({"Origin": "null"}, 403, "Origin"),
+            ({"Origin": "http://127.0.0.1:9000"}, 403, "Origin"),  # another port: same site
+            ({"Origin": "http://localhost:8001"}, 403, "Origin"),  # another name: another origin
+            ({"Sec-Fetch-Site": "cross-site"}, 403, "Sec-Fetch-Site"),
+            ({"Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:8001"}, 403,
+             "Sec-Fetch-Site"),
+            ({"Content-Type": "text/plain"}, 415, "Content-Type"),
+            ({"Content-Type": "multipart/form-data; boundary=x"}, 415, "Content-Type"),
+        ]  # fmt: skip
+        for headers, status, field in refused:
+            answer = await api.post("/api/preferences", content=event, headers=headers)
+            _error(answer, status, field)
+        _error(await api.post("/api/repair", headers={"Sec-Fetch-Site": "cross-site"}), 403)
+        assert await _totals(api) == (0, 0)
+        # The server's own pages, and programs (curl -d sends a form's type), may write.
+        own = {"Origin": BASE, "Sec-Fetch-Site": "same-origin", "Content-Type": "application/json"}
+        for headers in (own, {}, {"Content-Type": "application/x-www-form-urlencoded"}):
+            answer = await api.post("/api/preferences", content=event, headers=headers)
+            assert answer.status_code == 201, (headers, answer.text)
+        # Reading is not refused: another origin's page cannot read the answer anyway.
+        assert (await api.get("/api/health", headers={"Sec-Fetch-Site": "cross-site"})).is_success
+    await app.state.preferences.aclose()
+
+
+async def test_every_answer_forbids_framing_and_sniffing_and_the_panel_has_a_policy(
+    tmp_path: Any,
+) -> None:
+    app = create_app(Settings(database=tmp_path / "p.db"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE) as api:
+        for path in ("/", "/static/app.js", "/api/health", "/api/nothing-here"):
+            answer = await api.get(path)
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            assert answer.headers["x-frame-options"] == "DENY"
+        policy = (await api.get("/")).headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+        assert "'unsafe-inline'" not in policy
+        assert "content-security-policy" not in (await api.get("/docs")).headers
+    await app.state.preferences.aclose()
+
+
+def test_listening_beyond_loopback_needs_a_token() -> None:
     with pytest.raises(InvalidInput, match="token"):
         Settings(host="0.0.0.0")
-    assert Settings(host="0.0.0.0", token="s3cret").token == "s3cret"
+    assert Settings(host="0.0.0.0", token="correct-horse-battery").token == "correct-horse-battery"
     for loopback in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):
         assert Settings(host=loopback).token is None

@@ -59,7 +59,9 @@ queries = st.dictionaries(
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(database=tmp_path / "fuzz.db"))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
+    ) as client:
         yield client
     await app.state.preferences.aclose()
 

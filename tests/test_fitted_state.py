@@ -122,7 +122,7 @@ async def test_smart_selection_enables_what_works_and_never_what_clashes(
 async def test_the_lora_set_over_http(database: str) -> None:
     app = create_app(Settings(database=database))
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://tastebud.test"
+        transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
     ) as client:
         await app.state.preferences.record_batch(_with_loras("add_detail", "anime_v2"))
         answer = await client.get(

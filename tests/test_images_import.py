@@ -186,7 +186,7 @@ async def api(database: str, outputs: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(database=database, image_folders=str(outputs))
     app = create_app(settings)
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://tastebud.test"
+        transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
     ) as client:
         yield client
     await app.state.preferences.aclose()
@@ -245,7 +245,7 @@ async def test_the_server_reads_only_the_folders_it_was_given(
 async def test_without_image_folders_the_server_reads_none(database: str, outputs: Path) -> None:
     app = create_app(Settings(database=database))
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://tastebud.test"
+        transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
     ) as client:
         refused = await client.post("/api/images/import", json={"folder": str(outputs)})
     await app.state.preferences.aclose()

@@ -37,7 +37,7 @@ async def api(database: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]
     )
     app = create_app(settings)
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://tastebud.test"
+        transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
     ) as client:
         yield client
     await app.state.preferences.aclose()

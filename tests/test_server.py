@@ -84,7 +84,7 @@ def test_records_and_recommends_over_tcp_and_keeps_the_data(tmp_path: Path) -> N
 
 def test_settings_from_the_environment_and_the_token(tmp_path: Path) -> None:
     db = tmp_path / "elsewhere" / "taste.db"
-    env = {"TASTEBUD_DB": str(db), "TASTEBUD_TOKEN": "s3cret"}
+    env = {"TASTEBUD_DB": str(db), "TASTEBUD_TOKEN": "correct-horse-battery"}
     with serving(env=env) as base:
         assert httpx.get(base + "/api/preferences/stats").status_code == 401
         answer = httpx.get(base + "/api/preferences/stats", headers=_auth(env))
@@ -94,8 +94,10 @@ def test_settings_from_the_environment_and_the_token(tmp_path: Path) -> None:
 
 def test_two_worker_processes_share_one_database(tmp_path: Path) -> None:
     db = str(tmp_path / "preferences.db")
-    with serving("--db", db, "--workers", "2", env={"TASTEBUD_TOKEN": "s3cret"}) as base:
-        auth = _auth({"TASTEBUD_TOKEN": "s3cret"})
+    with serving(
+        "--db", db, "--workers", "2", env={"TASTEBUD_TOKEN": "correct-horse-battery"}
+    ) as base:
+        auth = _auth({"TASTEBUD_TOKEN": "correct-horse-battery"})
         assert httpx.get(base + "/api/health").status_code == 401  # the token reached each worker
         for index in range(20):  # on new connections: both workers take some
             body = {"prompt": "beach", "checkpoint": "epicrealismXL", "selected": index % 2 == 0,
@@ -104,3 +106,19 @@ def test_two_worker_processes_share_one_database(tmp_path: Path) -> None:
             assert response.status_code == 201, response.text
         stats = httpx.get(base + "/api/preferences/stats", headers=auth).json()
         assert stats["action_counts"] == {"selected": 10, "rejected": 10}
+
+
+def test_the_real_server_answers_only_its_own_host_names(tmp_path: Path) -> None:
+    """DNS rebinding against the process a user starts: a foreign Host gets nothing."""
+    db = str(tmp_path / "p.db")
+    with serving("--db", db, "--demo", "--allowed-hosts", "tastebud.lan") as base:
+        for host in ("evil.example", f"evil.example:{base.rsplit(':', 1)[1]}"):
+            answer = httpx.get(
+                base + "/api/preferences/export?user_id=demo", headers={"Host": host}
+            )
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["details"][0]["field"] == "Host"
+            assert "generation_id" not in answer.text
+        for host in ("tastebud.lan", "localhost"):
+            answer = httpx.get(base + "/api/preferences/stats?user_id=demo", headers={"Host": host})
+            assert answer.json()["total_preferences"] == 400

@@ -9,10 +9,13 @@ pages are also written to ``docs/screenshots/`` for the documentation.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +124,13 @@ def page(
     opened = context.new_page()
     crashes: list[str] = []
     opened.on("pageerror", lambda error: crashes.append(str(error)))
+    # The panel runs under a strict content security policy: anything it blocks is a bug.
+    opened.on(
+        "console",
+        lambda message: (
+            crashes.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield opened
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
@@ -230,8 +240,9 @@ def test_review_with_the_keyboard_records_and_undoes(page: Page, server: dict[st
     thumbs = page.locator("#review-grid .thumb")
     expect(thumbs).to_have_count(len(ids))
     # Every thumbnail is an image the server made (a failed one would be a "No preview" box).
+    # A function, not an expression: the panel's content security policy forbids eval.
     page.wait_for_function(
-        "[...document.querySelectorAll('#review-grid .thumb')].every(thumb => {"
+        "() => [...document.querySelectorAll('#review-grid .thumb')].every(thumb => {"
         " const image = thumb.querySelector('img');"
         " return image && image.complete && image.naturalWidth > 0; })"
     )
@@ -412,11 +423,11 @@ def test_the_data_page_creates_and_switches_profiles(page: Page, server: dict[st
 
 
 def test_a_server_with_a_token_asks_for_it_once(page: Page, tmp_path: Path) -> None:
-    env = {"TASTEBUD_TOKEN": "s3cret"}
+    env = {"TASTEBUD_TOKEN": "correct-horse-battery"}
     with serving("--db", str(tmp_path / "locked.db"), "--demo", env=env) as base:
         page.goto(base + "/?user_id=demo")
         expect(page.locator("#overview .alert")).to_contain_text("401 Unauthorized")
-        page.get_by_label("This server needs its token").fill("s3cret")
+        page.get_by_label("This server needs its token").fill("correct-horse-battery")
         page.get_by_role("button", name="Use token").click()
         expect(page.locator("#overview [data-total=total]")).to_have_text("400")
         # The download is a plain browser request: the token travels as the panel's cookie.
@@ -424,6 +435,95 @@ def test_a_server_with_a_token_asks_for_it_once(page: Page, tmp_path: Path) -> N
         with page.expect_download() as started:
             page.get_by_role("link", name="Download export (JSON)").click()
         assert json.loads(Path(started.value.path()).read_text())["total_preferences"] == 400
+
+
+# -- other web pages ---------------------------------------------------------------------------
+
+ATTACK = """<!doctype html><title>a page</title>
+<form id="form" method="POST" action="{target}/api/preferences" enctype="text/plain" target="sink">
+<input name='{{"prompt":"csrf form","checkpoint":"evil.safetensors","selected":true,"session_id":"'
+ value='"}}'></form><iframe name="sink"></iframe>
+<script>
+const event = JSON.stringify({{prompt: "csrf", checkpoint: "evil.safetensors", selected: true}});
+const sent = {{method: "POST", mode: "no-cors", credentials: "include"}};
+window.attack = () => Promise.allSettled([
+  fetch("{target}/api/preferences", {{...sent, headers: {{"Content-Type": "text/plain"}}, body: event}}),
+  fetch("{target}/api/preferences", {{...sent, body: new Blob([event],
+    {{type: "application/x-www-form-urlencoded"}})}}),
+  fetch("{target}/api/preferences/batch", {{...sent, body: event}}),
+  fetch("{target}/api/repair", sent),
+]).then(() => document.cookie);
+</script>"""
+"""What a page of another origin may try: a form and no-cors requests, with the browser's
+cookies, none of which needs the server's permission (no CORS preflight)."""
+
+
+@contextmanager
+def attacker(target: str) -> Iterator[int]:
+    """A real web server on another port of this machine, serving ``ATTACK`` aimed at
+    ``target``; yields its port."""
+    page = ATTACK.format(target=target).encode()
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page) as served:
+        thread = threading.Thread(target=served.serve_forever, daemon=True)
+        thread.start()
+        yield served.server_address[1]
+        served.shutdown()
+
+
+def test_a_page_of_another_origin_cannot_write_even_with_the_panels_cookie(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """CSRF, in Chromium: the panel is logged in (its token cookie is in the browser); pages on
+    another port of 127.0.0.1 (the same site to a browser) and on localhost (another site)
+    post to tastebud as an attacker would. Nothing is recorded, and their scripts cannot read
+    the cookie. The same request from the panel's own page is recorded."""
+    token = "correct-horse-battery-staple"
+    env = {"TASTEBUD_TOKEN": token}
+    auth = {"Authorization": f"Bearer {token}"}
+    context = browser.new_context(viewport=DESKTOP, locale="en-US")
+    tab = context.new_page()
+    with serving("--db", str(tmp_path / "p.db"), env=env) as base:
+        tab.goto(base + "/")
+        tab.get_by_label("This server needs its token").fill(token)
+        tab.get_by_role("button", name="Use token").click()
+        expect(tab.locator("#overview")).not_to_contain_text("401")
+        port = base.rsplit(":", 1)[1]
+        assert context.cookies()[0]["name"] == f"tastebud_token_{port}"
+        assert context.cookies()[0]["httpOnly"]
+        for host in ("127.0.0.1", "localhost"):
+            with attacker(base) as other:
+                tab.goto(f"http://{host}:{other}/")
+                with tab.expect_response(lambda answer: "/api/preferences" in answer.url) as form:
+                    tab.evaluate("() => document.getElementById('form').submit()")
+                assert form.value.status == 403
+                readable = tab.evaluate("() => window.attack()")
+                assert token not in readable
+        stats = httpx.get(base + "/api/preferences/stats", headers=auth).json()
+        assert stats["total_preferences"] == 0
+        assert httpx.get(base + "/api/check", headers=auth).json()["ok"]
+        # The test can fail: the panel's own page records with the very same request.
+        tab.goto(base + "/")
+        status = tab.evaluate(
+            """() => fetch("/api/preferences", {method: "POST",
+                headers: {"Content-Type": "application/json"},
+                body: JSON.stringify({prompt: "mine", checkpoint: "ok.safetensors",
+                                      selected: true})}).then((answer) => answer.status)"""
+        )
+        assert status == 201
+        stats = httpx.get(base + "/api/preferences/stats", headers=auth).json()
+        assert stats["total_preferences"] == 1
+    context.close()
 
 
 # -- layout and theme -------------------------------------------------------------------------

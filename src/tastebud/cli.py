@@ -75,6 +75,9 @@ def serve(
     host: Annotated[str, _option("host", "--host")] = setting("host").default,
     port: Annotated[int, _option("port", "--port")] = setting("port").default,
     token: Annotated[str | None, _option("token", "--token")] = setting("token").default,
+    allowed_hosts: Annotated[str | None, _option("allowed_hosts", "--allowed-hosts")] = setting(
+        "allowed_hosts"
+    ).default,
     workers: Annotated[int, _option("workers", "--workers")] = setting("workers").default,
     max_body_mb: Annotated[float, _option("max_body_mb", "--max-body-mb")] = setting(
         "max_body_mb"
@@ -106,7 +109,8 @@ def serve(
 
     with _errors_as_one_line():
         settings = Settings(
-            database=db, host=host, port=port, token=token, workers=workers,
+            database=db, host=host, port=port, token=token, allowed_hosts=allowed_hosts,
+            workers=workers,
             max_body_mb=max_body_mb, max_import_mb=max_import_mb, half_life_days=half_life_days,
             image_folders=image_folders, thumbnail_folder=thumbnail_folder,
         )  # fmt: skip

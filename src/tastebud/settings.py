@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -19,6 +20,11 @@ from tastebud.errors import InvalidInput
 from tastebud.store.database import DEFAULT_DATABASE
 
 MIB = 1024 * 1024
+MIN_TOKEN = 16
+"""Characters a token has at least: one short enough to guess is no lock."""
+WILDCARDS = frozenset(("0.0.0.0", "::", ""))
+"""Listening addresses that mean every address: no host name of their own."""
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[?[0-9a-f:.]+\]?")
 
 
 def _about(env: str, help: str) -> dict[str, str]:
@@ -49,6 +55,15 @@ class Settings:
             "TASTEBUD_TOKEN",
             "Secret every request must carry as 'Authorization: Bearer TOKEN'. "
             "Required when the host is not a loopback address.",
+        ),
+    )
+    allowed_hosts: str | None = field(
+        default=None,
+        metadata=_about(
+            "TASTEBUD_ALLOWED_HOSTS",
+            "More host names the server answers to, separated by commas (besides 127.0.0.1, "
+            "localhost, ::1 and the address it listens on): a request naming any other host "
+            "is refused, so that no web page can reach it through a name of its own.",
         ),
     )
     workers: int = field(
@@ -110,8 +125,17 @@ class Settings:
                 raise InvalidInput(name, "must be more than 0")
         if not self.half_life_days >= 0:
             raise InvalidInput("half_life_days", "must be 0 (off) or more")
-        if self.token is not None and not self.token.strip():
-            raise InvalidInput("token", "must not be empty")
+        if self.token is not None and len(self.token.strip()) < MIN_TOKEN:
+            raise InvalidInput(
+                "token",
+                f"must be at least {MIN_TOKEN} characters (make one with: python3 -c "
+                "'import secrets; print(secrets.token_urlsafe(24))')",
+            )
+        for name in self.extra_hosts:
+            if not _HOST_NAME.fullmatch(name):
+                raise InvalidInput(
+                    "allowed_hosts", f"{name!r} is not a host name (give names like tastebud.lan)"
+                )
         if self.token is None and not is_loopback(self.host):
             raise InvalidInput(
                 "token",
@@ -157,6 +181,25 @@ class Settings:
             for part in self.image_folders.split(os.pathsep)
             if part.strip()
         )
+
+    @property
+    def extra_hosts(self) -> tuple[str, ...]:
+        """The names ``allowed_hosts`` gives, lowercased."""
+        text = self.allowed_hosts or ""
+        return tuple(name.strip().lower() for name in text.split(",") if name.strip())
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """Every host name a request may name: loopback, the listening address, the extras."""
+        listening = self.host.strip().lower().strip("[]")
+        own = () if listening in WILDCARDS else (listening,)
+        extra = (name.strip("[]") for name in self.extra_hosts)
+        return frozenset(("127.0.0.1", "localhost", "::1", *own, *extra))
+
+    @property
+    def token_cookie(self) -> str:
+        """The cookie the panel keeps the token in: one per port, as cookies know no ports."""
+        return f"tastebud_token_{self.port}"
 
     @property
     def half_life(self) -> float | None:

@@ -16,7 +16,13 @@ from fastapi.staticfiles import StaticFiles
 
 from tastebud import __version__
 from tastebud.api import errors, images, panel, routes
-from tastebud.api.guards import BodyLimit, RequireToken
+from tastebud.api.guards import (
+    AllowedHosts,
+    BodyLimit,
+    RequireToken,
+    SameOrigin,
+    SecurityHeaders,
+)
 from tastebud.batches import BatchInput
 from tastebud.events import EventInput, PreferenceEvent, rule
 from tastebud.service import PreferenceLearning
@@ -74,7 +80,11 @@ def create_app(
         by_path={IMPORT_PATH: settings.max_import_bytes},
     )
     if settings.token is not None:
-        app.add_middleware(RequireToken, token=settings.token)  # outermost: checked first
+        app.add_middleware(RequireToken, token=settings.token, cookie=settings.token_cookie)
+    # Added last, run first: the host named, then where a browser says the request comes from.
+    app.add_middleware(SameOrigin)
+    app.add_middleware(AllowedHosts, hosts=settings.hosts)
+    app.add_middleware(SecurityHeaders)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -1,6 +1,8 @@
-"""What every request passes before it reaches an endpoint: the token, then the body's size.
+"""What every request passes before it reaches an endpoint, in order: the host it names, where a
+browser says it comes from, the token, then the body's size; and the headers every answer
+carries (docs/security.md says why each is there).
 
-Both are plain ASGI middleware: they run on every request, and Starlette's ``BaseHTTPMiddleware``
+All are plain ASGI middleware: they run on every request, and Starlette's ``BaseHTTPMiddleware``
 would cost more than a recommendation's own work.
 """
 
@@ -19,21 +21,22 @@ class RequireToken:
     """Refuse (401) every request that does not carry the token.
 
     The token comes as ``Authorization: Bearer TOKEN`` or, for the web panel (whose images and
-    downloads a browser fetches without headers), as the cookie ``tastebud_token``, which the
-    panel sets ``SameSite=Strict`` so that no other site's page can send it. The panel's own
-    files (``/`` and ``/static/``) hold no data and are served without it, so that the page can
-    ask for the token.
+    downloads a browser fetches without headers), as the cookie ``tastebud_token_PORT``, which
+    ``POST /api/session`` sets ``HttpOnly`` and ``SameSite=Strict``. The panel's own files (``/``
+    and ``/static/``) hold no data and are served without it, so that the page can ask for the
+    token, and so is ``/api/session``, which checks the token itself.
     """
 
-    def __init__(self, app: ASGIApp, *, token: str) -> None:
+    def __init__(self, app: ASGIApp, *, token: str, cookie: str) -> None:
         self.app = app
         self._expected = f"Bearer {token}".encode()
         self._token = token.encode()
+        self._cookie = cookie.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not _public(scope["path"]):
             given = _header(scope, b"authorization")
-            cookie = _cookie(scope, b"tastebud_token")
+            cookie = _cookie(scope, self._cookie)
             if not (
                 (given is not None and hmac.compare_digest(given, self._expected))
                 or (cookie is not None and hmac.compare_digest(cookie, self._token))
@@ -51,7 +54,134 @@ class RequireToken:
 
 
 def _public(path: str) -> bool:
-    return path == "/" or path.startswith("/static/")
+    return path in ("/", SESSION_PATH) or path.startswith("/static/")
+
+
+SESSION_PATH = "/api/session"
+
+
+class AllowedHosts:
+    """Refuse (400) a request naming a host this server is not reached by.
+
+    A web page can point a name of its own at 127.0.0.1 (DNS rebinding) and then read this
+    server as its own origin; the ``Host`` header still carries that name, so it is refused.
+    """
+
+    def __init__(self, app: ASGIApp, *, hosts: frozenset[str]) -> None:
+        self.app = app
+        self.hosts = hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            named = _header(scope, b"host")
+            if host_name(named) not in self.hosts:
+                shown = "missing" if named is None else repr(named.decode("latin-1"))
+                response = error_response(400, "Bad Request", [detail(
+                    "Host",
+                    f"is {shown}: this server answers only to "
+                    + ", ".join(sorted(self.hosts))
+                    + " (add names with --allowed-hosts)",
+                )])  # fmt: skip
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def host_name(value: bytes | None) -> str | None:
+    """The host of a ``Host`` header, lowercased, without its port or an IPv6 address's
+    brackets: ``[::1]:8001`` -> ``::1``."""
+    if value is None:
+        return None
+    text = value.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        return text[1 : text.find("]")] if "]" in text else None
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+
+
+UNSAFE_TYPES = (b"text/plain", b"multipart/form-data")
+"""Bodies a page of any site may send without asking (no CORS preflight), and no API call is."""
+
+
+class SameOrigin:
+    """Refuse (403) a request that would change something when the browser says another page
+    sent it, and (415) a body a page could send without asking.
+
+    Browsers tell where a request comes from: ``Sec-Fetch-Site`` (same-origin, same-site,
+    cross-site, none) and ``Origin``. A request that changes anything (any method but GET, HEAD
+    and OPTIONS) passes only from this server's own pages, or from a program that is not a
+    browser (curl, Python, a generator's plug-in), which sends neither header. A page on another
+    port of 127.0.0.1 is "same-site" to a browser, and refused here too.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            site = _header(scope, b"sec-fetch-site")
+            origin = _header(scope, b"origin")
+            kind = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
+            refused = None
+            if site is not None and site not in (b"same-origin", b"none"):
+                refused = (403, "Forbidden", "Sec-Fetch-Site", f"is {site.decode('latin-1')!r}")
+            elif origin is not None and not _same_origin(origin, _header(scope, b"host")):
+                refused = (403, "Forbidden", "Origin", f"is {origin.decode('latin-1')!r}")
+            elif kind in UNSAFE_TYPES:
+                refused = (415, "Unsupported Media Type", "Content-Type",
+                           f"is {kind.decode('latin-1')!r}: send JSON (application/json)")  # fmt: skip
+            if refused is not None:
+                status, title, field, reason = refused
+                if status == 403:
+                    reason += ": a page of another site or port may not change anything here"
+                await error_response(status, title, [detail(field, reason)])(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _same_origin(origin: bytes, host: bytes | None) -> bool:
+    """True when ``Origin`` (``http://127.0.0.1:8001``) names the host and port asked."""
+    scheme, separator, netloc = origin.strip().lower().partition(b"://")
+    return bool(separator) and scheme in (b"http", b"https") and netloc == (host or b"").lower()
+
+
+_POLICY = (
+    b"default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
+    b"form-action 'self'; frame-ancestors 'none'"
+)
+PANEL_POLICY = [(b"content-security-policy", _POLICY)]
+"""The panel's page and files: its own scripts, styles and images only (no inline code)."""
+EVERY_ANSWER = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeaders:
+    """Headers every answer carries (no framing, no type sniffing, no referrer), and the
+    panel's content security policy on its page and files. The API's own ``/docs`` page loads
+    Swagger UI from a CDN, so it is left without the policy."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        added = (
+            EVERY_ANSWER + PANEL_POLICY
+            if path == "/" or path.startswith("/static/")
+            else EVERY_ANSWER
+        )
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *added]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def _cookie(scope: Scope, name: bytes) -> bytes | None:

@@ -5,11 +5,12 @@ the server may read."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from PIL import Image
 
 from tastebud.api.errors import ApiError, detail
@@ -21,6 +22,29 @@ from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings
 
 router = APIRouter(prefix="/api")
+
+
+@router.post(
+    "/session",
+    status_code=204,
+    summary="Keep the server's token in this browser (the web panel's log-in)",
+)
+async def session(request: Request) -> Response:
+    """Check the token and hand it back as an ``HttpOnly``, ``SameSite=Strict`` cookie named for
+    this port: the panel's images and downloads are plain browser requests that carry no
+    header, and no script of any page can read the cookie."""
+    body = await _json_object(request, 'the server\'s token: {"token": "..."}')
+    settings: Settings = request.app.state.settings
+    token = body.get("token")
+    if set(body) != {"token"} or not isinstance(token, str):
+        raise InvalidInput("token", "must be the only field, a string")
+    if settings.token is None:
+        return Response(status_code=204)  # nothing to keep: every request is let in
+    if not hmac.compare_digest(token.encode(), settings.token.encode()):
+        raise ApiError(401, "Unauthorized", [detail("token", "is not this server's token")])
+    response = Response(status_code=204)
+    response.set_cookie(settings.token_cookie, token, httponly=True, samesite="strict", path="/")
+    return response
 
 
 @router.get("/preferences/overview", summary="What the profile's history says at a glance")

@@ -125,20 +125,28 @@ function errorView(error) {
 }
 
 /** A server started with --token wants it on every request, and the thumbnails and the export
- *  download are plain browser requests that carry no header: so the token goes into the cookie
- *  the server also accepts, kept to this site (SameSite=Strict) and to this browser session. */
+ *  download are plain browser requests that carry no header: so the server keeps the token in a
+ *  cookie of its own (POST /api/session), which no script can read (HttpOnly) and no other
+ *  site's page can send (SameSite=Strict), for this browser session. */
 function tokenForm() {
   const input = h("input", { type: "password", name: "token", required: true, autocomplete: "current-password" });
   const id = `token-${Math.random().toString(36).slice(2)}`;
   input.id = id;
-  return h("form", { class: "form token", onsubmit: (event) => {
+  const said = h("div", { class: "token-error", role: "alert" });
+  return h("form", { class: "form token", onsubmit: async (event) => {
     event.preventDefault();
-    const secure = location.protocol === "https:" ? "; Secure" : "";
-    document.cookie = `tastebud_token=${encodeURIComponent(input.value)}; Path=/; SameSite=Strict${secure}`;
-    location.reload();
+    try {
+      await api("/api/session", { method: "POST", json: { token: input.value }, profile: false });
+      location.reload();
+    } catch (error) {
+      said.textContent = error instanceof ApiError
+        ? error.details.map((d) => `${d.field}: ${d.reason}`).join("; ") || error.error
+        : String(error);
+    }
   } },
     h("div", { class: "field" }, h("label", { for: id }, "This server needs its token"), input),
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Use token")));
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Use token")),
+    said);
 }
 
 // Only the latest request for a region may draw it: switching profiles fast must not leave an
