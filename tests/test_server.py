@@ -122,3 +122,22 @@ def test_the_real_server_answers_only_its_own_host_names(tmp_path: Path) -> None
         for host in ("tastebud.lan", "localhost"):
             answer = httpx.get(base + "/api/preferences/stats?user_id=demo", headers={"Host": host})
             assert answer.json()["total_preferences"] == 400
+
+
+def test_the_start_up_line_does_not_show_the_database_password() -> None:
+    port = _free_port()
+    url = "postgresql://tastebud:hunter2-secret@127.0.0.1:1/preferences"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tastebud", "serve", "--db", url, "--port", str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},  # one line, unwrapped
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()  # printed before the server starts listening
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest = process.communicate(timeout=60)[1]
+    assert line.startswith("tastebud postgresql://tastebud:***@127.0.0.1:1/preferences on http")
+    assert "hunter2" not in line + rest

@@ -28,6 +28,7 @@ from tastebud.cli_common import (
     _run,
     err,
     out,
+    shown,
 )
 from tastebud.cli_images import import_images_command, watch
 from tastebud.demo import DEMO_PROFILE, demo_history
@@ -117,7 +118,8 @@ def serve(
         if demo:
             _run(_fill_demo, db)
         err.print(
-            f"tastebud {db} on http://{_url_host(host)}:{port}  (API docs: /docs, stop: Ctrl-C)",
+            f"tastebud {shown(db)} on http://{_url_host(host)}:{port}"
+            "  (API docs: /docs, stop: Ctrl-C)",
             highlight=False,
         )
         if demo:

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
@@ -31,6 +32,17 @@ def _option(name: str, *flags: str) -> Any:
 
 
 Database = Annotated[str, _option("database", "--db")]
+
+
+def shown(database: str) -> str:
+    """A database as the terminal may show it: a URL's password masked."""
+    parts = urlsplit(database)
+    if "://" not in database or parts.password is None:
+        return database
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
 DATABASE = str(setting("database").default)
 HalfLife = Annotated[float, _option("half_life_days", "--half-life-days")]
 HALF_LIFE = float(setting("half_life_days").default)
