@@ -65,3 +65,40 @@ async def test_available_loras_are_checked_and_found_by_model_name(pl: Preferenc
     with pytest.raises(InvalidInput) as caught:
         await pl.recommend_loras("fox", available_loras=["ok", 3])  # type: ignore[list-item]
     assert caught.value.field == "available_loras[1]"
+
+
+async def test_a_short_name_is_found_among_the_asking_profiles_models_only(
+    pl: PreferenceLearning,
+) -> None:
+    """One profile's records never change how another profile's names are read (the demo
+    profile's epicrealismXL_pureFix stays its 'epicrealismXL' after another profile records a
+    bare epicrealismXL)."""
+    for index in range(12):
+        await pl.record_preference(
+            prompt="beach, sunset",
+            checkpoint="epicrealismXL_pureFix.safetensors",
+            selected=index % 4 != 0,
+            user_id="demo",
+        )
+        await pl.record_preference(
+            prompt="beach, sunset", checkpoint="realvisxlV40.safetensors", selected=index % 4 == 0,
+            user_id="demo",
+        )  # fmt: skip
+    asked = ["epicrealismXL", "realvisxlV40"]
+    before = await pl.recommend("beach at sunset", asked, user_id="demo")
+    assert before.checkpoint == "epicrealismXL" and before.evidence > 0
+    await pl.record_preference(
+        prompt="forest", checkpoint="epicrealismXL.safetensors", selected=False
+    )  # the default profile's own, unrelated checkpoint
+    after = await pl.recommend("beach at sunset", asked, user_id="demo")
+    # The same choice on the same evidence (other profiles' images only move the prior a little).
+    assert (after.checkpoint, after.evidence, after.why) == (
+        before.checkpoint,
+        before.evidence,
+        before.why,
+    )
+    assert [item.evidence for item in after.ranking] == [item.evidence for item in before.ranking]
+    events = await pl.list_preferences(checkpoint="epicrealismXL", user_id="demo")
+    assert events.total == 12
+    # The default profile's "epicrealismXL" is its own exact checkpoint.
+    assert (await pl.list_preferences(checkpoint="epicrealismXL")).total == 1

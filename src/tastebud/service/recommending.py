@@ -281,7 +281,8 @@ class Recommending(Fitting):
         if checkpoint is not None and not checkpoint_key:
             raise InvalidInput("checkpoint", f"{checkpoint!r} is not a model name")
         if checkpoint_key:
-            checkpoint_key = (await store.resolve("checkpoint", [checkpoint_key]))[checkpoint_key]
+            resolved = await store.resolve("checkpoint", [checkpoint_key], user_id)
+            checkpoint_key = resolved[checkpoint_key]
         names = await _candidates(store, "lora", available_loras, user_id, "available_loras")
         left_out: list[LoraScore] = []
         if checkpoint_key and names:
@@ -400,7 +401,7 @@ async def _candidates(
         if not isinstance(name, str) or not model_key(name):
             raise InvalidInput(f"{field}[{index}]", f"is not a {kind} name")
         requested.setdefault(model_key(name), name)
-    stored = await store.resolve(kind, list(requested))
+    stored = await store.resolve(kind, list(requested), user_id)
     names: dict[str, str] = {}
     for key, name in requested.items():
         names.setdefault(stored[key], name)

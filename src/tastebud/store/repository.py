@@ -226,27 +226,24 @@ class Repository:
 
         return await self._read(work, small=True)  # type: ignore[no-any-return]
 
-    async def resolve(self, kind: str, keys: Sequence[str]) -> dict[str, str]:
-        """Requested key -> the stored key it stands for: itself, or the one recorded version.
+    async def resolve(self, kind: str, keys: Sequence[str], user_id: str) -> dict[str, str]:
+        """Requested key -> the stored key it stands for, among this profile's own models: itself,
+        or the one version of it the profile has recorded.
 
-        "epicrealismxl" stands for "epicrealismxl_purefix" when that is the only version recorded;
-        a key that matches nothing, or several versions, stands for itself.
+        "epicrealismxl" stands for "epicrealismxl_purefix" when that is the only version this
+        profile has used; a key that matches nothing, or several versions, stands for itself.
+        Another profile's models never count: what one person records changes nothing another
+        person is answered.
         """
-        resolved = {key: key for key in keys if (kind, key) in self.ids.models}
-        missing = [key for key in keys if key not in resolved]
-        if not missing:
-            return resolved  # every key a model this process has seen: no query needed
-
-        def work(connection: sa.Connection, ids: Lookup) -> dict[str, str]:
-            known = [model.key for model in ids.all_models().values() if model.kind == kind]
-            found = {}
-            for key in missing:
-                versions = [stored for stored in known if matches_model(key, stored)]
-                exact = key in versions
-                found[key] = key if exact or len(versions) != 1 else versions[0]
-            return found
-
-        return {**resolved, **await self._read(work, small=True)}
+        own = await self.known_models(kind, user_id)
+        found: dict[str, str] = {}
+        for key in keys:
+            if key in own:
+                found[key] = key
+                continue
+            versions = [stored for stored in own if matches_model(key, stored)]
+            found[key] = versions[0] if len(versions) == 1 else key
+        return found
 
     async def known_models(self, kind: str, user_id: str | None = None) -> dict[str, str]:
         """Key -> display name of the checkpoints (or LoRAs) with statistics, for one profile or all."""
@@ -317,7 +314,8 @@ class Repository:
         """One page of a profile's events, most recently recorded first, filtered."""
         checkpoint_key = None
         if checkpoint is not None:
-            checkpoint_key = (await self.resolve("checkpoint", [checkpoint]))[checkpoint]
+            resolved = await self.resolve("checkpoint", [checkpoint], user_id)
+            checkpoint_key = resolved[checkpoint]
 
         def work(connection: sa.Connection, ids: Lookup) -> Page:
             return reads.events_page(
