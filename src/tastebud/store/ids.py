@@ -120,6 +120,8 @@ class Lookup:
             known = self._model(kind, key)
             family = family or (known.family if known else None)
             if known is not None and (known.name, known.family) == (name, family):
+                # Known now, perhaps only since model_ids above: another writer's committed row.
+                ids[key] = known.id
                 continue
             if known is None:
                 statement = self._insert(models).on_conflict_do_nothing().returning(models.c.id)

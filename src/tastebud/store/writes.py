@@ -47,6 +47,7 @@ class Writer:
         """Store the events (one per generation id) and move their statistics; see Repository."""
         summary = WriteSummary()
         profile_ids = ids.profile_ids({user for user, _ in latest}, create=True)
+        self._lock_profiles(connection, profile_ids.values())
         if len(latest) == 1 and self._insert_if_new(connection, ids, profile_ids, latest):
             return WriteSummary(added=1)
         stored = stored_events(connection, ids, profile_ids, latest)
@@ -95,6 +96,18 @@ class Writer:
         _track_cleanup(connection, ids.dialect_name, profile_ids, removed, added)
         return summary
 
+    def _lock_profiles(self, connection: sa.Connection, profile_ids: Iterable[int]) -> None:
+        """On PostgreSQL, hold each profile's write lock until the transaction ends.
+
+        A write reads the profile's stored events and moves the statistics by the difference; two
+        writers reading the same event before either commits would both take it away (statistics
+        that no longer recount the events). SQLite has one writer at a time; PostgreSQL gets one
+        per profile, in the order of the ids, so two writers never wait on each other in a circle.
+        """
+        if self._postgres:
+            for profile_id in sorted(set(profile_ids)):
+                connection.execute(_PROFILE_LOCK, {"space": LOCK_SPACE, "profile": profile_id})
+
     def _insert_if_new(
         self,
         connection: sa.Connection,
@@ -127,6 +140,7 @@ class Writer:
         profile_ids = ids.profile_ids([user_id])
         if user_id not in profile_ids:
             return []
+        self._lock_profiles(connection, profile_ids.values())
         wanted = [(user_id, generation_id) for generation_id in generation_ids]
         stored = stored_events(connection, ids, profile_ids, wanted)
         if not stored:
@@ -176,6 +190,12 @@ class Writer:
                 ),
                 [{"s": s, "k1": k1, "k2": k2, "p": p} for s, k1, k2, p in emptied],
             )
+
+
+LOCK_SPACE = 7274339
+"""The first key of the profiles' advisory locks (the migration's lock is a single 64-bit key,
+which PostgreSQL keeps apart from two-key locks)."""
+_PROFILE_LOCK = sa.text("SELECT pg_advisory_xact_lock(:space, :profile)")
 
 
 def _stats_upsert(connection: sa.Connection) -> str:

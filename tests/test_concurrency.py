@@ -1,0 +1,98 @@
+"""Many clients at once against the real server process, over TCP, on both databases.
+
+Each request is valid on its own; together they race. What must hold: no 5xx, and statistics
+that still equal a recount from the events (``GET /api/check``).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from test_server import serving
+
+CLIENTS = 8
+ROUNDS = 40
+Body = Callable[[random.Random, int, int], dict[str, object]]
+"""A request's body, from the client's random numbers, its number and its round."""
+
+
+def _race(base: str, body_of: Body, path: str = "/api/preferences") -> list[int]:
+    """``CLIENTS`` threads, each posting ``ROUNDS`` bodies as fast as answers come; statuses."""
+    statuses: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(CLIENTS)
+
+    def client(number: int) -> None:
+        rng = random.Random(number)
+        with httpx.Client(base_url=base, timeout=60) as http:
+            start.wait()
+            for round_ in range(ROUNDS):
+                status = http.post(path, json=body_of(rng, number, round_)).status_code
+                with lock:
+                    statuses.append(status)
+
+    threads = [threading.Thread(target=client, args=(number,)) for number in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_changed_minds_on_shared_generation_ids_keep_the_statistics_exact(
+    database: str, tmp_path: Path
+) -> None:
+    """8 clients re-record 3 shared generation ids with random actions and checkpoints ("a
+    changed mind replaces the earlier action"): the statistics stay a recount of the events."""
+
+    def body(rng: random.Random, number: int, round_: int) -> dict[str, object]:
+        return {
+            "generation_id": f"shared-{rng.randrange(3)}",
+            "prompt": rng.choice(["beach, sunset", "forest, fog", "city, neon, night"]),
+            "checkpoint": rng.choice(["a.safetensors", "b.safetensors"]),
+            "selected": rng.random() < 0.5,
+        }
+
+    with serving("--db", database, env={"TASTEBUD_THUMBNAIL_FOLDER": str(tmp_path)}) as base:
+        statuses = _race(base, body)
+        assert set(statuses) <= {200, 201}, sorted(set(statuses))
+        report = httpx.get(base + "/api/check", timeout=60).json()
+        assert report["ok"], report
+        assert httpx.get(base + "/api/preferences/stats").json()["total_preferences"] == 3
+
+
+def test_concurrent_batches_with_new_model_names_are_all_stored(
+    database: str, tmp_path: Path
+) -> None:
+    """Batches racing to bring the same new LoRA and checkpoint names: no 5xx, every image
+    stored once, the statistics exact."""
+
+    def body(rng: random.Random, number: int, round_: int) -> dict[str, object]:
+        names = [f"lora_{round_}_{index}" for index in range(3)]  # new to every client at once
+        ids = [f"c{number}-r{round_}-{index}" for index in range(4)]
+        return {
+            "images": [
+                {
+                    "generation_id": generation_id,
+                    "prompt": "portrait, window light",
+                    "checkpoint": f"ckpt_{round_ % 5}.safetensors",
+                    "loras": [{"name": name, "strength": 0.7} for name in names],
+                }
+                for generation_id in ids
+            ],
+            "outcome": "advance",
+            "selected": ids[:1],
+        }
+
+    with serving("--db", database, env={"TASTEBUD_THUMBNAIL_FOLDER": str(tmp_path)}) as base:
+        statuses = _race(base, body, "/api/preferences/batch")
+        assert set(statuses) <= {200, 201}, sorted(set(statuses))
+        stats = httpx.get(base + "/api/preferences/stats").json()
+        assert stats["total_preferences"] == CLIENTS * ROUNDS * 4
+        report = httpx.get(base + "/api/check", timeout=60).json()
+        assert report["ok"], report
