@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from tastebud import PreferenceLearning
 from tastebud.api import create_app
@@ -156,3 +157,52 @@ async def test_a_review_image_that_is_gone_or_broken(api: httpx.AsyncClient, ima
     broken = await api.get(f"/api/generations/{second['id']}/thumbnail")
     assert broken.status_code == 422
     assert "cannot make a thumbnail" in broken.json()["details"][0]["reason"]
+
+
+def _a1111_png(path: Path, size: tuple[int, int], mode: str = "RGB", colour: int = 0) -> None:
+    """A PNG of our own with A1111 generation metadata, so the importer takes it."""
+    info = PngInfo()
+    info.add_text(
+        "parameters",
+        "a lake at dawn\nNegative prompt: blurry\nSteps: 20, Sampler: Euler, CFG scale: 7, "
+        "Seed: 1, Size: 512x512, Model: lakeModel_v1",
+    )
+    Image.new(mode, size, colour).save(path, pnginfo=info)
+
+
+async def test_a_link_out_of_the_image_folders_is_never_served(
+    api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A file of an allowed folder swapped for a symbolic link to a secret: refused, and the
+    secret's bytes never sent."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:the secret")
+    for colour, name in enumerate(("a.png", "b.png")):
+        _a1111_png(folder / name, (64, 64), colour=colour * 100)
+    await import_images(_learning(api), image_files(folder, recursive=False), root=folder)
+    first, second = (await api.get("/api/generations")).json()["generations"][:2]
+    Path(first["path"]).unlink()
+    Path(first["path"]).symlink_to(secret)
+    for kind in ("image", "thumbnail"):
+        refused = await api.get(f"/api/generations/{first['id']}/{kind}")
+        assert refused.status_code == 403, (kind, refused.text)
+        assert "the secret" not in refused.text
+    # The other image, untouched, is served.
+    assert (await api.get(f"/api/generations/{second['id']}/image")).content.startswith(b"\x89PNG")
+
+
+async def test_a_decompression_bomb_gets_no_thumbnail(
+    api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A small PNG of 64 million pixels: refused before it is decoded."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    _a1111_png(folder / "bomb.png", (8000, 8000), mode="1")
+    assert (folder / "bomb.png").stat().st_size < 200_000
+    await import_images(_learning(api), image_files(folder, recursive=False), root=folder)
+    (bomb,) = (await api.get("/api/generations")).json()["generations"]
+    answer = await api.get(f"/api/generations/{bomb['id']}/thumbnail")
+    assert answer.status_code == 422
+    assert "more than 50,000,000" in answer.json()["details"][0]["reason"]

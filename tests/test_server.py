@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -141,3 +143,56 @@ def test_the_start_up_line_does_not_show_the_database_password() -> None:
         rest = process.communicate(timeout=60)[1]
     assert line.startswith("tastebud postgresql://tastebud:***@127.0.0.1:1/preferences on http")
     assert "hunter2" not in line + rest
+
+
+def test_an_image_swapped_for_a_link_while_served_never_leaks_the_link_target(
+    tmp_path: Path,
+) -> None:
+    """The check-then-use race: a thread swaps an allowed image for a symbolic link to a secret
+    and back, as fast as it can, while the real server is asked for the image again and again."""
+    from test_panel_api import _a1111_png
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    image = folder / "swapped.png"
+    _a1111_png(image, (32, 32))
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:the secret")
+    args = ["--db", str(tmp_path / "p.db"), "--image-folders", str(folder)]
+    with serving(*args, env={"TASTEBUD_THUMBNAIL_FOLDER": str(tmp_path / "thumbs")}) as base:
+        report = httpx.post(base + "/api/images/import", json={"folder": str(folder)}, timeout=60)
+        assert report.json()["queued"] == 1, report.text
+        (generation,) = httpx.get(base + "/api/generations").json()["generations"]
+        real, link = folder / ".real", folder / ".link"
+        shutil.copyfile(image, real)
+        stop = threading.Event()
+
+        def swap() -> None:
+            while not stop.is_set():
+                link.unlink(missing_ok=True)
+                link.symlink_to(secret)
+                os.replace(link, image)  # now a link to the secret
+                shutil.copyfile(real, folder / ".copy")
+                os.replace(folder / ".copy", image)  # the image again
+
+        swapper = threading.Thread(target=swap)
+        swapper.start()
+        leaked = served = broken = 0
+        try:
+            for _ in range(400):
+                try:  # a new connection each time: a broken answer must not end the test
+                    answer = httpx.get(
+                        f"{base}/api/generations/{generation['id']}/image", timeout=5
+                    )
+                except httpx.HTTPError:  # the body cut short: part of another file was sent
+                    broken += 1
+                    break
+                leaked += b"the secret" in answer.content
+                served += answer.status_code == 200
+                if leaked:
+                    break
+        finally:
+            stop.set()
+            swapper.join()
+        assert (leaked, broken) == (0, 0), f"in 400: {leaked} secrets, {broken} broken answers"
+        assert served > 0  # the real image was served between the swaps

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import mimetypes
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +16,7 @@ from fastapi.responses import FileResponse, Response
 from PIL import Image
 
 from tastebud.api.errors import ApiError, detail
+from tastebud.api.files import Outside, open_inside
 from tastebud.api.routes import Learning, UserId, _json_object
 from tastebud.api.thumbnails import SIZES, thumbnail
 from tastebud.errors import InvalidInput
@@ -22,6 +25,9 @@ from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings
 
 router = APIRouter(prefix="/api")
+_MAKING = asyncio.Semaphore(1)
+"""Thumbnails decoded at once, per process: a few requests for large images at the same time
+would otherwise hold several decoded images in memory together."""
 
 
 @router.post(
@@ -92,28 +98,34 @@ async def repair(learning: Learning) -> dict[str, Any]:
 
 async def _readable(
     request: Request, learning: PreferenceLearning, generation_id: int, user_id: str
-) -> Generation:
-    """The generation, if its file is one this server may read and is there."""
+) -> tuple[Generation, int]:
+    """The generation and its file opened for reading, if it is one this server may read (inside
+    the image folders once opened: see files.py) and is there. The caller closes the file."""
     found = await learning.generation(generation_id, user_id=user_id)
     if found is None:
         reason = f"no generation {generation_id} for profile {user_id!r}"
         raise ApiError(404, "Not found", [detail("id", reason)])
     settings: Settings = request.app.state.settings
-    path = Path(found.path).resolve()
-    if not any(path.is_relative_to(root) for root in settings.allowed_folders):
+    try:
+        descriptor = open_inside(found.path, settings.allowed_folders)
+    except Outside:
         reason = "the image is not inside a folder this server may read (--image-folders)"
-        raise ApiError(403, "Forbidden", [detail("id", reason)])
-    if not path.is_file():
-        raise ApiError(404, "Not found", [detail("id", f"the file {found.path} is gone")])
-    return found
+        raise ApiError(403, "Forbidden", [detail("id", reason)]) from None
+    except OSError:
+        name = Path(found.path).name
+        raise ApiError(404, "Not found", [detail("id", f"the file {name} is gone")]) from None
+    return found, descriptor
 
 
 @router.get("/generations/{generation_id}/image", summary="The image file of a generation")
 async def image(
     request: Request, generation_id: int, learning: Learning, user_id: UserId = "default"
-) -> FileResponse:
-    found = await _readable(request, learning, generation_id, user_id)
-    return FileResponse(found.path)
+) -> Response:
+    found, descriptor = await _readable(request, learning, generation_id, user_id)
+    with os.fdopen(descriptor, "rb") as opened:
+        content = await asyncio.to_thread(opened.read)
+    kind = mimetypes.guess_type(found.path)[0] or "application/octet-stream"
+    return Response(content, media_type=kind)
 
 
 @router.get("/generations/{generation_id}/thumbnail", summary="A small WebP of a generation")
@@ -126,12 +138,14 @@ async def thumbnail_of(
 ) -> FileResponse:
     if size not in SIZES:
         raise InvalidInput("size", "must be from 32 to 1024 pixels")
-    found = await _readable(request, learning, generation_id, user_id)
+    found, descriptor = await _readable(request, learning, generation_id, user_id)
     settings: Settings = request.app.state.settings
     try:
-        made = await asyncio.to_thread(
-            thumbnail, Path(found.path), found.content_hash, Path(settings.thumbnail_folder), size
-        )
+        with os.fdopen(descriptor, "rb") as opened:
+            async with _MAKING:  # one decode at a time: each may take an image's full size
+                made = await asyncio.to_thread(
+                    thumbnail, opened, found.content_hash, Path(settings.thumbnail_folder), size
+                )
     except (OSError, ValueError, Image.DecompressionBombError) as error:  # not a readable image
         raise InvalidInput("id", f"cannot make a thumbnail: {error}") from None
     return FileResponse(made, media_type="image/webp", headers={"Cache-Control": "max-age=86400"})
