@@ -7,7 +7,9 @@
     python3 tasks.py test    set up, then run the whole test suite (extra arguments go to pytest)
 
 Set-up means a virtual environment in .venv with tastebud and its test dependencies installed. It is
-redone only when pyproject.toml changes, so the second run starts at once.
+redone only when pyproject.toml changes, so the second run starts at once; two set-ups at once in
+one clone take turns. On Linux and macOS this process then becomes the server (or pytest), so a
+signal sent to it (Ctrl-C, a process manager's SIGTERM) stops it and leaves nothing running.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import os
 import subprocess
 import sys
 import venv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -33,8 +37,26 @@ def _wanted_stamp() -> str:
     return f"{sys.version_info[:2]} {digest}"
 
 
+@contextmanager
+def _set_up_lock() -> Iterator[None]:
+    """One set-up at a time in a clone: a second waits for the first, then finds it done."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        yield
+        return
+    with open(ROOT / ".venv.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
+
+
 def set_up() -> Path:
     """Create .venv and install tastebud into it, unless it is already up to date."""
+    with _set_up_lock():
+        return _set_up()
+
+
+def _set_up() -> Path:
     python = _venv_python()
     if not python.exists():
         print("tasks.py: creating .venv", flush=True)
@@ -58,6 +80,11 @@ def main(argv: list[str]) -> int:
         args = [str(python), "-m", "tastebud", "serve", "--demo", *rest]
     else:
         args = [str(python), "-m", "pytest", *rest]
+    if os.name == "posix":
+        # Become the server (or pytest): a signal sent to this process (SIGTERM from a process
+        # manager, Ctrl-C) then reaches it, and nothing is left running behind.
+        os.chdir(ROOT)
+        os.execv(args[0], args)
     child = subprocess.Popen(args, cwd=ROOT)
     while True:
         try:
