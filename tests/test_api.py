@@ -503,12 +503,12 @@ async def test_only_the_servers_own_host_names_are_answered(tmp_path: Any) -> No
     app = create_app(Settings(database=tmp_path / "p.db", allowed_hosts="tastebud.lan, Pi.Local"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE) as api:
         await api.post("/api/preferences", json=_event("g", selected=True))
-        for host in ("evil.example", "evil.example:8001", "127.0.0.1.evil.example", "", "[::2]"):
+        for host in ("evil.example", "evil.example:8001", "127.0.0.1.evil.example", "", "[::2"):
             answer = await api.get("/api/preferences/export", headers={"Host": host})
             _error(answer, 400, "Host")
             assert "generation_id" not in answer.text
         for host in ("127.0.0.1:8001", "localhost:8001", "[::1]:8001", "LOCALHOST", "tastebud.lan",
-                     "pi.local:8001"):  # fmt: skip
+                     "pi.local:8001", "192.168.1.5:8001", "[fe80::1]:8001"):  # fmt: skip
             answer = await api.get("/api/preferences/stats", headers={"Host": host})
             assert answer.status_code == 200, (host, answer.text)
     with pytest.raises(InvalidInput, match="allowed_hosts"):

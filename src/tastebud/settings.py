@@ -61,9 +61,9 @@ class Settings:
         default=None,
         metadata=_about(
             "TASTEBUD_ALLOWED_HOSTS",
-            "More host names the server answers to, separated by commas (besides 127.0.0.1, "
-            "localhost, ::1 and the address it listens on): a request naming any other host "
-            "is refused, so that no web page can reach it through a name of its own.",
+            "More host names the server answers to, separated by commas (besides localhost, "
+            "the address it listens on and any IP address): a request naming any other host "
+            "name is refused, so that no web page can reach it through a name of its own.",
         ),
     )
     workers: int = field(

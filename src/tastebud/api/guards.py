@@ -9,6 +9,7 @@ would cost more than a recommendation's own work.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Mapping
 from urllib.parse import unquote_to_bytes
 
@@ -65,6 +66,7 @@ class AllowedHosts:
 
     A web page can point a name of its own at 127.0.0.1 (DNS rebinding) and then read this
     server as its own origin; the ``Host`` header still carries that name, so it is refused.
+    Addresses (``192.168.1.5``) are always answered: a page cannot repoint an address.
     """
 
     def __init__(self, app: ASGIApp, *, hosts: frozenset[str]) -> None:
@@ -74,7 +76,8 @@ class AllowedHosts:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             named = _header(scope, b"host")
-            if host_name(named) not in self.hosts:
+            name = host_name(named)
+            if name not in self.hosts and not _address(name):
                 shown = "missing" if named is None else repr(named.decode("latin-1"))
                 response = error_response(400, "Bad Request", [detail(
                     "Host",
@@ -85,6 +88,16 @@ class AllowedHosts:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _address(name: str | None) -> bool:
+    """True for an IP address: no page can point an address at another machine, so a request
+    naming one (a LAN client's http://192.168.1.5:8001) is no rebinding."""
+    try:
+        ipaddress.ip_address(name or "")
+    except ValueError:
+        return False
+    return True
 
 
 def host_name(value: bytes | None) -> str | None:
