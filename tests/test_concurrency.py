@@ -96,3 +96,38 @@ def test_concurrent_batches_with_new_model_names_are_all_stored(
         assert stats["total_preferences"] == CLIENTS * ROUNDS * 4
         report = httpx.get(base + "/api/check", timeout=60).json()
         assert report["ok"], report
+
+
+def test_a_repair_while_clients_record_loses_nothing(database: str, tmp_path: Path) -> None:
+    """A repair reads every event and every statistic; writes committed while it reads must be
+    neither lost nor counted twice."""
+
+    def body(rng: random.Random, number: int, round_: int) -> dict[str, object]:
+        return {
+            "generation_id": f"c{number}-r{round_}",
+            "prompt": rng.choice(["beach, sunset", "forest, fog", "city, neon, night"]),
+            "checkpoint": rng.choice(["a.safetensors", "b.safetensors"]),
+            "selected": rng.random() < 0.5,
+        }
+
+    with serving("--db", database, env={"TASTEBUD_THUMBNAIL_FOLDER": str(tmp_path)}) as base:
+        done = threading.Event()
+        repairs: list[int] = []
+
+        def repair() -> None:
+            with httpx.Client(base_url=base, timeout=60) as http:
+                while not done.is_set():
+                    repairs.append(http.post("/api/repair").status_code)
+
+        repairer = threading.Thread(target=repair)
+        repairer.start()
+        try:
+            statuses = _race(base, body)
+        finally:
+            done.set()
+            repairer.join()
+        assert set(statuses) <= {201} and set(repairs) == {200}, (set(statuses), set(repairs))
+        report = httpx.get(base + "/api/check", timeout=60).json()
+        assert report["ok"], report
+        stats = httpx.get(base + "/api/preferences/stats").json()
+        assert stats["total_preferences"] == CLIENTS * ROUNDS

@@ -93,6 +93,7 @@ class Repository:
         """Rebuild every statistic from the events; returns what was wrong before."""
 
         def work(connection: sa.Connection, ids: Lookup) -> CheckReport:
+            self._writer.lock_everything(connection)
             report, events = reads.check(connection, ids)
             if not report.ok:
                 self._writer.rebuild(connection, ids, events)

@@ -105,8 +105,17 @@ class Writer:
         per profile, in the order of the ids, so two writers never wait on each other in a circle.
         """
         if self._postgres:
+            # Shared with every other writer, exclusive to a repair (``lock_everything``).
+            connection.execute(_SHARED_LOCK, {"space": LOCK_SPACE, "profile": EVERYTHING})
             for profile_id in sorted(set(profile_ids)):
                 connection.execute(_PROFILE_LOCK, {"space": LOCK_SPACE, "profile": profile_id})
+
+    def lock_everything(self, connection: sa.Connection) -> None:
+        """On PostgreSQL, wait for the writers in progress and keep new ones out until the
+        transaction ends: a repair reads every event and every statistic and rewrites them,
+        and a write committed in between would be counted by neither or lost."""
+        if self._postgres:
+            connection.execute(_PROFILE_LOCK, {"space": LOCK_SPACE, "profile": EVERYTHING})
 
     def _insert_if_new(
         self,
@@ -196,6 +205,10 @@ LOCK_SPACE = 7274339
 """The first key of the profiles' advisory locks (the migration's lock is a single 64-bit key,
 which PostgreSQL keeps apart from two-key locks)."""
 _PROFILE_LOCK = sa.text("SELECT pg_advisory_xact_lock(:space, :profile)")
+_SHARED_LOCK = sa.text("SELECT pg_advisory_xact_lock_shared(:space, :profile)")
+EVERYTHING = 0
+"""The second key of the lock a repair holds alone and every writer shares (profile ids start
+at 1)."""
 
 
 def _stats_upsert(connection: sa.Connection) -> str:
