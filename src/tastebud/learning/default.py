@@ -32,27 +32,24 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tastebud.learning.fitted import KINDS, NOTHING_FITTED, Fitted
+from tastebud.learning.gaps import Standing, columns, gaps_of, pooled_gaps, standing_of
 from tastebud.learning.keys import StatType
 from tastebud.learning.levels import (
     ByRow,
     Lookup,
-    Parents,
     SettledCounts,
     keyword_lift,
-    parents,
 )
 from tastebud.learning.pairs import with_checkpoint
 from tastebud.learning.rates import (
     Counts2,
     Rates,
     expits,
-    logits,
 )
 from tastebud.learning.relevance import (
     DEFAULT_VARIANCE,
     Spread,
     pooled_variance,
-    prior_strengths,
 )
 from tastebud.learning.similarity import Neighbours
 from tastebud.learning.strategy import Block, Evidence, KeywordEvidence, Scored
@@ -213,7 +210,7 @@ class DefaultStrategy:
         a refit scores thousands of batches and reads none of it)."""
         memo = self._memo(candidates, evidence, overall_type)
         explain = explain or memo is not None  # what is remembered is whole
-        standing = memo.standing if memo else _standing(candidates, evidence, overall_type)
+        standing = memo.standing if memo else standing_of(candidates, evidence, overall_type)
         kind = self.fitted.kind(overall_type)
         typical = DEFAULT_VARIANCE if kind.typical is None else kind.typical
         spoke: list[_Word] = []
@@ -238,7 +235,9 @@ class DefaultStrategy:
             return _Combined(standing, nothing, 0.0, nothing, said)
         lift = sum(found.lift for found in spoke) / len(spoke)
         if self.pool:
-            combined = _pooled_gaps(spoke, standing, lift, typical)
+            combined = pooled_gaps(
+                [(found.variance, found.counts) for found in spoke], standing, lift, typical
+            )
         else:  # each word's gaps, weighed by its variance
             variances = np.array([found.variance for found in spoke])
             combined = variances @ np.stack([found.gaps for found in spoke]) / variances.sum()
@@ -258,7 +257,7 @@ class DefaultStrategy:
         if memo is None or memo.personal is not personal or memo.pooled is not pooled:
             if len(self._remembered) >= MEMOS:
                 self._remembered.clear()
-            standing = _standing(candidates, evidence, overall_type)
+            standing = standing_of(candidates, evidence, overall_type)
             memo = self._remembered[place] = _Memo(personal, pooled, standing, {})
         return memo
 
@@ -268,7 +267,7 @@ class DefaultStrategy:
         candidates: Sequence[str],
         evidence: Evidence,
         overall_type: StatType,
-        standing: _Standing,
+        standing: Standing,
         typical: float,
         explain: bool = True,
     ) -> _Word | None:
@@ -297,8 +296,8 @@ class DefaultStrategy:
                 for other, share in neighbours
             ]
         size, position = len(candidates), standing.position
-        own_kept, own_total, own_found = _columns(own_row, position, size)
-        pooled_kept, pooled_total, pooled_found = _columns(pooled_row, position, size)
+        own_kept, own_total, own_found = columns(own_row, position, size)
+        pooled_kept, pooled_total, pooled_found = columns(pooled_row, position, size)
         kept, total = own_kept, own_total
         lenders: list[tuple[str, Mapping[str, Counts2]]] = []
         if neighbours:
@@ -307,7 +306,7 @@ class DefaultStrategy:
             lent_kept, lent_total = np.zeros(size), np.zeros(size)
             for other, share, row in lent_rows:
                 if row:
-                    their_kept, their_total, _ = _columns(row, position, size)
+                    their_kept, their_total, _ = columns(row, position, size)
                     lent_kept += share * their_kept
                     lent_total += share * their_total
                     lenders.append((other, row))
@@ -340,7 +339,7 @@ class DefaultStrategy:
         ])  # fmt: skip
         gaps = _NO_GAPS
         if not self.pool:  # the per-word gaps are read only without pooling
-            gaps = _gaps(counts, has_cell, has_theirs, variance, standing, lift)
+            gaps = gaps_of(counts, has_cell, has_theirs, variance, standing, lift)
         told = np.where(own_found, np.round(own_total), 0).astype(np.int64)
         said: list[tuple[int, KeywordEvidence]] = []
         speaks = own_found | has_cell if neighbours else own_found
@@ -404,37 +403,6 @@ MEMOS = 8
 
 
 @dataclass(frozen=True, slots=True)
-class _Standing:
-    """The levels above the cells for a set of candidates, as arrays in the candidates' order."""
-
-    levels: Parents
-    rates: Rates
-    """Each candidate's overall rate, shrunk (``levels.rates``)."""
-    others: Rates
-    """Each candidate's rate among other profiles (``levels.others``)."""
-    base: Rates
-    """The log-odds of ``rates``: each candidate's score before the prompt."""
-    own: tuple[Counts2 | None, ...]
-    """This profile's (selected, total) of each candidate."""
-    position: dict[str, int]
-    """Each candidate's place in the arrays."""
-
-
-def _standing(candidates: Sequence[str], evidence: Evidence, overall_type: StatType) -> _Standing:
-    mine = evidence.personal.get
-    levels = parents(candidates, mine, evidence.pooled.get, overall_type)
-    rates = np.array([levels.rates[key] for key in candidates], dtype=np.float64)
-    return _Standing(
-        levels,
-        rates,
-        np.array([levels.others[key] for key in candidates], dtype=np.float64),
-        logits(rates),
-        tuple(mine((overall_type, key, "")) for key in candidates),
-        {key: index for index, key in enumerate(candidates)},
-    )
-
-
-@dataclass(frozen=True, slots=True)
 class _Word:
     """What one of the prompt's words says about every candidate, before the prompt's words are
     combined: the same for every prompt it appears in, so remembered while the counts stand.
@@ -458,7 +426,7 @@ class _Word:
 class _Memo:
     personal: SettledCounts
     pooled: SettledCounts
-    standing: _Standing
+    standing: Standing
     words: dict[str, _Word | None]
 
 
@@ -466,71 +434,12 @@ class _Memo:
 class _Combined:
     """A prompt's words combined, for every candidate (arrays in the candidates' order)."""
 
-    standing: _Standing
+    standing: Standing
     keywords: Rates
     lift: float
     used: Rates
     """The most images of this profile behind any one word's evidence with the candidate."""
     said: list[list[KeywordEvidence]]
-
-
-POOL_EXPONENT = 0.5
-"""Pooled counts are divided by (the words' summed relevance) ** this: 1 would average the
-words (as if every image had them all), 0 add them up (as if no image had two of them); the
-images of a theme's words overlap in part. Chosen on the themes simulator's tuning seeds
-(100-107, never the reported 0-7): 300 images 0.77 / 0.80 / 0.81 of the gain for 1 / 0.5 / 0,
-800 images 0.883 / 0.886 / 0.877."""
-
-
-def _pooled_gaps(spoke: Sequence[_Word], standing: _Standing, lift: float, typical: float) -> Rates:
-    """Each candidate's keyword part from the prompt's words' counts, added up by relevance."""
-    variances = np.array([found.variance for found in spoke])
-    # A word's share: how much of its cells' spread is its own rather than every word's.
-    shares = variances / (variances + typical)
-    weight = float(shares.sum())  # > 0: every variance is at least relevance.FLOOR
-    variance = float(shares @ variances) / weight
-    counts = np.tensordot(shares, np.stack([found.counts for found in spoke]), axes=1)
-    counts *= weight**-POOL_EXPONENT
-    return _gaps(counts, counts[1] > 0, counts[3] > 0, variance, standing, lift)
-
-
-def _gaps(
-    counts: Rates,
-    has_cell: NDArray[np.bool_],
-    has_theirs: NDArray[np.bool_],
-    variance: float,
-    standing: _Standing,
-    lift: float,
-) -> Rates:
-    """Each candidate's gap (log-odds) between its keyword cell, shrunk by the prior of this
-    variance, and what its overall rate moved by ``lift`` predicts."""
-    kept, total, their_kept, their_total = counts
-    expected = base = expits(standing.base + lift)  # ``levels.expected_rate`` of each
-    strength = prior_strengths(variance, expected)
-    # Other profiles' record of the words moves the prior.
-    theirs = (their_kept + strength * standing.others) / (their_total + strength)
-    expected = np.where(
-        has_theirs, np.clip(expected + theirs - standing.others, 0.01, 0.99), expected
-    )
-    rate = np.where(has_cell, (kept + strength * expected) / (total + strength), expected)
-    return logits(rate) - logits(base)
-
-
-def _columns(
-    row: Mapping[str, Counts2], position: dict[str, int], size: int
-) -> tuple[Rates, Rates, NDArray[np.bool_]]:
-    """A row of cells as arrays in the candidates' order: selected, total, and which exist."""
-    kept, total, found = [0.0] * size, [0.0] * size, [False] * size
-    for key, counts in row.items():
-        index = position.get(key)
-        if index is not None:
-            kept[index], total[index] = counts
-            found[index] = True
-    return (
-        np.array(kept, dtype=np.float64),
-        np.array(total, dtype=np.float64),
-        np.array(found, dtype=np.bool_),
-    )
 
 
 _NO_GAPS = np.zeros(0)
