@@ -21,6 +21,16 @@ Body = Callable[[random.Random, int, int], dict[str, object]]
 """A request's body, from the client's random numbers, its number and its round."""
 
 
+def _event(rng: random.Random, generation_id: str) -> dict[str, object]:
+    """One image with a random prompt, checkpoint and action."""
+    return {
+        "generation_id": generation_id,
+        "prompt": rng.choice(["beach, sunset", "forest, fog", "city, neon, night"]),
+        "checkpoint": rng.choice(["a.safetensors", "b.safetensors"]),
+        "selected": rng.random() < 0.5,
+    }
+
+
 def _race(base: str, body_of: Body, path: str = "/api/preferences") -> list[int]:
     """``CLIENTS`` threads, each posting ``ROUNDS`` bodies as fast as answers come; statuses."""
     statuses: list[int] = []
@@ -51,12 +61,7 @@ def test_changed_minds_on_shared_generation_ids_keep_the_statistics_exact(
     changed mind replaces the earlier action"): the statistics stay a recount of the events."""
 
     def body(rng: random.Random, number: int, round_: int) -> dict[str, object]:
-        return {
-            "generation_id": f"shared-{rng.randrange(3)}",
-            "prompt": rng.choice(["beach, sunset", "forest, fog", "city, neon, night"]),
-            "checkpoint": rng.choice(["a.safetensors", "b.safetensors"]),
-            "selected": rng.random() < 0.5,
-        }
+        return _event(rng, f"shared-{rng.randrange(3)}")
 
     with serving("--db", database, env={"TASTEBUD_THUMBNAIL_FOLDER": str(tmp_path)}) as base:
         statuses = _race(base, body)
@@ -103,12 +108,7 @@ def test_a_repair_while_clients_record_loses_nothing(database: str, tmp_path: Pa
     neither lost nor counted twice."""
 
     def body(rng: random.Random, number: int, round_: int) -> dict[str, object]:
-        return {
-            "generation_id": f"c{number}-r{round_}",
-            "prompt": rng.choice(["beach, sunset", "forest, fog", "city, neon, night"]),
-            "checkpoint": rng.choice(["a.safetensors", "b.safetensors"]),
-            "selected": rng.random() < 0.5,
-        }
+        return _event(rng, f"c{number}-r{round_}")
 
     with serving("--db", database, env={"TASTEBUD_THUMBNAIL_FOLDER": str(tmp_path)}) as base:
         done = threading.Event()

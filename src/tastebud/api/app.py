@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 from collections.abc import AsyncIterator
@@ -63,6 +64,9 @@ def create_app(
     app = FastAPI(title="tastebud", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.preferences = learning
     app.state.settings = settings
+    # Thumbnails decoded at once: a few requests for large images at the same time would
+    # otherwise hold several decoded images in memory together.
+    app.state.decoding = asyncio.Semaphore(1)
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(images.router)

@@ -10,6 +10,7 @@ and inode), which leaves only a swap of a parent folder in between.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ def open_inside(path: str | Path, roots: Sequence[Path]) -> int:
     try:
         descriptor = os.open(resolved, flags)
     except OSError as error:
-        if error.errno == 40:  # ELOOP: the last component became a link after the check
+        if error.errno == errno.ELOOP:  # the last component became a link after the check
             raise Outside(str(path)) from None
         raise
     try:

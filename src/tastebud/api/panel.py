@@ -25,9 +25,6 @@ from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings
 
 router = APIRouter(prefix="/api")
-_MAKING = asyncio.Semaphore(1)
-"""Thumbnails decoded at once, per process: a few requests for large images at the same time
-would otherwise hold several decoded images in memory together."""
 
 
 @router.post(
@@ -142,7 +139,8 @@ async def thumbnail_of(
     settings: Settings = request.app.state.settings
     try:
         with os.fdopen(descriptor, "rb") as opened:
-            async with _MAKING:  # one decode at a time: each may take an image's full size
+            # One decode at a time (create_app's semaphore): each may take an image's full size.
+            async with request.app.state.decoding:
                 made = await asyncio.to_thread(
                     thumbnail, opened, found.content_hash, Path(settings.thumbnail_folder), size
                 )
