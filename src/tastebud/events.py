@@ -34,20 +34,24 @@ from pydantic import (
 from typing_extensions import TypedDict  # pydantic reads TypedDicts from here before 3.12
 
 from tastebud.errors import InvalidInput, InvalidJson
-from tastebud.names import model_key
+from tastebud.keywords import MAX_KEYWORD_CHARS
+from tastebud.names import canonical, model_key
 from tastebud.prompt import parse_prompt
 
 Action = Literal["selected", "rejected"]
 EXPORT_VERSION = "1.0"
 
 # Documented limits (docs/python.md). They are generous for real prompts and keep a single
-# request from bloating the database.
+# request from bloating the database: one image counts towards at most
+# 2 + 2 x 64 + 256 + 4,096 statistics (``statistics_of``).
 MAX_PROMPT_CHARS = 10_000
 MAX_TEXT_CHARS = 10_000  # feedback, vision description, negative prompt
 MAX_NAME_CHARS = 512  # checkpoint and LoRA names, image paths
 MAX_ID_CHARS = 200  # user, session, generation and batch ids
 MAX_LORAS = 64
 MAX_KEYWORDS = 256
+MAX_KEYWORD_LORA_PAIRS = 4_096  # keywords x LoRAs: each pair is a statistic of its own
+MAX_REQUEST_STATISTICS = 200_000  # summed over the images of one batch (not an import)
 MAX_STRENGTH = 100.0
 MAX_STAGE = 1_000
 
@@ -57,7 +61,7 @@ MAX_STAGE = 1_000
 # much as checking the whole event in the core. Strict: "0.7" is not a number, 1 is not true.
 
 _NO_NUL = r"^[^\x00]*$"
-_ONE_WORD = r"^\S{1,100}$"
+_ONE_WORD = rf"^\S{{1,{MAX_KEYWORD_CHARS}}}$"
 _SOME_TEXT = r"\S"
 _PRINTABLE = r"^(?:[^\p{C}\p{Z}]| )*$"  # str.isprintable: no control or separator but space
 
@@ -294,11 +298,12 @@ def rule(kind: Any) -> TypeAdapter[Any]:
 
 
 def check_user_id(value: Any) -> str:
-    """A profile name (``user_id``) checked by the events' rule; raises ``InvalidInput``."""
+    """A profile name (``user_id``) checked by the events' rule, in NFC; raises ``InvalidInput``."""
     try:
-        return rule(UserId).validate_python(value)  # type: ignore[no-any-return]
+        checked: str = rule(UserId).validate_python(value)
     except ValidationError as error:
         raise invalid_input(error, whole="user_id") from None
+    return _within(canonical(checked), "user_id", MAX_ID_CHARS)
 
 
 def new_generation_id() -> str:
@@ -325,7 +330,9 @@ def make_event(**fields: Any) -> PreferenceEvent:
         for lora in given.get("loras") or ()
     ]
     given_loras = len(loras)
-    loras += [Lora(tag.name, tag.strength) for tag in parsed.loras if model_key(tag.name)]
+    for tag in parsed.loras:
+        if model_key(tag.name):
+            loras.append(_tagged(tag.name, tag.strength))
     timestamp = given.get("timestamp")
     event = PreferenceEvent(
         prompt=prompt,
@@ -333,7 +340,7 @@ def make_event(**fields: Any) -> PreferenceEvent:
         action=_action(given.get("selected"), given.get("action")),
         generation_id=given.get("generation_id") or new_generation_id(),
         user_id=given.get("user_id") or "default",
-        keywords=parsed.keywords if keywords is None else tuple(keywords),
+        keywords=parsed.keywords[:MAX_KEYWORDS] if keywords is None else tuple(keywords),
         loras=tuple(loras),
         negative_prompt=given.get("negative_prompt") or "",
         model_family=given.get("model_family") or None,
@@ -348,7 +355,7 @@ def make_event(**fields: Any) -> PreferenceEvent:
         vision_themes=tuple(given.get("vision_themes") or ()),
         propensity=given.get("propensity"),
     )
-    return _settled(event, named_loras=given_loras)
+    return _settled(event, named_loras=given_loras, from_prompt=keywords is None)
 
 
 def events_from_export(
@@ -385,13 +392,19 @@ def events_from_export(
     return events
 
 
-def _settled(event: PreferenceEvent, *, named_loras: int | None = None) -> PreferenceEvent:
+def _settled(
+    event: PreferenceEvent, *, named_loras: int | None = None, from_prompt: bool = False
+) -> PreferenceEvent:
     """The rules no single field can check, applied in place; raises ``InvalidInput``.
 
-    Model names must leave a key (``models/.safetensors`` does not); a LoRA listed twice is one
-    LoRA, its first mention winning (the ``loras`` argument before the prompt's tags); keywords
-    are unique; times are in UTC, a naive one taken as UTC as the seed writes them.
+    Names, keywords and the profile id are brought to their composed Unicode form (NFC), within
+    their limits; model names must leave a key (``models/.safetensors`` does not); a LoRA listed
+    twice is one LoRA, its first mention winning (the ``loras`` argument before the prompt's
+    tags); keywords are unique, and an image has at most ``MAX_KEYWORD_LORA_PAIRS`` keyword-LoRA
+    pairs (keywords taken from the prompt are cut to fit: the prompt's first words count); times
+    are in UTC, a naive one taken as UTC as the seed writes them.
     """
+    _canonical_text(event)
     if not model_key(event.checkpoint):
         raise InvalidInput("checkpoint", f"{event.checkpoint!r} is not a model name")
     loras = event.loras
@@ -411,13 +424,69 @@ def _settled(event: PreferenceEvent, *, named_loras: int | None = None) -> Prefe
             raise InvalidInput("loras", f"at most {MAX_LORAS} LoRAs per image")
     keywords = event.keywords
     if len(set(keywords)) != len(keywords):
-        event.keywords = tuple(dict.fromkeys(keywords))
+        event.keywords = keywords = tuple(dict.fromkeys(keywords))
+    pairs = len(keywords) * len(loras)
+    if pairs > MAX_KEYWORD_LORA_PAIRS:
+        if not from_prompt:
+            raise InvalidInput(
+                "keywords",
+                f"{len(keywords)} keywords x {len(loras)} LoRAs make {pairs:,} keyword-LoRA "
+                f"statistics; at most {MAX_KEYWORD_LORA_PAIRS:,} per image",
+            )
+        event.keywords = keywords[: MAX_KEYWORD_LORA_PAIRS // len(loras)]
     moment = event.timestamp
     if moment.tzinfo is not UTC:
         event.timestamp = (
             moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
         )
     return event
+
+
+def _tagged(name: str, strength: float) -> Lora:
+    """A LoRA of a ``<lora:name:strength>`` tag in the prompt, held to the rules of ``loras``."""
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidInput("prompt", f"a LoRA tag's name is over {MAX_NAME_CHARS} characters")
+    if abs(strength) > MAX_STRENGTH:
+        raise InvalidInput(
+            "prompt", f"the LoRA tag of {name!r} has strength {strength:g}, not within ±100"
+        )
+    return Lora(name, strength)
+
+
+def _canonical_text(event: PreferenceEvent) -> None:
+    """Names, keywords and the profile id in NFC (``tastebud.names``), still within their limits
+    (composing can lengthen a few rare characters, lower-casing a key a few more)."""
+    if not event.checkpoint.isascii():
+        event.checkpoint = _within(canonical(event.checkpoint), "checkpoint", MAX_NAME_CHARS)
+        _within(model_key(event.checkpoint), "checkpoint", MAX_NAME_CHARS)
+    if not event.user_id.isascii():
+        event.user_id = _within(canonical(event.user_id), "user_id", MAX_ID_CHARS)
+    if event.loras and not all(lora.name.isascii() for lora in event.loras):
+        loras = []
+        for index, lora in enumerate(event.loras):
+            if not lora.name.isascii():
+                name = _within(canonical(lora.name), f"loras[{index}].name", MAX_NAME_CHARS)
+                _within(model_key(name), f"loras[{index}].name", MAX_NAME_CHARS)
+                lora = Lora(name, lora.strength, lora.family)
+            loras.append(lora)
+        event.loras = tuple(loras)
+    if not all(word.isascii() for word in event.keywords):
+        event.keywords = tuple(
+            _within(canonical(word), f"keywords[{index}]", MAX_KEYWORD_CHARS)
+            for index, word in enumerate(event.keywords)
+        )
+
+
+def _within(text: str, field: str, limit: int) -> str:
+    if len(text) > limit:
+        raise InvalidInput(field, f"must be at most {limit} characters")
+    return text
+
+
+def statistics_of(event: PreferenceEvent) -> int:
+    """How many statistics the event counts towards (``tastebud.learning.keys.cells``)."""
+    keywords, loras = len(event.keywords), len(event.loras)
+    return 2 + 2 * loras + keywords * (1 + loras)
 
 
 def _action(selected: bool | None, action: Action | None) -> Action:

@@ -13,7 +13,11 @@ import re
 
 import simplemma
 
-__all__ = ["STOP_WORDS", "keywords"]
+__all__ = ["MAX_KEYWORD_CHARS", "STOP_WORDS", "keywords"]
+
+MAX_KEYWORD_CHARS = 100
+"""A longer run of letters is not a word of any language (and a keyword longer than this is
+refused where keywords are given)."""
 
 # Runs of word characters (letters, digits, underscores): booru tags such as
 # "long_hair" or "score_8_up" arrive as one run and are judged as a whole first.
@@ -309,7 +313,9 @@ def keywords(text: str) -> tuple[str, ...]:
     """Return the content keywords of `text`, lemmatised, in first-seen order.
 
     Lower case, one entry per lemma, stop words and single letters dropped,
-    pure numbers dropped; every keyword is kept, however long the text.
+    pure numbers dropped, runs of more than ``MAX_KEYWORD_CHARS`` letters
+    dropped; every keyword is kept, however long the text (``make_event``
+    bounds how many an event counts).
     """
     seen: dict[str, None] = {}
     for token in _WORD.findall(text.lower()):
@@ -325,9 +331,9 @@ def keywords(text: str) -> tuple[str, ...]:
         for word in words:
             # Single letters are debris ("8k", "girl's"), except in scripts
             # where one ideograph or syllable is a whole word ("猫").
-            if len(word) < 2 and word < _CJK_START:
+            if (len(word) < 2 and word < _CJK_START) or len(word) > MAX_KEYWORD_CHARS:
                 continue
             lemma = _lemma(word)
-            if lemma:
+            if lemma and len(lemma) <= MAX_KEYWORD_CHARS:
                 seen.setdefault(lemma, None)
     return tuple(seen)

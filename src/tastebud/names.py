@@ -4,11 +4,17 @@ Names come as ``sd15/realisticVisionV51_v51VAE.safetensors [abc123]``, a bare st
 or a display name with spaces. They all mean the same model when they agree on the file stem, so the
 key is that stem, lower-cased; statistics are kept per key and the name as the user wrote it is kept
 for display.
+
+Text that is the same to a reader is the same to tastebud: "café" typed on a Mac (an "e" and a
+combining accent, NFD) and on Windows (one "é", NFC) is one name. Names, keywords and profile ids
+are brought to Unicode's NFC form where they enter (``canonical``). Model keys and keywords are
+then lower-cased (``str.lower``); a profile id keeps its case ("Zoé" and "zoé" are two people).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 # Extensions of model files that A1111, ComfyUI and friends load; anything else stays part of the
@@ -19,10 +25,17 @@ _TRAILING_HASH = re.compile(r"\s*[\[(][0-9a-fA-F]{6,64}[\])]\s*$")
 _SPACES = re.compile(r"\s+")
 
 
+def canonical(text: str) -> str:
+    """``text`` in Unicode's composed form (NFC); ASCII text, the common case, is returned as is."""
+    if text.isascii():  # O(1) in CPython: a string knows whether it is ASCII
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
 @lru_cache(maxsize=8192)  # the same few hundred names come by on every event
 def display_name(name: str) -> str:
     """The model's name without folders, extension or hash, case kept (``epicrealismXL_pureFix``)."""
-    text = _TRAILING_HASH.sub("", name.strip())
+    text = _TRAILING_HASH.sub("", canonical(name).strip())
     text = text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     lowered = text.lower()
     for extension in _MODEL_EXTENSIONS:
@@ -34,8 +47,8 @@ def display_name(name: str) -> str:
 
 @lru_cache(maxsize=8192)
 def model_key(name: str) -> str:
-    """The canonical key of a checkpoint or LoRA name: its display name in lower case."""
-    return display_name(name).lower()
+    """The canonical key of a checkpoint or LoRA name: its display name (NFC) in lower case."""
+    return canonical(display_name(name).lower())
 
 
 def matches_model(requested_key: str, known_key: str) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from tastebud.keywords import keywords
+from tastebud.names import canonical
 
 __all__ = ["ParsedPrompt", "PromptLora", "parse_prompt"]
 
@@ -152,8 +153,10 @@ def _phrases(prompt: str) -> list[str]:
 def parse_prompt(prompt: str) -> ParsedPrompt:
     """Return the clean text, keywords, LoRAs and embeddings of an SD prompt.
 
-    Never raises for any string; malformed syntax degrades to separators.
+    Never raises for any string; malformed syntax degrades to separators. The text is read in
+    its composed Unicode form (NFC), so "café" is one keyword however it was typed.
     """
+    prompt = canonical(prompt)
     loras: list[PromptLora] = []
     embeddings: dict[str, None] = {}
     if "<" in prompt:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, overload
 
 from tastebud.errors import DatabaseUnavailable, InvalidInput
 from tastebud.events import check_user_id
@@ -93,8 +93,13 @@ class ServiceBase:
         return self._repository
 
 
-def _profile(user_id: Any, *, everyone_allowed: bool = False) -> None:
-    """Refuse a user_id that names no profile (``None`` means every profile where allowed)."""
+@overload
+def _profile(user_id: Any) -> str: ...
+@overload
+def _profile(user_id: Any, *, everyone_allowed: bool) -> str | None: ...
+def _profile(user_id: Any, *, everyone_allowed: bool = False) -> str | None:
+    """The profile's id in NFC, or ``InvalidInput`` for one that names no profile (``None``
+    means every profile where allowed)."""
     if user_id is None and everyone_allowed:
-        return
-    check_user_id(user_id)
+        return None
+    return check_user_id(user_id)

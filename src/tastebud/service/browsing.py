@@ -23,7 +23,7 @@ class Browsing(ServiceBase):
 
     async def get_stats(self, *, user_id: str = "default") -> dict[str, Any]:
         """Totals and the top checkpoints and LoRAs, in the shape of the seed's stats endpoint."""
-        _profile(user_id)
+        user_id = _profile(user_id)
         store = await self._store()
         rows = await store.statistics(
             user_id, [StatType.PROFILE, StatType.CHECKPOINT, StatType.LORA]
@@ -63,7 +63,7 @@ class Browsing(ServiceBase):
         those that clash with a checkpoint, a keyword x checkpoint table of the most used
         keywords, and the selection rate of each of the last 52 weeks.
         """
-        _profile(user_id)
+        user_id = _profile(user_id)
         store = await self._store()
         rows = await store.statistics(
             user_id,
@@ -85,7 +85,7 @@ class Browsing(ServiceBase):
 
     async def create_profile(self, user_id: str) -> bool:
         """Make an empty profile (to switch to before anything is recorded); False if it exists."""
-        check_user_id(user_id)
+        user_id = check_user_id(user_id)
         return await (await self._store()).create_profile(user_id)
 
     async def list_preferences(
@@ -105,7 +105,7 @@ class Browsing(ServiceBase):
         finds "beach"), ``action`` ("selected" or "rejected") and ``session_id``. Pass the page's
         ``next_cursor`` as ``cursor`` for the next page; ``total`` counts every match.
         """
-        _profile(user_id)
+        user_id = _profile(user_id)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
             raise InvalidInput("limit", f"must be a whole number from 1 to {MAX_PAGE}")
         if cursor is not None and (
@@ -138,5 +138,5 @@ class Browsing(ServiceBase):
 
     async def get_preferences(self, *, user_id: str | None = "default") -> list[PreferenceEvent]:
         """Every stored event of a profile (or of all profiles with ``user_id=None``), oldest first."""
-        _profile(user_id, everyone_allowed=True)
+        user_id = _profile(user_id, everyone_allowed=True)
         return await (await self._store()).events(user_id)

@@ -56,7 +56,7 @@ class Fitting(ServiceBase):
 
     async def refit(self, user_id: str = "default") -> Fitted:
         """Refit the profile's state now and keep it in the store; returns it."""
-        _profile(user_id)
+        user_id = _profile(user_id)
         async with self._refit_lock(user_id):
             return await self._refit(user_id)
 

@@ -69,7 +69,7 @@ class Recommending(Fitting):
         self, prompt: str, available: Sequence[str] | None, user_id: str
     ) -> tuple[tuple[str, ...], list[Scored], dict[str, str]]:
         """The prompt's keywords, the candidates' scores best first, and key -> name."""
-        _profile(user_id)
+        user_id = _profile(user_id)
         store = await self._store()
         keywords = parse_prompt(_prompt(prompt)).keywords
         names = await _candidates(store, "checkpoint", available, user_id, "available_checkpoints")
@@ -272,7 +272,7 @@ class Recommending(Fitting):
         Chosen: the best ``count`` that do not clash; with ``smart``, only those consistently
         worth enabling (``learning.pairs.worth_enabling``), the rest left out with the reason.
         """
-        _profile(user_id)
+        user_id = _profile(user_id)
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
             raise InvalidInput("count", "must be a whole number from 1 to 100")
         store = await self._store()

@@ -7,7 +7,12 @@ from typing import Any
 
 from tastebud.batches import judged_events
 from tastebud.errors import InvalidInput
-from tastebud.events import PreferenceEvent, make_event
+from tastebud.events import (
+    MAX_REQUEST_STATISTICS,
+    PreferenceEvent,
+    make_event,
+    statistics_of,
+)
 from tastebud.service.base import ServiceBase, _profile
 from tastebud.store.repository import WriteSummary
 
@@ -56,7 +61,7 @@ class Recording(ServiceBase):
 
     async def delete_preference(self, generation_id: str, *, user_id: str = "default") -> bool:
         """Forget one event (undo a mis-click); statistics follow. False when there was none."""
-        _profile(user_id)
+        user_id = _profile(user_id)
         removed = await (await self._store()).delete(user_id, [generation_id])
         return bool(removed)
 
@@ -66,6 +71,7 @@ def _checked(events: Sequence[Mapping[str, Any]], field: str) -> list[Preference
     if isinstance(events, Mapping | str | bytes):
         raise InvalidInput(field, "must be a list of events")
     checked = []
+    counted = 0
     for index, fields in enumerate(events):
         if not isinstance(fields, Mapping):
             raise InvalidInput(f"{field}[{index}]", "must be an object")
@@ -75,4 +81,11 @@ def _checked(events: Sequence[Mapping[str, Any]], field: str) -> list[Preference
             raise error.within(f"{field}[{index}]") from None
         except TypeError:  # make_event(**{1: ...}): a field name that is not a string
             raise InvalidInput(f"{field}[{index}]", "field names must be strings") from None
+        counted += statistics_of(checked[-1])
+        if counted > MAX_REQUEST_STATISTICS:
+            raise InvalidInput(
+                field,
+                f"the first {index + 1} images count towards {counted:,} statistics; at most "
+                f"{MAX_REQUEST_STATISTICS:,} in one batch: send them in smaller batches",
+            )
     return checked

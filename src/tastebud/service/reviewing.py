@@ -30,7 +30,7 @@ class Reviewing(ServiceBase):
         judged already or still unjudged), or ``"failed: <reason>"`` for one that cannot become
         a preference (no checkpoint in its metadata, say), which is then not stored.
         """
-        _profile(user_id)
+        user_id = _profile(user_id)
         outcomes: dict[str, str] = {}
         usable: list[Generation] = []
         events: dict[str, PreferenceEvent] = {}
@@ -61,7 +61,7 @@ class Reviewing(ServiceBase):
 
         Pass the page's ``next_cursor`` as ``cursor`` for the next page.
         """
-        _profile(user_id, everyone_allowed=True)
+        user_id = _profile(user_id, everyone_allowed=True)
         if status is not None:
             check_status(status)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
@@ -74,7 +74,7 @@ class Reviewing(ServiceBase):
 
     async def generation(self, id_: int, *, user_id: str = "default") -> Generation | None:
         """One of the profile's generations by id; None when there is none."""
-        _profile(user_id)
+        user_id = _profile(user_id)
         return (await (await self._store()).generations(user_id, [id_])).get(id_)
 
     async def review_generations(
@@ -129,7 +129,7 @@ class Reviewing(ServiceBase):
         self, groups: Sequence[tuple[str, Sequence[int], str, bool]], user_id: str
     ) -> list[Generation]:
         """Judge ``(field, ids, status, implicit)`` groups in one transaction."""
-        _profile(user_id)
+        user_id = _profile(user_id)
         wanted: list[int] = []
         for field, ids, _, _ in groups:
             if any(isinstance(id_, bool) or not isinstance(id_, int) for id_ in ids):

@@ -46,7 +46,7 @@ class Upkeep(ServiceBase):
 
     async def export_preferences(self, *, user_id: str | None = "default") -> dict[str, Any]:
         """Every event and statistic of a profile (all profiles with ``user_id=None``) as JSON data."""
-        _profile(user_id, everyone_allowed=True)
+        user_id = _profile(user_id, everyone_allowed=True)
         events, stats = await (await self._store()).export(user_id)
         return {
             "version": EXPORT_VERSION,

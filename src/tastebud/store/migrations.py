@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from tastebud.errors import TastebudError
+from tastebud.store.canonical import make_text_canonical
 from tastebud.store.schema import (
     LATEST_VERSION,
     fitted_state,
@@ -34,7 +35,11 @@ def _add_fitted_state(connection: sa.Connection) -> None:
     fitted_state.create(connection)
 
 
-STEPS: dict[int, Step] = {2: _add_generations, 3: _add_fitted_state}
+STEPS: dict[int, Step] = {
+    2: _add_generations,
+    3: _add_fitted_state,
+    4: make_text_canonical,
+}
 
 
 class SchemaTooNew(TastebudError):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import DDLCompiler
 
-LATEST_VERSION = 3
+LATEST_VERSION = 4
 
 metadata = sa.MetaData()
 
