@@ -10,11 +10,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 
 def _free_port() -> int:
@@ -24,9 +25,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+def serving(
+    *args: str, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[str]:
     """Start ``tastebud serve`` and yield its base URL once it answers; stop it with Ctrl-C."""
-    port = _free_port()
+    port = port or _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tastebud", "serve", "--port", str(port), *args],
         env={**os.environ, **(env or {})},
@@ -108,6 +111,71 @@ def test_two_worker_processes_share_one_database(tmp_path: Path) -> None:
             assert response.status_code == 201, response.text
         stats = httpx.get(base + "/api/preferences/stats", headers=auth).json()
         assert stats["action_counts"] == {"selected": 10, "rejected": 10}
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes (multiprocessing spawns) whose parent is ``pid``, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        # Fields after the command name, which is in parentheses: state, parent pid, ...
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if int(parent) == pid and state != "Z" and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie no longer serves
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_workers_end_with_a_supervisor_killed_by_sigkill(tmp_path: Path) -> None:
+    """kill -9 of ``serve --workers 2`` ends its workers, so the port is free for the next
+    ``serve``; the start-up of each worker is in the log."""
+    port, db, log = _free_port(), str(tmp_path / "p.db"), tmp_path / "serve.log"
+    command = [sys.executable, "-m", "tastebud", "serve", "--port", str(port), "--db", db]
+    base = f"http://127.0.0.1:{port}"
+    with log.open("w") as errors:
+        supervisor = subprocess.Popen([*command, "--workers", "2"], stderr=errors)
+        try:
+            _wait_for(lambda: _answers(base) and len(_children(supervisor.pid)) == 2)
+            workers = _children(supervisor.pid)
+        finally:
+            supervisor.kill()
+            supervisor.wait()
+        _wait_for(lambda: not any(_running(pid) for pid in workers))
+    assert not _answers(base)
+    started = log.read_text()
+    assert "Started parent process" in started, started
+    assert started.count("Application startup complete") == 2, started
+    with serving("--db", db, port=port) as again:
+        assert again == base
+        assert httpx.get(again + "/api/health").json()["status"] == "ok"
+
+
+def _answers(base: str) -> bool:
+    try:
+        return httpx.get(base + "/api/health", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    """A readiness wait, not a timing check: up to a minute."""
+    for _ in range(300):
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("not within a minute")
 
 
 def test_the_real_server_answers_only_its_own_host_names(tmp_path: Path) -> None:

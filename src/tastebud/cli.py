@@ -107,6 +107,7 @@ def serve(
     import uvicorn  # only this command needs the server
 
     from tastebud.api import create_app
+    from tastebud.api.workers import SUPERVISOR_VARIABLE
 
     with _errors_as_one_line():
         settings = Settings(
@@ -128,19 +129,24 @@ def serve(
                 f"/api/preferences/stats?user_id={DEMO_PROFILE}'",
                 highlight=False,
             )
-    # Bodies are limited by the app itself (413 in the API's error shape); the access log is
-    # off: a line per request would cost more than a recommendation.
-    served: dict[str, Any] = {"host": host, "port": port, "log_level": "warning",
+    # Bodies are limited by the app itself (413 in the API's error shape). Start-up and
+    # shutdown are logged (info), each worker's too; the access log is off: a line per request
+    # would cost more than a recommendation.
+    served: dict[str, Any] = {"host": host, "port": port, "log_level": "info",
                               "access_log": False, "timeout_graceful_shutdown": 10}  # fmt: skip
     if settings.workers == 1:
         uvicorn.run(create_app(settings), **served)
     else:
         # Each worker process builds its own app, from the same settings passed down in the
-        # environment.
+        # environment, and ends when this process does. A worker starting on a busy machine
+        # may not answer the supervisor's health check for several seconds; uvicorn's 5 s
+        # had workers killed and replaced again and again, with nothing listening meanwhile.
         os.environ.update(settings.as_environment())
+        os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())
         uvicorn.run(
-            "tastebud.api.app:from_environment", factory=True, workers=settings.workers, **served
-        )
+            "tastebud.api.app:from_environment", factory=True, workers=settings.workers,
+            timeout_worker_healthcheck=60, **served,
+        )  # fmt: skip
 
 
 @app.command()

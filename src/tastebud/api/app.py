@@ -24,6 +24,7 @@ from tastebud.api.guards import (
     SameOrigin,
     SecurityHeaders,
 )
+from tastebud.api.workers import follow_supervisor
 from tastebud.batches import BatchInput
 from tastebud.events import EventInput, PreferenceEvent, rule
 from tastebud.service import PreferenceLearning
@@ -101,7 +102,8 @@ def create_app(
 
 def from_environment() -> FastAPI:
     """The app with settings from the environment: what each worker process of
-    ``tastebud serve --workers N`` builds."""
+    ``tastebud serve --workers N`` builds. The worker ends when the supervisor does."""
+    follow_supervisor(os.environ)
     return create_app(Settings.from_environment(os.environ))
 
 
