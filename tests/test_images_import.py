@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from tastebud import PreferenceLearning
 from tastebud.api import create_app
 from tastebud.cli import app as cli
+from tastebud.generations import Generation
 from tastebud.importers.folders import (
     ImportReport,
     Rules,
@@ -296,6 +297,59 @@ async def test_watch_picks_up_an_image_written_in_several_chunks(
     assert page is not None and page.total == 1
     assert page.generations[0].content_hash == hashlib.sha256(data).hexdigest()
     assert not any(report.failed for report in rounds)
+
+
+async def test_watch_follows_a_renamed_file_and_an_overwritten_one(
+    pl: PreferenceLearning, shared_data: Path, tmp_path: Path
+) -> None:
+    """A host app writes ``tmp_1.png`` and renames it 0.6 s later: the generation follows the
+    file. The file is then overwritten with another image: the first generation keeps its
+    history but not the file, whose bytes are now the second's."""
+    folder = tmp_path / "output"
+    folder.mkdir()
+    first = (shared_data / "png" / "comfyui_examples" / "lora_lora.png").read_bytes()
+    second = (
+        shared_data / "png" / "comfyui_examples" / "sdxl_sdxl_simple_example.png"
+    ).read_bytes()
+    final = folder / "ComfyUI_00001_.png"
+
+    async def until(count: int, path: Path) -> list[Generation]:
+        for _ in range(100):  # up to 20 s on a slow machine; usually well under 2
+            found = (await pl.list_generations(None)).generations
+            if len(found) == count and any(item.path == str(path) for item in found):
+                return found
+            await asyncio.sleep(0.2)
+        return found
+
+    stop = asyncio.Event()
+    watching = asyncio.create_task(watch(pl, folder, stop=stop))
+    await asyncio.sleep(0.5)  # let the watcher start before the first write
+    (folder / "tmp_1.png").write_bytes(first)
+    await asyncio.sleep(0.6)  # longer than the settle time: the temporary name is read
+    (folder / "tmp_1.png").rename(final)
+    renamed = await until(1, final)
+    final.write_bytes(second)
+    both = await until(2, final)
+    stop.set()
+    await watching
+    assert [item.path for item in renamed] == [str(final)]
+    by_content = {item.content_hash: item for item in both}
+    assert by_content[hashlib.sha256(first).hexdigest()].path == ""
+    assert by_content[hashlib.sha256(second).hexdigest()].path == str(final)
+
+
+async def test_an_overwritten_file_is_not_served_as_the_image_it_replaced(
+    api: httpx.AsyncClient, outputs: Path
+) -> None:
+    await api.post("/api/images/import", json={"folder": str(outputs), "recursive": True})
+    queued = (await api.get("/api/generations", params={"limit": 2})).json()["generations"]
+    old, other = (Path(item["path"]) for item in queued)
+    old.write_bytes(other.read_bytes())  # a host app reusing a file name
+    await api.post("/api/images/import", json={"folder": str(outputs), "recursive": True})
+    answer = await api.get(f"/api/generations/{queued[0]['id']}/image")
+    assert answer.status_code == 404
+    assert answer.json()["details"][0]["reason"] == "its file now holds another image"
+    assert (await api.get(f"/api/generations/{queued[1]['id']}/image")).status_code == 200
 
 
 async def test_images_starred_in_invokeai_count_as_kept(

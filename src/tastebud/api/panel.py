@@ -102,6 +102,9 @@ async def _readable(
     if found is None:
         reason = f"no generation {generation_id} for profile {user_id!r}"
         raise ApiError(404, "Not found", [detail("id", reason)])
+    if not found.path:  # its file was overwritten by another image (queue.follow_files)
+        reason = "its file now holds another image"
+        raise ApiError(404, "Not found", [detail("id", reason)])
     settings: Settings = request.app.state.settings
     try:
         descriptor = open_inside(found.path, settings.allowed_folders)

@@ -24,6 +24,7 @@ class Known:
 
     id: int
     status: str
+    path: str
 
 
 def known(
@@ -35,12 +36,53 @@ def known(
     if profile is None:
         return found
     for part in chunks(list(hashes)):
-        query = sa.select(_table.content_hash, _table.id, _table.status).where(
+        query = sa.select(_table.content_hash, _table.id, _table.status, _table.path).where(
             _table.profile_id == profile, _table.content_hash.in_(part)
         )
-        for content_hash, id_, status in connection.execute(query):
-            found[content_hash] = Known(id_, status)
+        for content_hash, id_, status, path in connection.execute(query):
+            found[content_hash] = Known(id_, status, path)
     return found
+
+
+def follow_files(
+    connection: sa.Connection,
+    ids: Lookup,
+    user_id: str,
+    seen: Sequence[Generation],
+    stored: dict[str, Known],
+) -> None:
+    """Where each of ``seen`` was found is where its file is now.
+
+    A known image found at another path was moved or renamed (a host app writes ``tmp_1.png``
+    and renames it): its generation follows. A generation whose path now holds other content
+    was overwritten: it keeps its history and loses its file (an empty path), so that its image
+    is never the other one's bytes.
+    """
+    profile = ids.profile_ids([user_id]).get(user_id)
+    if profile is None or not seen:
+        return
+    where = {item.path: item.content_hash for item in seen}
+    for part in chunks(sorted(where)):
+        stale = sa.select(_table.id, _table.path, _table.content_hash).where(
+            _table.profile_id == profile, _table.path.in_(part)
+        )
+        overwritten = [id_ for id_, path, held in connection.execute(stale) if where[path] != held]
+        if overwritten:
+            connection.execute(
+                generations.update().where(_table.id.in_(overwritten)).values(path="")
+            )
+    moves = [
+        {"row": known.id, "new_path": path}
+        for path, content_hash in where.items()
+        if (known := stored.get(content_hash)) is not None and known.path != path
+    ]
+    if moves:
+        connection.execute(
+            generations.update()
+            .where(_table.id == sa.bindparam("row"))
+            .values(path=sa.bindparam("new_path")),
+            moves,
+        )
 
 
 def add(

@@ -143,6 +143,7 @@ class Repository:
                     to_record.append(events[item.content_hash])
             if dry_run:
                 return outcomes
+            queue.follow_files(connection, ids, user_id, found, stored)
             queue.add(connection, ids, user_id, new, now)
             for status, row_ids in judged.items():
                 queue.set_status(connection, row_ids, status, now)
