@@ -264,3 +264,60 @@ def test_an_image_swapped_for_a_link_while_served_never_leaks_the_link_target(
             swapper.join()
         assert (leaked, broken) == (0, 0), f"in 400: {leaked} secrets, {broken} broken answers"
         assert served > 0  # the real image was served between the swaps
+
+
+def _server_pid(base: str) -> int:
+    """The pid of the ``tastebud serve`` process listening at ``base``, from /proc."""
+    port = base.rsplit(":", 1)[1].encode()
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in command and port in command:
+            return int(entry.name)
+    raise AssertionError(f"no server process for {base}")
+
+
+def _memory_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads memory from /proc")
+def test_thumbnails_of_a_large_image_asked_for_at_once_stay_within_one_decode(
+    tmp_path: Path,
+) -> None:
+    """A 200 KB PNG of 49 million pixels (just under the limit), asked for in four sizes at once:
+    the server decodes one image at a time, so its memory grows by about one decoded image
+    (49 M pixels x 4 bytes, 196 MB), not four (a 518 KB PNG once took it from 110 MB to 2.7 GB)."""
+    from test_panel_api import _a1111_png
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    _a1111_png(folder / "large.png", (7000, 7000))
+    assert (folder / "large.png").stat().st_size < 300_000
+    args = ["--db", str(tmp_path / "p.db"), "--image-folders", str(folder)]
+    with serving(*args, env={"TASTEBUD_THUMBNAIL_FOLDER": str(tmp_path / "thumbs")}) as base:
+        pid = _server_pid(base)
+        report = httpx.post(base + "/api/images/import", json={"folder": str(folder)}, timeout=60)
+        assert report.json()["queued"] == 1, report.text
+        (generation,) = httpx.get(base + "/api/generations").json()["generations"]
+        before = _memory_kib(pid, "VmRSS")
+        statuses: list[int] = []
+
+        def ask(size: int) -> None:
+            url = f"{base}/api/generations/{generation['id']}/thumbnail?size={size}"
+            statuses.append(httpx.get(url, timeout=120).status_code)
+
+        askers = [threading.Thread(target=ask, args=(size,)) for size in (64, 128, 256, 512)]
+        for asker in askers:
+            asker.start()
+        for asker in askers:
+            asker.join()
+        peak = _memory_kib(pid, "VmHWM")
+    assert statuses == [200] * 4
+    one_decode = 7000 * 7000 * 4 // 1024
+    assert peak - before < 1.5 * one_decode, f"grew {(peak - before) // 1024} MiB"
