@@ -58,13 +58,17 @@ class PostgresCluster:
             shutil.chown(self.root, "postgres")
         os.chmod(self.root, 0o700)
 
-    def start(self) -> None:
+    def start(self, *, durable: bool = False) -> None:
+        """initdb and start; ``durable`` keeps PostgreSQL's own fsync (benchmarks), else it is
+        off, as befits a cluster thrown away after the tests."""
         subprocess.run(
             _as_postgres([str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust",
                           "-U", "postgres", "--no-sync", "-E", "UTF8"]),
             check=True, capture_output=True, text=True,
         )  # fmt: skip
-        options = f"-p {self.port} -h 127.0.0.1 -k {self.root} -c fsync=off -c full_page_writes=off"
+        options = f"-p {self.port} -h 127.0.0.1 -k {self.root}"
+        if not durable:
+            options += " -c fsync=off -c full_page_writes=off"
         subprocess.run(
             _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
                           "-l", str(self.root / "log"), "-w", "start"]),

@@ -131,3 +131,33 @@ def test_a_repair_while_clients_record_loses_nothing(database: str, tmp_path: Pa
         assert report["ok"], report
         stats = httpx.get(base + "/api/preferences/stats").json()
         assert stats["total_preferences"] == CLIENTS * ROUNDS
+
+
+def test_a_check_while_clients_record_sees_one_moment(database: str, tmp_path: Path) -> None:
+    """``check`` reads the events and then the statistics; while writes commit in between, it
+    must still compare one moment's events with the same moment's statistics (PostgreSQL's
+    default isolation gave each statement its own snapshot, and checks reported drift that was
+    not there)."""
+
+    def body(rng: random.Random, number: int, round_: int) -> dict[str, object]:
+        return _event(rng, f"shared-{rng.randrange(5)}" if round_ % 2 else f"c{number}-{round_}")
+
+    with serving("--db", database, env={"TASTEBUD_THUMBNAIL_FOLDER": str(tmp_path)}) as base:
+        done = threading.Event()
+        reports: list[dict[str, object]] = []
+
+        def check() -> None:
+            with httpx.Client(base_url=base, timeout=60) as http:
+                while not done.is_set():
+                    reports.append(http.get("/api/check").json())
+
+        checker = threading.Thread(target=check)
+        checker.start()
+        try:
+            statuses = _race(base, body)
+        finally:
+            done.set()
+            checker.join()
+        assert set(statuses) <= {200, 201}, sorted(set(statuses))
+        assert len(reports) > 1
+        assert [report for report in reports if not report["ok"]] == []

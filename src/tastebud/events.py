@@ -51,7 +51,7 @@ MAX_ID_CHARS = 200  # user, session, generation and batch ids
 MAX_LORAS = 64
 MAX_KEYWORDS = 256
 MAX_KEYWORD_LORA_PAIRS = 4_096  # keywords x LoRAs: each pair is a statistic of its own
-MAX_REQUEST_STATISTICS = 200_000  # summed over the images of one batch (not an import)
+MAX_REQUEST_STATISTICS = 200_000  # summed over the images of one judged batch
 MAX_STRENGTH = 100.0
 MAX_STAGE = 1_000
 

@@ -33,8 +33,12 @@ class Recording(ServiceBase):
         return event
 
     async def record_batch(self, events: Sequence[Mapping[str, Any]]) -> WriteSummary:
-        """Record many events in one transaction: all of them or, on bad input, none."""
-        return await (await self._store()).record(_checked(events, "events"))
+        """Record many events in one transaction: all of them or, on bad input, none.
+
+        A bulk write for Python callers (no HTTP route takes it): each event is held to the
+        limits of one image, the call as a whole is not.
+        """
+        return await (await self._store()).record(_checked(events, "events", limit=None))
 
     async def record_judged_batch(
         self,
@@ -57,7 +61,8 @@ class Recording(ServiceBase):
         fields = judged_events(
             images=images, outcome=outcome, selected=selected, feedback=feedback, **shared
         )
-        return await (await self._store()).record(_checked(fields, "images"))
+        checked = _checked(fields, "images", limit=MAX_REQUEST_STATISTICS)
+        return await (await self._store()).record(checked)
 
     async def delete_preference(self, generation_id: str, *, user_id: str = "default") -> bool:
         """Forget one event (undo a mis-click); statistics follow. False when there was none."""
@@ -66,8 +71,11 @@ class Recording(ServiceBase):
         return bool(removed)
 
 
-def _checked(events: Sequence[Mapping[str, Any]], field: str) -> list[PreferenceEvent]:
-    """Every event made and checked, or ``InvalidInput`` naming the first bad one."""
+def _checked(
+    events: Sequence[Mapping[str, Any]], field: str, *, limit: int | None
+) -> list[PreferenceEvent]:
+    """Every event made and checked, or ``InvalidInput`` naming the first bad one; with a
+    ``limit``, the events may count towards at most that many statistics in all."""
     if isinstance(events, Mapping | str | bytes):
         raise InvalidInput(field, "must be a list of events")
     checked = []
@@ -81,11 +89,13 @@ def _checked(events: Sequence[Mapping[str, Any]], field: str) -> list[Preference
             raise error.within(f"{field}[{index}]") from None
         except TypeError:  # make_event(**{1: ...}): a field name that is not a string
             raise InvalidInput(f"{field}[{index}]", "field names must be strings") from None
+        if limit is None:
+            continue
         counted += statistics_of(checked[-1])
-        if counted > MAX_REQUEST_STATISTICS:
+        if counted > limit:
             raise InvalidInput(
                 field,
                 f"the first {index + 1} images count towards {counted:,} statistics; at most "
-                f"{MAX_REQUEST_STATISTICS:,} in one batch: send them in smaller batches",
+                f"{limit:,} in one batch: send them in smaller batches",
             )
     return checked

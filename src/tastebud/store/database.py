@@ -134,8 +134,18 @@ class Database:
 
     async def _run_elsewhere(self, work: Work[T], *, read_only: bool) -> T:
         if self._async_engine is not None:
-            async with self._async_engine.connect() as connection, connection.begin():
-                return await connection.run_sync(work)
+            async with self._async_engine.connect() as connection:
+                if read_only:
+                    # PostgreSQL's default (READ COMMITTED) gives each statement its own
+                    # snapshot: a check reading the events and then the statistics while writes
+                    # commit saw statistics "wrong" that were not. One BEGIN ... REPEATABLE READ
+                    # READ ONLY (asyncpg's transaction options) sees one moment, and a read-only
+                    # transaction never fails to serialise.
+                    connection = await connection.execution_options(
+                        isolation_level="REPEATABLE READ", postgresql_readonly=True
+                    )
+                async with connection.begin():
+                    return await connection.run_sync(work)
         assert self._engine is not None and self._threads is not None
 
         return await asyncio.get_running_loop().run_in_executor(
