@@ -75,6 +75,14 @@ class PostgresCluster:
             check=True, capture_output=True, text=True,
         )  # fmt: skip
 
+    def restart(self) -> None:
+        """Stop and start the server: every client connection is closed."""
+        subprocess.run(
+            _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast",
+                          "-l", str(self.root / "log"), "-w", "restart"]),
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+
     def stop(self) -> None:
         subprocess.run(
             _as_postgres(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from conftest import PostgresCluster
 from tastebud import InvalidInput, PreferenceLearning
 from tastebud.learning import StatType
 from tastebud.store.schema import LATEST_VERSION, image_cleanup
@@ -201,4 +202,14 @@ async def test_two_openings_of_a_new_database_at_once(database: str) -> None:
 
     await asyncio.gather(first_use(), first_use())
     async with PreferenceLearning(database=database) as pl:
+        assert (await pl.get_stats())["total_preferences"] == 2
+
+
+async def test_a_postgresql_restart_costs_no_call(postgres: PostgresCluster) -> None:
+    """The server closes every connection the pool holds; the next calls work all the same."""
+    async with PreferenceLearning(database=postgres.create_database()) as pl:
+        await pl.record_preference(prompt="beach", checkpoint="a", selected=True)
+        postgres.restart()
+        await pl.record_preference(prompt="forest", checkpoint="a", selected=False)
+        postgres.restart()
         assert (await pl.get_stats())["total_preferences"] == 2

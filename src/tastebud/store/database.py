@@ -74,7 +74,10 @@ class Database:
         self._threads: ThreadPoolExecutor | None = None
         self._memory = False
         if self.is_postgres:
-            self._async_engine = create_async_engine(url, pool_pre_ping=True)
+            # No ping before each transaction (a round trip that cost a quarter of the
+            # throughput of concurrent writes): a connection the server closed is found by its
+            # first statement, and ``_run`` then runs the transaction once more.
+            self._async_engine = create_async_engine(url)
             return
         memory = url.database in (None, "", ":memory:")
         self._memory = memory
@@ -123,14 +126,25 @@ class Database:
 
     async def _run(self, work: Work[T], *, read_only: bool, here: bool = False) -> T:
         try:
-            if here and self._engine is not None and not self._memory:
-                return self._in_this_thread(work, read_only=read_only)
-            return await self._run_elsewhere(work, read_only=read_only)
+            try:
+                return await self._once(work, read_only=read_only, here=here)
+            except sa.exc.DBAPIError as error:
+                if not error.connection_invalidated:
+                    raise
+                # The server closed the connection (a restart, say) and SQLAlchemy has dropped
+                # the pool's others: once more, on a new one. A write done twice changes
+                # nothing (an event is its generation id), should the first have committed.
+                return await self._once(work, read_only=read_only, here=here)
         except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as error:
             if _is_about_the_database(error):
                 shown = self.url.render_as_string(hide_password=True)
                 raise DatabaseUnavailable(shown, _driver_message(error)) from error
             raise
+
+    async def _once(self, work: Work[T], *, read_only: bool, here: bool) -> T:
+        if here and self._engine is not None and not self._memory:
+            return self._in_this_thread(work, read_only=read_only)
+        return await self._run_elsewhere(work, read_only=read_only)
 
     async def _run_elsewhere(self, work: Work[T], *, read_only: bool) -> T:
         if self._async_engine is not None:

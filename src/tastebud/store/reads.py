@@ -364,9 +364,9 @@ def stat_type_filter(ids: Lookup, stat_type: StatType) -> sa.ColumnElement[bool]
     return sa.and_(condition, table.key1.in_(models))
 
 
-def chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def known_models(
