@@ -110,9 +110,13 @@ class Database:
     def dialect(self) -> str:
         return "postgresql" if self.is_postgres else "sqlite"
 
-    async def write(self, work: Work[T]) -> T:
-        """Run ``work`` in a write transaction, committed when it returns, rolled back if it raises."""
-        return await self._run(work, read_only=False)
+    async def write(self, work: Work[T], *, autocommit: bool = False) -> T:
+        """Run ``work`` in a write transaction, committed when it returns, rolled back if it raises.
+
+        ``autocommit`` (PostgreSQL): no transaction around ``work``, each of whose statements
+        commits on its own; for work that is a single statement, it saves two round trips.
+        """
+        return await self._run(work, read_only=False, autocommit=autocommit)
 
     async def read(self, work: Work[T], *, small: bool = False) -> T:
         """Run ``work`` in a read-only transaction (a consistent snapshot, no write lock).
@@ -124,31 +128,38 @@ class Database:
         """
         return await self._run(work, read_only=True, here=small)
 
-    async def _run(self, work: Work[T], *, read_only: bool, here: bool = False) -> T:
+    async def _run(
+        self, work: Work[T], *, read_only: bool, here: bool = False, autocommit: bool = False
+    ) -> T:
         try:
             try:
-                return await self._once(work, read_only=read_only, here=here)
+                return await self._once(work, read_only, here, autocommit)
             except sa.exc.DBAPIError as error:
                 if not error.connection_invalidated:
                     raise
                 # The server closed the connection (a restart, say) and SQLAlchemy has dropped
                 # the pool's others: once more, on a new one. A write done twice changes
                 # nothing (an event is its generation id), should the first have committed.
-                return await self._once(work, read_only=read_only, here=here)
+                return await self._once(work, read_only, here, autocommit)
         except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as error:
             if _is_about_the_database(error):
                 shown = self.url.render_as_string(hide_password=True)
                 raise DatabaseUnavailable(shown, _driver_message(error)) from error
             raise
 
-    async def _once(self, work: Work[T], *, read_only: bool, here: bool) -> T:
+    async def _once(self, work: Work[T], read_only: bool, here: bool, autocommit: bool) -> T:
         if here and self._engine is not None and not self._memory:
             return self._in_this_thread(work, read_only=read_only)
-        return await self._run_elsewhere(work, read_only=read_only)
+        return await self._run_elsewhere(work, read_only=read_only, autocommit=autocommit)
 
-    async def _run_elsewhere(self, work: Work[T], *, read_only: bool) -> T:
+    async def _run_elsewhere(
+        self, work: Work[T], *, read_only: bool, autocommit: bool = False
+    ) -> T:
         if self._async_engine is not None:
             async with self._async_engine.connect() as connection:
+                if autocommit:
+                    connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    return await connection.run_sync(work)
                 if read_only:
                     # PostgreSQL's default (READ COMMITTED) gives each statement its own
                     # snapshot: a check reading the events and then the statistics while writes

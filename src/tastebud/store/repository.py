@@ -50,13 +50,13 @@ class Repository:
     async def close(self) -> None:
         await self.db.close()
 
-    async def _write(self, work: Any) -> Any:
+    async def _write(self, work: Any, *, autocommit: bool = False) -> Any:
         def run(connection: sa.Connection) -> tuple[Any, Lookup]:
             lookup = self.ids.lookup(connection, self.db.dialect)
             return work(connection, lookup), lookup
 
         try:
-            result, lookup = await self.db.write(run)
+            result, lookup = await self.db.write(run, autocommit=autocommit)
         finally:
             self.cache.wrote()  # after the commit: a read from now on starts a new snapshot
         lookup.commit()
@@ -82,6 +82,11 @@ class Repository:
         latest = {(event.user_id, event.generation_id): event for event in events}
         if not latest:
             return WriteSummary()
+        if len(latest) == 1 and self._writer.can_record_at_once(event := events[-1]):
+            # A new image, the common case on PostgreSQL, is one statement; a stored one is not.
+            work = lambda c, ids: self._writer.record_at_once(c, ids, event)
+            if await self._write(work, autocommit=True):
+                return WriteSummary(added=1)
         return await self._write(lambda c, ids: self._writer.record(c, ids, latest, newer_wins))  # type: ignore[no-any-return]
 
     async def delete(self, user_id: str, generation_ids: Iterable[str]) -> list[PreferenceEvent]:

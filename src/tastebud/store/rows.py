@@ -121,6 +121,10 @@ class DriverInsert:
             and not (dialect.name == "sqlite" and isinstance(table.c[name].type, sa.Boolean))
         ]
 
+    def row_values(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """An event row's values as the driver takes them."""
+        return self._values(row)
+
     def _values(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         if not self._convert:
             return row
