@@ -54,6 +54,28 @@ def _race(base: str, body_of: Body, path: str = "/api/preferences") -> list[int]
     return statuses
 
 
+def _race_beside(
+    base: str, body_of: Body, ask: Callable[[httpx.Client], httpx.Response]
+) -> tuple[list[int], list[httpx.Response]]:
+    """``_race``, while another client asks ``ask`` again and again; statuses and its answers."""
+    done = threading.Event()
+    answers: list[httpx.Response] = []
+
+    def asking() -> None:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            while not done.is_set():
+                answers.append(ask(http))
+
+    asker = threading.Thread(target=asking)
+    asker.start()
+    try:
+        statuses = _race(base, body_of)
+    finally:
+        done.set()
+        asker.join()
+    return statuses, answers
+
+
 def test_changed_minds_on_shared_generation_ids_keep_the_statistics_exact(
     database: str, tmp_path: Path
 ) -> None:
@@ -111,22 +133,9 @@ def test_a_repair_while_clients_record_loses_nothing(database: str, tmp_path: Pa
         return _event(rng, f"c{number}-r{round_}")
 
     with serving("--db", database, env={"TASTEBUD_THUMBNAIL_FOLDER": str(tmp_path)}) as base:
-        done = threading.Event()
-        repairs: list[int] = []
-
-        def repair() -> None:
-            with httpx.Client(base_url=base, timeout=60) as http:
-                while not done.is_set():
-                    repairs.append(http.post("/api/repair").status_code)
-
-        repairer = threading.Thread(target=repair)
-        repairer.start()
-        try:
-            statuses = _race(base, body)
-        finally:
-            done.set()
-            repairer.join()
-        assert set(statuses) <= {201} and set(repairs) == {200}, (set(statuses), set(repairs))
+        statuses, answers = _race_beside(base, body, lambda http: http.post("/api/repair"))
+        repairs = {answer.status_code for answer in answers}
+        assert set(statuses) <= {201} and repairs == {200}, (set(statuses), repairs)
         report = httpx.get(base + "/api/check", timeout=60).json()
         assert report["ok"], report
         stats = httpx.get(base + "/api/preferences/stats").json()
@@ -143,21 +152,8 @@ def test_a_check_while_clients_record_sees_one_moment(database: str, tmp_path: P
         return _event(rng, f"shared-{rng.randrange(5)}" if round_ % 2 else f"c{number}-{round_}")
 
     with serving("--db", database, env={"TASTEBUD_THUMBNAIL_FOLDER": str(tmp_path)}) as base:
-        done = threading.Event()
-        reports: list[dict[str, object]] = []
-
-        def check() -> None:
-            with httpx.Client(base_url=base, timeout=60) as http:
-                while not done.is_set():
-                    reports.append(http.get("/api/check").json())
-
-        checker = threading.Thread(target=check)
-        checker.start()
-        try:
-            statuses = _race(base, body)
-        finally:
-            done.set()
-            checker.join()
+        statuses, answers = _race_beside(base, body, lambda http: http.get("/api/check"))
         assert set(statuses) <= {200, 201}, sorted(set(statuses))
+        reports = [answer.json() for answer in answers]
         assert len(reports) > 1
         assert [report for report in reports if not report["ok"]] == []
