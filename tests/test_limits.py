@@ -45,10 +45,16 @@ def test_text_that_reads_the_same_is_one_name_keyword_and_profile(
             )  # fmt: skip
             assert answer.status_code == 201, answer.text
             assert answer.json()["user_id"] == ZOE_NFC
-        assert http.get("/api/profiles").json()["profiles"] == [{"user_id": ZOE_NFC, "total": 2}]
+        judged = http.post(
+            "/api/preferences/batch",
+            json={"images": [{"prompt": "x", "checkpoint": "y", "generation_id": "z"}],
+                  "outcome": "reject_all", "user_id": ZOE_NFD},
+        )  # fmt: skip
+        assert judged.json()["user_id"] == ZOE_NFC
+        assert http.get("/api/profiles").json()["profiles"] == [{"user_id": ZOE_NFC, "total": 3}]
         stats = http.get("/api/preferences/stats", params={"user_id": ZOE_NFD}).json()
-        assert stats["total_preferences"] == 2
-        assert [row["total"] for row in stats["top_checkpoints"]] == [2]
+        assert stats["total_preferences"] == 3
+        assert sorted(row["total"] for row in stats["top_checkpoints"]) == [1, 2]
         assert [row["total"] for row in stats["top_loras"]] == [2]
         found = http.get("/api/preferences", params={"user_id": ZOE_NFD, "keyword": NFD}).json()
         assert found["total"] == 2

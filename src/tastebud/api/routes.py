@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from tastebud import __version__
 from tastebud.api.errors import ApiError, detail
 from tastebud.errors import InvalidInput, InvalidJson
+from tastebud.names import canonical
 from tastebud.recommendations import LoraScore
 from tastebud.service import MAX_PAGE, PreferenceLearning
 
@@ -271,7 +272,7 @@ async def record_batch(
     summary = await learning.record_judged_batch(images, **body)
     kept = len(set(body.get("selected") or ()))
     return {
-        "user_id": body.get("user_id") or "default",
+        "user_id": canonical(str(body.get("user_id") or "default")),
         "images": len(images),
         "selected": kept,
         "rejected": len(images) - kept,
