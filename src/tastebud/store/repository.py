@@ -83,10 +83,11 @@ class Repository:
         if not latest:
             return WriteSummary()
         if len(latest) == 1 and self._writer.can_record_at_once(event := events[-1]):
-            # A new image, the common case on PostgreSQL, is one statement; a stored one is not.
-            work = lambda c, ids: self._writer.record_at_once(c, ids, event)
-            if await self._write(work, autocommit=True):
-                return WriteSummary(added=1)
+            # One image, the common case, in single statements on PostgreSQL.
+            work = lambda c, ids: self._writer.record_at_once(c, ids, event, newer_wins)
+            done: WriteSummary | None = await self._write(work, autocommit=True)
+            if done is not None:
+                return done
         return await self._write(lambda c, ids: self._writer.record(c, ids, latest, newer_wins))  # type: ignore[no-any-return]
 
     async def delete(self, user_id: str, generation_ids: Iterable[str]) -> list[PreferenceEvent]:

@@ -15,7 +15,7 @@ from tastebud.learning.keys import cells, tally
 from tastebud.store.cells import STAT_CODES
 from tastebud.store.ids import Lookup, insert_for
 from tastebud.store.reads import chunks, stored_events
-from tastebud.store.rows import EVENT_COLUMNS, DriverInsert, event_row
+from tastebud.store.rows import EVENT_COLUMNS, DriverInsert, event_row, row_event
 from tastebud.store.schema import image_cleanup, preference_stats, user_preferences
 
 
@@ -36,7 +36,8 @@ class Writer:
     def __init__(self, postgres: bool) -> None:
         self._postgres = postgres
         self._upsert: str | None = None
-        self._at_once: tuple[str, tuple[str, ...], DriverInsert] | None = None
+        self._at_once: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._values: DriverInsert | None = None
         self._insert_new: DriverInsert | None = None
         self._bulk_insert: DriverInsert | None = None
 
@@ -105,39 +106,84 @@ class Writer:
         return self._postgres and (event.selected or not event.image_path)
 
     def record_at_once(
-        self, connection: sa.Connection, ids: Lookup, event: PreferenceEvent
-    ) -> bool:
-        """Record one image whose generation id is new in one statement, on a connection outside
-        any transaction (the statement is its own): False, with nothing written, when the id is
-        stored already, and then ``record`` does the rest.
+        self, connection: sa.Connection, ids: Lookup, event: PreferenceEvent, newer_wins: bool
+    ) -> WriteSummary | None:
+        """Record one image in single statements, on a connection outside any transaction (each
+        statement is its own); None, with nothing written, when another write of the image got
+        in between, and then ``record`` does it in a transaction.
 
-        PostgreSQL, one new image: its locks (as ``_lock``), its row and its statistics in one
-        round trip, where a transaction needs five; with 32 clients the round trips and not the
-        database were what limited a server's recordings.
+        PostgreSQL, one image: a new one is its locks (as ``_lock``), its row and its statistics
+        in one round trip, where a transaction needs five; a stored one (a changed mind) is read,
+        then written by a statement that finds nothing to change if the row is no longer the
+        version read. With 32 clients, statistics rows that every write of a profile moves were
+        held from a transaction's upsert until its COMMIT, a turn of the busy event loop later,
+        and that, not the database, limited a server's recordings.
         """
         profile = ids.profile_ids([event.user_id], create=True)[event.user_id]
+        profiles = {event.user_id: profile}
         names = _save_names(ids, [event], [])
-        if self._at_once is None:
-            self._at_once = (
-                *_one_statement_insert(connection.dialect),
-                DriverInsert(connection.dialect),
+        if self._changed(connection, "insert", event, [], names, profiles, {}):
+            return WriteSummary(added=1)
+        found = connection.execute(
+            sa.select(user_preferences, _VERSION.label("version")).where(
+                user_preferences.c.profile_id == profile,
+                user_preferences.c.generation_id == event.generation_id,
             )
-        sql, order, values = self._at_once
-        row = values.row_values(
+        ).first()
+        if found is None:
+            return None  # deleted in between
+        old = row_event(found, event.user_id, ids.model)
+        if _same_event(old, event):
+            return WriteSummary(unchanged=1)
+        if newer_wins and old.timestamp > event.timestamp:
+            return WriteSummary(kept_newer=1)
+        if not self.can_record_at_once(old):
+            return None  # it leaves the cleanup list: the transaction
+        names = _save_names(ids, [event], [old])
+        where = {"row": found.id, "version": found.version}
+        if not self._changed(connection, "update", event, [old], names, profiles, where):
+            return None
+        return WriteSummary(replaced=1)
+
+    def _changed(
+        self,
+        connection: sa.Connection,
+        change: str,
+        event: PreferenceEvent,
+        removed: list[PreferenceEvent],
+        names: Mapping[str, Mapping[str, int]],
+        profile_ids: Mapping[str, int],
+        where: Mapping[str, int],
+    ) -> bool:
+        """Run ``_one_statement``; whether the row changed (and the statistics with it)."""
+        if self._values is None:
+            self._values = DriverInsert(connection.dialect)
+        if change not in self._at_once:
+            self._at_once[change] = _one_statement(connection.dialect, change)
+        sql, order = self._at_once[change]
+        profile = profile_ids[event.user_id]
+        row = self._values.row_values(
             event_row(event, profile, names["checkpoint"][event.checkpoint_key], names["lora"])
         )
-        moves = _moves([], [event], names, {event.user_id: profile})
+        moves = _moves(removed, [event], names, profile_ids)
+        if not moves:  # a change that moves no statistic (LoRAs reordered): the transaction
+            return False
         cells = sorted((*place, selected, total) for place, (selected, total) in moves.items())
         given = {
-            **dict(zip(EVENT_COLUMNS, row, strict=True)),
+            **{f"new_{name}": value for name, value in zip(EVENT_COLUMNS, row, strict=True)},
             **{f"cells_{name}": list(column) for name, column in zip(_CELL_COLUMNS, zip(*cells))},
             "space": LOCK_SPACE, "everything": EVERYTHING, "profile": profile,
             "image_space": IMAGE_SPACE, "image": _image_key(profile, event.generation_id),
+            **where,
         }  # fmt: skip
-        return (
-            connection.exec_driver_sql(sql, tuple(given[name] for name in order)).first()
-            is not None
-        )
+        if not connection.exec_driver_sql(sql, tuple(given[name] for name in order)).first():
+            return False
+        emptied = [cell for cell in cells if cell[5] < 0]
+        if emptied:
+            # A statistic whose last event left is removed, as ``apply`` does; here just after
+            # (in between it reads as the nothing it counts).
+            self._remove_emptied(connection, emptied)
+        return True
 
     def _lock(
         self,
@@ -250,20 +296,23 @@ class Writer:
             # The hottest statement of a recording (one row per cell, ~40 per event): sent as
             # plain tuples to the driver, which skips SQLAlchemy's per-row parameter processing.
             connection.exec_driver_sql(self._upsert, rows)
-        emptied = [row[:4] for row in rows if row[5] < 0]
+        emptied = [row for row in rows if row[5] < 0]
         if emptied:
-            # A statistic whose last event left is removed, as if it had never been counted.
-            table = preference_stats.c
-            connection.execute(
-                preference_stats.delete().where(
-                    table.stat_type == sa.bindparam("s"),
-                    table.key1 == sa.bindparam("k1"),
-                    table.key2 == sa.bindparam("k2"),
-                    table.profile_id == sa.bindparam("p"),
-                    table.total_count <= 0,
-                ),
-                [{"s": s, "k1": k1, "k2": k2, "p": p} for s, k1, k2, p in emptied],
-            )
+            self._remove_emptied(connection, emptied)
+
+    def _remove_emptied(self, connection: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """A statistic whose last event left is removed, as if it had never been counted."""
+        table = preference_stats.c
+        connection.execute(
+            preference_stats.delete().where(
+                table.stat_type == sa.bindparam("s"),
+                table.key1 == sa.bindparam("k1"),
+                table.key2 == sa.bindparam("k2"),
+                table.profile_id == sa.bindparam("p"),
+                table.total_count <= 0,
+            ),
+            [{"s": s, "k1": k1, "k2": k2, "p": p} for s, k1, k2, p, *_ in rows],
+        )
 
 
 LOCK_SPACE = 7274339
@@ -294,13 +343,14 @@ def _image_key(profile_id: int, generation_id: str) -> int:
 _CELL_COLUMNS = ("stat_type", "key1", "key2", "profile_id", "selected_count", "total_count")
 
 
-def _one_statement_insert(dialect: sa.Dialect) -> tuple[str, tuple[str, ...]]:
+def _one_statement(dialect: sa.Dialect, change: str) -> tuple[str, tuple[str, ...]]:
     """``record_at_once``'s statement and the order of its parameters' names.
 
-    WITH locked (the locks) -> added (the event's row, unless its generation id is stored) ->
-    the statistics, upserted only when the row went in. Each step reads the one before, so
-    PostgreSQL runs them in that order; the statistics are locked in the sorted order of their
-    arrays, as ``apply`` does.
+    WITH locked (the locks) -> changed (the event's row: ``"insert"`` unless its generation id
+    is stored, ``"update"`` while the stored row is the version read) -> the statistics,
+    upserted only when the row changed. Each step reads the one before, so PostgreSQL runs them
+    in that order; the statistics are locked in the sorted order of their arrays, as ``apply``
+    does.
     """
     number = sa.Integer()
     locked = sa.select(
@@ -315,16 +365,29 @@ def _one_statement_insert(dialect: sa.Dialect) -> tuple[str, tuple[str, ...]]:
         ).label("image"),
     ).cte("locked")
     events = user_preferences
-    row = sa.select(
-        *[sa.bindparam(name, type_=events.c[name].type) for name in EVENT_COLUMNS]
-    ).select_from(locked)
-    added = (
-        postgresql.insert(events)
-        .from_select(list(EVENT_COLUMNS), row)
-        .on_conflict_do_nothing(index_elements=["profile_id", "generation_id"])
-        .returning(events.c.id)
-        .cte("added")
-    )
+    values = {
+        name: sa.bindparam(f"new_{name}", type_=events.c[name].type) for name in EVENT_COLUMNS
+    }
+    changed: Any
+    if change == "insert":
+        changed = (
+            postgresql.insert(events)
+            .from_select(list(EVENT_COLUMNS), sa.select(*values.values()).select_from(locked))
+            .on_conflict_do_nothing(index_elements=["profile_id", "generation_id"])
+        )
+    else:
+        # xmin changes with every update of the row: a write in between makes this one find no
+        # row (PostgreSQL re-checks the condition on the row's latest version).
+        changed = (
+            sa.update(events)
+            .where(
+                events.c.id == sa.bindparam("row", type_=number),
+                _VERSION == sa.bindparam("version", type_=sa.BigInteger()),
+                sa.exists(locked.select()),
+            )
+            .values(values)
+        )
+    changed = changed.returning(events.c.id).cte("changed")
     arrays = [
         sa.bindparam(f"cells_{name}", type_=postgresql.ARRAY(preference_stats.c[name].type))
         for name in _CELL_COLUMNS
@@ -333,7 +396,7 @@ def _one_statement_insert(dialect: sa.Dialect) -> tuple[str, tuple[str, ...]]:
     insert = postgresql.insert(preference_stats)
     table = preference_stats.c
     statement = (
-        insert.from_select(list(_CELL_COLUMNS), sa.select(cells).where(sa.exists(added.select())))
+        insert.from_select(list(_CELL_COLUMNS), sa.select(cells).where(sa.exists(changed.select())))
         .on_conflict_do_update(
             index_elements=[table.stat_type, table.key1, table.key2, table.profile_id],
             set_={
@@ -345,6 +408,10 @@ def _one_statement_insert(dialect: sa.Dialect) -> tuple[str, tuple[str, ...]]:
     )
     compiled = statement.compile(dialect=dialect)
     return str(compiled), tuple(compiled.positiontup or ())
+
+
+_VERSION: sa.ColumnClause[Any] = sa.literal_column("user_preferences.xmin::text::bigint")
+"""The version of an event's row on PostgreSQL (its xmin, the transaction that last wrote it)."""
 
 
 ARRAY_ROWS = 50_000
