@@ -21,6 +21,7 @@ from tastebud.learning.keys import StatType
 from tastebud.learning.strategy import Block, Evidence
 from tastebud.names import matches_model
 from tastebud.store import queue, reads
+from tastebud.store.at_once import AtOnce
 from tastebud.store.cache import StatisticsCache
 from tastebud.store.database import Database
 from tastebud.store.ids import Ids, Lookup
@@ -39,6 +40,7 @@ class Repository:
         self.db = Database(database, durable=durable)
         self.ids = Ids()
         self._writer = Writer(self.db.is_postgres)
+        self._at_once = AtOnce(self.db.is_postgres)
         self.cache = StatisticsCache()
 
     async def migrate(self) -> int:
@@ -82,9 +84,9 @@ class Repository:
         latest = {(event.user_id, event.generation_id): event for event in events}
         if not latest:
             return WriteSummary()
-        if len(latest) == 1 and self._writer.can_record_at_once(event := events[-1]):
+        if len(latest) == 1 and self._at_once.takes(event := events[-1]):
             # One image, the common case, in single statements on PostgreSQL.
-            work = lambda c, ids: self._writer.record_at_once(c, ids, event, newer_wins)
+            work = lambda c, ids: self._at_once.record(c, ids, event, newer_wins)
             done: WriteSummary | None = await self._write(work, autocommit=True)
             if done is not None:
                 return done
