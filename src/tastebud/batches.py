@@ -14,7 +14,8 @@ from pydantic import ConfigDict, Field, ValidationError
 from typing_extensions import TypedDict
 
 from tastebud.errors import InvalidInput
-from tastebud.events import EventInput, Id, Stage, Text, UserId, invalid_input, rule
+from tastebud.events import EventInput, Id, Stage, Text, UserId, rule
+from tastebud.problems import invalid_input
 
 Outcome = Literal["advance", "reject_all"]
 MAX_BATCH_IMAGES = 1_000

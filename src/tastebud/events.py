@@ -33,9 +33,10 @@ from pydantic import (
 )
 from typing_extensions import TypedDict  # pydantic reads TypedDicts from here before 3.12
 
-from tastebud.errors import InvalidInput, InvalidJson
+from tastebud.errors import InvalidInput
 from tastebud.keywords import MAX_KEYWORD_CHARS
 from tastebud.names import canonical, model_key
+from tastebud.problems import NO_NUL, ONE_WORD, PRINTABLE, SOME_TEXT, invalid_input
 from tastebud.prompt import parse_prompt
 
 Action = Literal["selected", "rejected"]
@@ -60,39 +61,35 @@ MAX_STAGE = 1_000
 # checks 100,000 events, and a call back into Python for one field of one event costs about as
 # much as checking the whole event in the core. Strict: "0.7" is not a number, 1 is not true.
 
-_NO_NUL = r"^[^\x00]*$"
-_ONE_WORD = rf"^\S{{1,{MAX_KEYWORD_CHARS}}}$"
-_SOME_TEXT = r"\S"
-_PRINTABLE = r"^(?:[^\p{C}\p{Z}]| )*$"  # str.isprintable: no control or separator but space
 
-Text = Annotated[str, Strict(), StringConstraints(max_length=MAX_TEXT_CHARS, pattern=_NO_NUL)]
-ImagePath = Annotated[str, Strict(), StringConstraints(max_length=MAX_NAME_CHARS, pattern=_NO_NUL)]
+Text = Annotated[str, Strict(), StringConstraints(max_length=MAX_TEXT_CHARS, pattern=NO_NUL)]
+ImagePath = Annotated[str, Strict(), StringConstraints(max_length=MAX_NAME_CHARS, pattern=NO_NUL)]
 ModelName = Annotated[
     str,
     Strict(),
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS, pattern=_NO_NUL
+        strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS, pattern=NO_NUL
     ),
 ]
 # Not strict: a whole-number id (host apps often number their images) is taken as its digits
 # (``coerce_numbers_to_str`` in the configs below).
 Id = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=MAX_ID_CHARS, pattern=_NO_NUL)
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_ID_CHARS, pattern=NO_NUL)
 ]
 UserId = Annotated[
     str,
     Strict(),
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=MAX_ID_CHARS, pattern=_PRINTABLE
+        strip_whitespace=True, min_length=1, max_length=MAX_ID_CHARS, pattern=PRINTABLE
     ),
 ]
 Keyword = Annotated[
-    str, Strict(), StringConstraints(strip_whitespace=True, to_lower=True, pattern=_ONE_WORD)
+    str, Strict(), StringConstraints(strip_whitespace=True, to_lower=True, pattern=ONE_WORD)
 ]
 Theme = Annotated[
     str,
     Strict(),
-    StringConstraints(strip_whitespace=True, max_length=MAX_ID_CHARS, pattern=_SOME_TEXT),
+    StringConstraints(strip_whitespace=True, max_length=MAX_ID_CHARS, pattern=SOME_TEXT),
 ]
 Family = Annotated[
     str, Strict(), StringConstraints(strip_whitespace=True, to_lower=True, max_length=40)
@@ -497,53 +494,3 @@ def _action(selected: bool | None, action: Action | None) -> Action:
     if selected is None:
         raise InvalidInput("selected", "is required: true or false (or give action)")
     return "selected" if selected else "rejected"
-
-
-# -- errors in the caller's terms ----------------------------------------------------------------
-
-_REASONS = {
-    "missing": "is required",
-    "missing_argument": "is required",
-    "extra_forbidden": "unknown field",
-    "unexpected_keyword_argument": "unknown field",
-    "string_type": "must be a string",
-    "bool_type": "must be true or false",
-    "int_type": "must be a whole number",
-    "int_parsing": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "float_parsing": "must be a number",
-    "bool_parsing": "must be true or false",
-    "float_type": "must be a number",
-    "finite_number": "must be a finite number",
-    "list_type": "must be a list",
-    "tuple_type": "must be a list",
-    "model_type": "must be an object",
-    "dataclass_type": "must be an object",
-    "dict_type": "must be an object",
-    "literal_error": "must be 'selected' or 'rejected'",
-}
-_PATTERNS = {
-    _NO_NUL: "must not contain NUL characters",
-    _ONE_WORD: "must be one word of 1-100 characters",
-    _SOME_TEXT: "must not be empty",
-    _PRINTABLE: "must be printable text",
-}
-
-
-def invalid_input(error: ValidationError, *, whole: str = "event") -> InvalidInput:
-    """The first problem pydantic found, as ``InvalidInput`` naming the field the tastebud way."""
-    problem = error.errors(include_url=False, include_input=False)[0]
-    field, reason = describe_problem(problem)
-    kind = InvalidJson if problem["type"] == "json_invalid" else InvalidInput
-    return kind(field or whole, reason)
-
-
-def describe_problem(problem: Mapping[str, Any]) -> tuple[str, str]:
-    """One of pydantic's error entries as (field, reason): ``("loras[0].strength", "must be a
-    number")``. The field is empty when the problem is the whole input."""
-    place = ""
-    for part in problem["loc"]:
-        place += f"[{part}]" if isinstance(part, int) else f".{part}" if place else str(part)
-    context = problem.get("ctx") or {}
-    reason = _PATTERNS.get(context.get("pattern", "")) or _REASONS.get(problem["type"])
-    return place, reason or str(problem["msg"])

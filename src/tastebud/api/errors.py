@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from tastebud.errors import DatabaseUnavailable, InvalidInput, InvalidJson
-from tastebud.events import describe_problem
+from tastebud.problems import describe_problem
 
 log = logging.getLogger("tastebud.api")
 

@@ -13,9 +13,10 @@ from tastebud.api.errors import ApiError, detail
 from tastebud.api.routes import Learning, UserId, _body, _json_object, _one_profile
 from tastebud.errors import InvalidInput
 from tastebud.events import UserId as UserIdRule
-from tastebud.events import invalid_input, rule
+from tastebud.events import rule
 from tastebud.generations import STATUSES
 from tastebud.importers.folders import Rules, image_files, import_images, invokeai_starred
+from tastebud.problems import invalid_input
 from tastebud.service import MAX_PAGE
 from tastebud.settings import Settings
 

@@ -1,0 +1,68 @@
+"""Bad input in the caller's terms: pydantic's problems as a field and a reason.
+
+The text patterns the fields of an event are held to live here beside the words for text that
+breaks them, so that a refusal reads "keywords[3]: must be one word of 1-100 characters" rather
+than pydantic's own phrasing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from tastebud.errors import InvalidInput, InvalidJson
+from tastebud.keywords import MAX_KEYWORD_CHARS
+
+NO_NUL = r"^[^\x00]*$"
+ONE_WORD = rf"^\S{{1,{MAX_KEYWORD_CHARS}}}$"
+SOME_TEXT = r"\S"
+PRINTABLE = r"^(?:[^\p{C}\p{Z}]| )*$"  # str.isprintable: no control or separator but space
+
+_REASONS = {
+    "missing": "is required",
+    "missing_argument": "is required",
+    "extra_forbidden": "unknown field",
+    "unexpected_keyword_argument": "unknown field",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "model_type": "must be an object",
+    "dataclass_type": "must be an object",
+    "dict_type": "must be an object",
+    "literal_error": "must be 'selected' or 'rejected'",
+}
+_PATTERNS = {
+    NO_NUL: "must not contain NUL characters",
+    ONE_WORD: "must be one word of 1-100 characters",
+    SOME_TEXT: "must not be empty",
+    PRINTABLE: "must be printable text",
+}
+
+
+def invalid_input(error: ValidationError, *, whole: str = "event") -> InvalidInput:
+    """The first problem pydantic found, as ``InvalidInput`` naming the field the tastebud way."""
+    problem = error.errors(include_url=False, include_input=False)[0]
+    field, reason = describe_problem(problem)
+    kind = InvalidJson if problem["type"] == "json_invalid" else InvalidInput
+    return kind(field or whole, reason)
+
+
+def describe_problem(problem: Mapping[str, Any]) -> tuple[str, str]:
+    """One of pydantic's error entries as (field, reason): ``("loras[0].strength", "must be a
+    number")``. The field is empty when the problem is the whole input."""
+    place = ""
+    for part in problem["loc"]:
+        place += f"[{part}]" if isinstance(part, int) else f".{part}" if place else str(part)
+    context = problem.get("ctx") or {}
+    reason = _PATTERNS.get(context.get("pattern", "")) or _REASONS.get(problem["type"])
+    return place, reason or str(problem["msg"])
