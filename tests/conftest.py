@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -66,7 +67,8 @@ class PostgresCluster:
                           "-U", "postgres", "--no-sync", "-E", "UTF8"]),
             check=True, capture_output=True, text=True,
         )  # fmt: skip
-        options = f"-p {self.port} -h 127.0.0.1 -k {self.root}"
+        # Each new connection is logged: a test counts how many a server opened.
+        options = f"-p {self.port} -h 127.0.0.1 -k {self.root} -c log_connections=on"
         if not durable:
             options += " -c fsync=off -c full_page_writes=off"
         subprocess.run(
@@ -92,6 +94,12 @@ class PostgresCluster:
             capture_output=True,
         )
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def connections_made(self, url: str) -> int:
+        """How many connections have been opened to the database of ``url`` (from the log)."""
+        name = url.rsplit("/", 1)[1]
+        log = (self.root / "log").read_text(errors="replace")
+        return len(re.findall(rf"connection authorized: user=postgres database={name}\b", log))
 
     def create_database(self) -> str:
         name = "t_" + uuid.uuid4().hex[:12]

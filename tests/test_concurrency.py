@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from conftest import PostgresCluster
+from tastebud.store.database import POSTGRES_CONNECTIONS
 from test_server import serving
 
 CLIENTS = 8
@@ -31,11 +33,13 @@ def _event(rng: random.Random, generation_id: str) -> dict[str, object]:
     }
 
 
-def _race(base: str, body_of: Body, path: str = "/api/preferences") -> list[int]:
-    """``CLIENTS`` threads, each posting ``ROUNDS`` bodies as fast as answers come; statuses."""
+def _race(
+    base: str, body_of: Body, path: str = "/api/preferences", clients: int = CLIENTS
+) -> list[int]:
+    """``clients`` threads, each posting ``ROUNDS`` bodies as fast as answers come; statuses."""
     statuses: list[int] = []
     lock = threading.Lock()
-    start = threading.Barrier(CLIENTS)
+    start = threading.Barrier(clients)
 
     def client(number: int) -> None:
         rng = random.Random(number)
@@ -46,7 +50,7 @@ def _race(base: str, body_of: Body, path: str = "/api/preferences") -> list[int]
                 with lock:
                     statuses.append(status)
 
-    threads = [threading.Thread(target=client, args=(number,)) for number in range(CLIENTS)]
+    threads = [threading.Thread(target=client, args=(number,)) for number in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -157,3 +161,21 @@ def test_a_check_while_clients_record_sees_one_moment(database: str, tmp_path: P
         reports = [answer.json() for answer in answers]
         assert len(reports) > 1
         assert [report for report in reports if not report["ok"]] == []
+
+
+def test_a_busy_server_keeps_a_fixed_set_of_postgresql_connections(
+    postgres: PostgresCluster, tmp_path: Path
+) -> None:
+    """32 clients at once: the server opens at most its pool's connections, once, and keeps them
+    (a team's PostgreSQL has a connection limit; opening one per burst also cost a third of the
+    server's time)."""
+    database = postgres.create_database()
+
+    def body(rng: random.Random, number: int, round_: int) -> dict[str, object]:
+        return _event(rng, f"c{number}-r{round_}")
+
+    with serving("--db", database, env={"TASTEBUD_THUMBNAIL_FOLDER": str(tmp_path)}) as base:
+        statuses = _race(base, body, clients=32)
+        assert set(statuses) <= {200, 201}, sorted(set(statuses))
+        assert httpx.get(base + "/api/preferences/stats").json()["total_preferences"] == 32 * ROUNDS
+    assert postgres.connections_made(database) <= POSTGRES_CONNECTIONS
