@@ -194,6 +194,13 @@ class Writer:
 def remove_emptied(connection: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """A statistic whose last event left is removed, as if it had never been counted (``rows``
     lead with stat type, key1, key2, profile)."""
+    if connection.dialect.name == "postgresql":
+        # Four arrays in one statement: a changed mind empties ~40 statistics, and as many
+        # executions cost the server more Python than the rest of the recording.
+        for part in chunks(rows, ARRAY_ROWS):
+            places = list(zip(*(row[:4] for row in part)))
+            connection.exec_driver_sql(_POSTGRES_REMOVE_EMPTIED, tuple(map(list, places)))
+        return
     table = preference_stats.c
     connection.execute(
         preference_stats.delete().where(
@@ -216,6 +223,20 @@ SELECT * FROM unnest($1::smallint[], $2::int[], $3::int[], $4::int[], $5::int[],
 ON CONFLICT (stat_type, key1, key2, profile_id) DO UPDATE SET
     selected_count = preference_stats.selected_count + excluded.selected_count,
     total_count = preference_stats.total_count + excluded.total_count
+"""
+
+# The rows are locked in the sorted order the upserts lock them in: outside a transaction (a
+# single-statement recording) two of these removing the same rows could otherwise deadlock.
+_POSTGRES_REMOVE_EMPTIED = """
+DELETE FROM preference_stats WHERE total_count <= 0 AND ctid = ANY(ARRAY(
+    SELECT stats.ctid FROM preference_stats AS stats
+    JOIN unnest($1::smallint[], $2::int[], $3::int[], $4::int[]) AS emptied(s, k1, k2, p)
+        ON (stats.stat_type, stats.key1, stats.key2, stats.profile_id)
+            = (emptied.s, emptied.k1, emptied.k2, emptied.p)
+    WHERE stats.total_count <= 0
+    ORDER BY stats.stat_type, stats.key1, stats.key2, stats.profile_id
+    FOR UPDATE OF stats
+))
 """
 
 
