@@ -213,3 +213,37 @@ async def test_a_postgresql_restart_costs_no_call(postgres: PostgresCluster) -> 
         await pl.record_preference(prompt="forest", checkpoint="a", selected=False)
         postgres.restart()
         assert (await pl.get_stats())["total_preferences"] == 2
+
+
+async def test_an_import_leaves_postgresql_planner_statistics_fresh(
+    postgres: PostgresCluster,
+) -> None:
+    """Right after an import the planner knows the tables' new sizes (autovacuum may take a
+    minute): with its old picture it read a profile's whole history to find a batch's images."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from tastebud.store.database import database_url
+
+    database = postgres.create_database()
+    tables = ("user_preferences", "preference_stats")
+    engine = create_async_engine(database_url(database))
+    try:
+        async with PreferenceLearning(database=database) as pl:
+            await pl.record_preference(prompt="cat", checkpoint="sdxl", selected=True)
+            events = [
+                {"prompt": f"cat {number}", "checkpoint": "sdxl", "selected": number % 3 == 0,
+                 "generation_id": f"g{number}"}
+                for number in range(1_500)
+            ]  # fmt: skip
+            await pl.record_batch(events)
+        async with engine.connect() as connection:
+            rows = await connection.execute(  # last_analyze: an ANALYZE run, not autovacuum's
+                sa.text(
+                    "SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables"
+                    " WHERE relname IN ('user_preferences', 'preference_stats')"
+                )
+            )
+            analysed = dict(rows.all())
+    finally:
+        await engine.dispose()
+    assert analysed == dict.fromkeys(tables, True)
