@@ -17,6 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tastebud.store.schema import keywords, models, profiles
 
+NAMES_PER_INSERT = 200  # rows per multi-row INSERT: 4 values each, well inside SQLite's limit
+
 
 @dataclass(frozen=True, slots=True)
 class Model:
@@ -115,33 +117,32 @@ class Lookup:
 
         The name kept is the one last written; a known family is not erased by an unknown one.
         """
-        ids = self.model_ids(kind, named)
+        unknown = sorted(key for key in named if self._model(kind, key) is None)
+        if unknown:
+            # Inserted first, then looked up only if another writer had them: a name new to this
+            # process is most often new to the database (one round trip where a look-up first
+            # took two).
+            created = self._insert_names(
+                models.c.key, models.c.id,
+                [{"kind": kind, "key": key, "name": named[key][0], "family": named[key][1]}
+                 for key in unknown],
+            )  # fmt: skip
+            for key, model_id in created.items():
+                self._new_models[(kind, key)] = Model(model_id, kind, key, *named[key])
+            others = [key for key in unknown if key not in created]
+            if others:
+                self._load_models(models.c.kind == kind, models.c.key.in_, others)
+        ids: dict[str, int] = {}
         for key, (name, family) in sorted(named.items()):
             known = self._model(kind, key)
-            family = family or (known.family if known else None)
-            if known is not None and (known.name, known.family) == (name, family):
-                # Known now, perhaps only since model_ids above: another writer's committed row.
-                ids[key] = known.id
-                continue
-            if known is None:
-                statement = self._insert(models).on_conflict_do_nothing().returning(models.c.id)
-                row = self._connection.execute(
-                    statement, {"kind": kind, "key": key, "name": name, "family": family}
-                ).first()
-                if row is None:  # another writer created it a moment ago
-                    self._load_models(models.c.kind == kind, models.c.key.in_, [key])
-                    known = self._model(kind, key)
-                    assert known is not None
-                    ids[key] = known.id
-                    continue
-                model_id = row[0]
-            else:
-                model_id = known.id
+            assert known is not None
+            family = family or known.family
+            if (known.name, known.family) != (name, family):
                 self._connection.execute(
-                    models.update().where(models.c.id == model_id).values(name=name, family=family)
+                    models.update().where(models.c.id == known.id).values(name=name, family=family)
                 )
-            ids[key] = model_id
-            self._new_models[(kind, key)] = Model(model_id, kind, key, name, family)
+                self._new_models[(kind, key)] = Model(known.id, kind, key, name, family)
+            ids[key] = known.id
         return ids
 
     def model(self, model_id: int) -> Model:
@@ -185,19 +186,33 @@ class Lookup:
     ) -> dict[str, int]:
         found = {name: known.get(name) or new.get(name) for name in wanted}
         missing = [name for name, id_ in found.items() if id_ is None]
+        if missing and create_with is not None:
+            # Inserted first, as ``save_models`` does; what another writer had is looked up.
+            rows = [{name_column.name: name, **create_with} for name in missing]
+            for name, id_ in self._insert_names(name_column, id_column, rows).items():
+                found[name] = id_
+                new[name] = id_  # remembered once this transaction commits
+            missing = [name for name in missing if found[name] is None]
         for name, id_ in self._select_ids(missing, name_column, id_column):
             found[name] = id_
             known[name] = id_  # committed by someone: safe to remember now
-        missing = [name for name in missing if found[name] is None]
-        if missing and create_with is not None:
-            self._connection.execute(
-                self._insert(name_column.table).on_conflict_do_nothing(),
-                [{name_column.name: name, **create_with} for name in missing],
-            )
-            for name, id_ in self._select_ids(missing, name_column, id_column):
-                found[name] = id_
-                new[name] = id_  # remembered once this transaction commits
         return {name: id_ for name, id_ in found.items() if id_ is not None}
+
+    def _insert_names(
+        self, name_column: sa.Column[str], id_column: sa.Column[int], rows: list[dict[str, Any]]
+    ) -> dict[str, int]:
+        """Insert the rows (sorted by name: concurrent writers then wait for each other in one
+        order) but those whose name is stored; name -> id of the rows inserted."""
+        created: dict[str, int] = {}
+        for start in range(0, len(rows), NAMES_PER_INSERT):
+            statement = (
+                self._insert(name_column.table)
+                .values(rows[start : start + NAMES_PER_INSERT])
+                .on_conflict_do_nothing()
+                .returning(name_column, id_column)
+            )
+            created.update((name, id_) for name, id_ in self._connection.execute(statement))
+        return created
 
     def _select_ids(
         self, names: list[str], name_column: sa.Column[str], id_column: sa.Column[int]

@@ -304,7 +304,7 @@ def stored_events(
     found: dict[tuple[str, str], tuple[int, PreferenceEvent]] = {}
     for profile, generation_ids in by_profile.items():
         if (
-            len(generation_ids) > 1
+            len(generation_ids) > CHUNK  # a small batch: one lookup either way
             and not connection.execute(_ANY_EVENT, {"profile": profile}).first()
         ):
             continue  # a profile's first import (a restore on a new machine): nothing to find
