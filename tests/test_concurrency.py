@@ -34,9 +34,14 @@ def _event(rng: random.Random, generation_id: str) -> dict[str, object]:
 
 
 def _race(
-    base: str, body_of: Body, path: str = "/api/preferences", clients: int = CLIENTS
+    base: str,
+    body_of: Body,
+    path: str = "/api/preferences",
+    clients: int = CLIENTS,
+    in_step: bool = False,
 ) -> list[int]:
-    """``clients`` threads, each posting ``ROUNDS`` bodies as fast as answers come; statuses."""
+    """``clients`` threads, each posting ``ROUNDS`` bodies as fast as answers come (``in_step``:
+    each round starting together); statuses."""
     statuses: list[int] = []
     lock = threading.Lock()
     start = threading.Barrier(clients)
@@ -46,6 +51,8 @@ def _race(
         with httpx.Client(base_url=base, timeout=60) as http:
             start.wait()
             for round_ in range(ROUNDS):
+                if in_step:
+                    start.wait()
                 status = http.post(path, json=body_of(rng, number, round_)).status_code
                 with lock:
                     statuses.append(status)
@@ -125,6 +132,33 @@ def test_concurrent_batches_with_new_model_names_are_all_stored(
         assert set(statuses) <= {200, 201}, sorted(set(statuses))
         stats = httpx.get(base + "/api/preferences/stats").json()
         assert stats["total_preferences"] == CLIENTS * ROUNDS * 4
+        report = httpx.get(base + "/api/check", timeout=60).json()
+        assert report["ok"], report
+
+
+def test_the_same_new_batch_from_every_client_at_once_is_stored_once(
+    database: str, tmp_path: Path
+) -> None:
+    """A retry racing the first try: 8 clients post the same judged batch of new images at
+    once, round after round. Each image is stored once and counted once."""
+
+    def body(rng: random.Random, number: int, round_: int) -> dict[str, object]:
+        ids = [f"r{round_}-{index}" for index in range(4)]
+        return {
+            "images": [
+                {"generation_id": generation_id, "prompt": "portrait, window light",
+                 "checkpoint": "a.safetensors"}
+                for generation_id in ids
+            ],
+            "outcome": "advance",
+            "selected": ids[:1],
+        }  # fmt: skip
+
+    with serving("--db", database, env={"TASTEBUD_THUMBNAIL_FOLDER": str(tmp_path)}) as base:
+        statuses = _race(base, body, "/api/preferences/batch", in_step=True)
+        assert set(statuses) <= {200, 201}, sorted(set(statuses))
+        stats = httpx.get(base + "/api/preferences/stats").json()
+        assert stats["total_preferences"] == ROUNDS * 4
         report = httpx.get(base + "/api/check", timeout=60).json()
         assert report["ok"], report
 

@@ -193,6 +193,29 @@ async def test_within_one_batch_the_last_judgement_of_an_image_counts(
     assert stats[(StatType.KEYWORD_CHECKPOINT, "fox", "dreamshaper_8")] == (0, 1)
 
 
+async def test_a_judged_batch_posted_again_with_changes_moves_only_those_images(
+    pl: PreferenceLearning,
+) -> None:
+    images = [
+        {"generation_id": f"g{number}", "prompt": prompt, "checkpoint": "dreamshaper_8"}
+        for number, prompt in enumerate(["a red fox", "a grey wolf", "a brown bear"])
+    ]
+    first = await pl.record_judged_batch(images, outcome="advance", selected=["g0"])
+    again = await pl.record_judged_batch(images, outcome="advance", selected=["g0"])
+    images.append({"generation_id": "g3", "prompt": "a white owl", "checkpoint": "dreamshaper_8"})
+    changed = await pl.record_judged_batch(images, outcome="advance", selected=["g2"])
+    assert (first.added, again.unchanged) == (3, 3)
+    assert (changed.added, changed.unchanged, changed.replaced) == (1, 1, 2)
+    kept = {event.generation_id for event in await pl.get_preferences() if event.selected}
+    assert kept == {"g2"}
+    stats = await _stats(pl)
+    assert stats[(StatType.CHECKPOINT, "dreamshaper_8", "")] == (1, 4)
+    assert stats[(StatType.KEYWORD_CHECKPOINT, "owl", "dreamshaper_8")] == (0, 1)
+    assert stats[(StatType.KEYWORD_CHECKPOINT, "bear", "dreamshaper_8")] == (1, 1)
+    assert stats[(StatType.KEYWORD_CHECKPOINT, "fox", "dreamshaper_8")] == (0, 1)
+    assert (await pl.check()).ok
+
+
 async def test_two_openings_of_a_new_database_at_once(database: str) -> None:
     import asyncio
 

@@ -21,7 +21,9 @@ IMAGE_LOCKS = 64
 """A write of more images than this locks their profiles instead."""
 _EXCLUSIVE_LOCK = sa.text("SELECT pg_advisory_xact_lock(:space, :key)")
 # PostgreSQL evaluates the columns in order, and each array's locks in the array's order.
-_WRITE_LOCKS = """
+# Parameters: the lock space, the profiles locked shared, the profiles locked whole, the image
+# space, the images. (``at_once`` takes these locks in the first step of its statements.)
+WRITE_LOCKS = """
 SELECT pg_advisory_xact_lock_shared($1, 0),
     (SELECT count(pg_advisory_xact_lock_shared($1, key)) FROM unnest($2::int[]) AS key),
     (SELECT count(pg_advisory_xact_lock($1, key)) FROM unnest($3::int[]) AS key),
@@ -56,7 +58,7 @@ def lock_images(
     # One statement, one round trip: the shared lock of everything (exclusive to a repair,
     # ``lock_everything``), then the profiles', then the images'.
     connection.exec_driver_sql(
-        _WRITE_LOCKS,
+        WRITE_LOCKS,
         (LOCK_SPACE, [] if whole else profiles, profiles if whole else [], IMAGE_SPACE, keys),
     )
 

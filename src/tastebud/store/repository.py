@@ -95,9 +95,9 @@ class Repository:
         latest = {(event.user_id, event.generation_id): event for event in events}
         if not latest:
             return WriteSummary()
-        if len(latest) == 1 and self._at_once.takes(event := events[-1]):
-            # One image, the common case, in single statements on PostgreSQL.
-            work = lambda c, ids: self._at_once.record(c, ids, event, newer_wins)
+        if self._at_once.takes(new := list(latest.values())):
+            # One image or a judged batch, the common cases, in single statements on PostgreSQL.
+            work = lambda c, ids: self._at_once.record(c, ids, new, newer_wins)
             done: WriteSummary | None = await self._write(work, autocommit=True)
             if done is not None:
                 return done
