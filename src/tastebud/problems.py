@@ -16,7 +16,7 @@ from tastebud.errors import InvalidInput, InvalidJson
 from tastebud.keywords import MAX_KEYWORD_CHARS
 
 NO_NUL = r"^[^\x00]*$"
-ONE_WORD = rf"^\S{{1,{MAX_KEYWORD_CHARS}}}$"
+ONE_WORD = rf"^[^\s\x00]{{1,{MAX_KEYWORD_CHARS}}}$"  # PostgreSQL's text holds no NUL
 SOME_TEXT = r"\S"
 PRINTABLE = r"^(?:[^\p{C}\p{Z}]| )*$"  # str.isprintable: no control or separator but space
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Required
 
 from fastapi import APIRouter, Query, Request
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, ValidationError
 from typing_extensions import TypedDict
 
 from tastebud.api.errors import ApiError, detail
@@ -16,7 +16,7 @@ from tastebud.events import UserId as UserIdRule
 from tastebud.events import rule
 from tastebud.generations import STATUSES
 from tastebud.importers.folders import Rules, image_files, import_images, invokeai_starred
-from tastebud.problems import invalid_input
+from tastebud.problems import NO_NUL, invalid_input
 from tastebud.service import MAX_PAGE
 from tastebud.settings import Settings
 
@@ -30,12 +30,19 @@ class ImageImport(TypedDict, total=False):
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 
     folder: Required[
-        Annotated[str, Field(min_length=1, description="A folder inside --image-folders.")]
+        Annotated[
+            str,
+            Field(min_length=1, pattern=NO_NUL, description="A folder inside --image-folders."),
+        ]
     ]
-    recursive: Annotated[bool, Field(description="Also the folders inside it.")]
-    selected: Annotated[str, Field(min_length=1, description="Images under it were kept.")]
-    rejected: Annotated[str, Field(min_length=1, description="Images under it were rejected.")]
-    dry_run: Annotated[bool, Field(description="Say what would happen; change nothing.")]
+    recursive: Annotated[StrictBool, Field(description="Also the folders inside it.")]
+    selected: Annotated[
+        str, Field(min_length=1, pattern=NO_NUL, description="Images under it were kept.")
+    ]
+    rejected: Annotated[
+        str, Field(min_length=1, pattern=NO_NUL, description="Images under it were rejected.")
+    ]
+    dry_run: Annotated[StrictBool, Field(description="Say what would happen; change nothing.")]
     user_id: UserIdRule
 
 
@@ -44,10 +51,10 @@ class Review(TypedDict, total=False):
 
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 
-    ids: Required[Annotated[list[int], Field(min_length=1, max_length=MAX_REVIEW)]]
+    ids: Required[Annotated[list[StrictInt], Field(min_length=1, max_length=MAX_REVIEW)]]
     action: Required[Literal["selected", "rejected", "unreviewed"]]
     implicit: Annotated[
-        bool, Field(description="Rejections that were the unselected rest of a batch.")
+        StrictBool, Field(description="Rejections that were the unselected rest of a batch.")
     ]
     user_id: UserIdRule
 
@@ -57,9 +64,9 @@ class Advance(TypedDict, total=False):
 
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 
-    selected: Annotated[list[int], Field(max_length=MAX_REVIEW)]
-    rejected: Annotated[list[int], Field(max_length=MAX_REVIEW)]
-    rest: Annotated[list[int], Field(max_length=MAX_REVIEW)]
+    selected: Annotated[list[StrictInt], Field(max_length=MAX_REVIEW)]
+    rejected: Annotated[list[StrictInt], Field(max_length=MAX_REVIEW)]
+    rest: Annotated[list[StrictInt], Field(max_length=MAX_REVIEW)]
     user_id: UserIdRule
 
 

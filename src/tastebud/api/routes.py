@@ -56,6 +56,10 @@ async def _json_object(request: Request, schema: str) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         reason = f"Invalid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         raise InvalidJson("body", reason) from None
+    except RecursionError:
+        raise InvalidJson("body", "Invalid JSON: nested too deep") from None
+    except ValueError:  # Python's limit on the digits of an integer (4,300)
+        raise InvalidJson("body", "Invalid JSON: a number with too many digits") from None
     if not isinstance(value, dict):
         raise InvalidInput("body", f"must be a JSON object ({schema})")
     return value

@@ -136,7 +136,10 @@ def by_ids(
     found: dict[int, Generation] = {}
     if profile is None:
         return found
-    for part in chunks(list(row_ids)):
+    # A row id is a 32-bit integer on both databases: any other number names no generation
+    # (and PostgreSQL would refuse to compare it, SQLite's driver to send one past 2**63).
+    possible = [row_id for row_id in row_ids if 0 < row_id < 2**31]
+    for part in chunks(possible):
         query = sa.select(generations).where(_table.profile_id == profile, _table.id.in_(part))
         for row in connection.execute(query):
             found[row.id] = _generation(row, user_id)
