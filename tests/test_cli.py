@@ -149,3 +149,47 @@ def test_the_database_comes_from_the_environment(db: Path, monkeypatch: pytest.M
     monkeypatch.setenv("TASTEBUD_DB", str(db))
     tastebud("record", "beach", "-c", "epicrealismXL", "--selected")
     assert _stats(db)["total_preferences"] == 1
+
+
+def test_version() -> None:
+    from tastebud import __version__
+
+    code, out, _ = tastebud("--version")
+    assert code == 0 and out.strip() == f"tastebud {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (
+            ["--lora", "add_detail:abc", "--selected"],
+            "strength after the last ':' must be a number",
+        ),
+        (["--selected", "--rejected"], "not both"),
+        ([], "was the image kept"),
+    ],
+)
+def test_record_refuses_an_unclear_request_and_records_nothing(
+    db: Path, flags: list[str], says: str
+) -> None:
+    """A LoRA strength that is not a number, or both or neither of --selected and --rejected:
+    a usage error (exit 2) saying so, and nothing recorded (not "add_detail:abc" at 1.0, not
+    whichever flag came last)."""
+    tastebud("record", "cat", "-c", "a", "--selected", "--db", db)
+    code, _, err = tastebud("record", "dog", "-c", "a", *flags, "--db", db)
+    assert code == 2 and says in err, err
+    assert _stats(db)["total_preferences"] == 1
+
+
+def test_a_lora_path_with_a_drive_letter_is_a_name(db: Path) -> None:
+    path = r"C:\models\add_detail.safetensors"
+    code, _, err = tastebud("record", "cat", "-c", "a", "--lora", path, "--selected", "--db", db)
+    assert code == 0, err
+    assert [lora["lora"] for lora in _stats(db)["top_loras"]] == [path]
+
+
+def test_stats_of_a_profile_that_does_not_exist_says_so(db: Path) -> None:
+    tastebud("record", "cat", "-c", "a", "--selected", "--db", db)
+    code, out, err = tastebud("stats", "--user", "defualt", "--db", db)
+    assert code == 1 and out == ""
+    assert "no profile 'defualt' (profiles: default)" in err

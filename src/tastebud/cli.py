@@ -32,6 +32,8 @@ from tastebud.cli_common import (
 )
 from tastebud.cli_images import import_images_command, watch
 from tastebud.demo import DEMO_PROFILE, demo_history
+from tastebud.errors import InvalidInput
+from tastebud.names import canonical
 from tastebud.recommendations import Exploration, LoraScore, LoraSet, Recommendation
 from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings, setting
@@ -65,6 +67,24 @@ def _names(available: list[str] | None) -> list[str] | None:
 def main() -> None:
     """The console script's entry point."""
     app()
+
+
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        from tastebud import __version__
+
+        out.print(f"tastebud {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _everything(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Say the version."),
+    ] = False,
+) -> None:
+    """Learns which checkpoints and LoRAs you like from the images you keep and reject."""
 
 
 # -- the main job -------------------------------------------------------------------------------
@@ -180,9 +200,8 @@ async def _fill_demo(learning: PreferenceLearning) -> int:
 def record(
     prompt: Annotated[str, typer.Argument(help="The image's prompt.")],
     checkpoint: Annotated[str, typer.Option("--checkpoint", "-c", help="The checkpoint used.")],
-    selected: Annotated[
-        bool, typer.Option("--selected/--rejected", help="Whether the image was kept.")
-    ],
+    selected: Annotated[bool, typer.Option("--selected", help="You kept the image.")] = False,
+    rejected: Annotated[bool, typer.Option("--rejected", help="You rejected the image.")] = False,
     lora: Annotated[
         list[str] | None,
         typer.Option("--lora", "-l", help="A LoRA used, as NAME or NAME:STRENGTH (repeat)."),
@@ -204,6 +223,9 @@ def record(
       tastebud record "beach at sunset" -c epicrealismXL_pureFix.safetensors \\
           --lora add_detail:0.6 --selected
     """
+    if selected == rejected:
+        said = "give one of them, not both" if selected else "was the image kept? Say which"
+        raise typer.BadParameter(said, param_hint="--selected / --rejected")
     with _errors_as_one_line():
         loras = [_lora(text) for text in lora or ()]
         event = _run(
@@ -223,10 +245,13 @@ def record(
 
 def _lora(text: str) -> dict[str, Any]:
     name, _, strength = text.rpartition(":")
+    if not name or "/" in strength or "\\" in strength:
+        return {"name": text}  # no strength, or a colon of a path (C:\models\...)
     try:
-        return {"name": name, "strength": float(strength)} if name else {"name": text}
+        return {"name": name, "strength": float(strength)}
     except ValueError:
-        return {"name": text}  # a colon inside the name (C:\models\...)
+        reason = f"{text!r}: the strength after the last ':' must be a number, as NAME:0.6"
+        raise typer.BadParameter(reason, param_hint="--lora") from None
 
 
 @app.command()
@@ -371,8 +396,17 @@ def stats(user: User = "default", db: Database = DATABASE, as_json: AsJson = Fal
     Example:
       tastebud stats --user demo
     """
+
+    async def ask(pl: PreferenceLearning) -> dict[str, Any]:
+        profiles = await pl.list_profiles()
+        if user != "default" and canonical(user) not in profiles:
+            # A typo ("defualt") must not read as a profile with nothing learned.
+            known = ", ".join(sorted(profiles)) or "none yet"
+            raise InvalidInput("user", f"no profile {user!r} (profiles: {known})")
+        return await pl.get_stats(user_id=user)
+
     with _errors_as_one_line():
-        found = _run(lambda pl: pl.get_stats(user_id=user), db)
+        found = _run(ask, db)
     if as_json:
         terminal.print_json(found)
     else:

@@ -69,8 +69,8 @@ def _run(
 def _errors_as_one_line() -> Iterator[None]:
     try:
         yield
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
-        raise
+    except (typer.Exit, typer.Abort, KeyboardInterrupt, typer.BadParameter):
+        raise  # a usage error is click's to show: its message and exit status 2
     except TastebudError as error:
         _fail(str(error))
     except OSError as error:  # a file to read or write
