@@ -5,6 +5,8 @@
                              with demo data
                              (extra arguments go to 'tastebud serve': --db, --port, ...)
     python3 tasks.py test    set up, then run the whole test suite (extra arguments go to pytest)
+    python3 tasks.py lint    set up, then check the code: ruff (lint and format) and mypy --strict
+                             (CI runs it after the tests; it is not a test, so pytest stays fast)
 
 Set-up means a virtual environment in .venv with tastebud and its test dependencies installed. It is
 redone only when pyproject.toml changes, so the second run starts at once; two set-ups at once in
@@ -70,12 +72,30 @@ def _set_up() -> Path:
     return python
 
 
+LINTERS = [
+    ["ruff", "check", "src", "tests", "bench"],
+    ["ruff", "format", "--check", "src", "tests", "bench"],
+    ["mypy", "--strict", "src/tastebud"],
+]
+
+
+def _lint(python: Path) -> int:
+    """Every linter, each saying what it found; non-zero if any found something."""
+    failed = 0
+    for linter in LINTERS:
+        print("tasks.py lint:", " ".join(linter), flush=True)
+        failed |= subprocess.run([str(python), "-m", *linter], cwd=ROOT, check=False).returncode
+    return 1 if failed else 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test"}:
+    if not argv or argv[0] not in {"run", "test", "lint"}:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     python = set_up()
     command, rest = argv[0], argv[1:]
+    if command == "lint":
+        return _lint(python)
     if command == "run":
         args = [str(python), "-m", "tastebud", "serve", "--demo", *rest]
     else:
