@@ -573,3 +573,25 @@ def test_dark_mode_follows_the_system_and_the_toggle_is_remembered(
     expect(page.locator("#theme")).to_have_attribute("aria-pressed", "true")
     assert _background(page) == dark
     assert page.evaluate("localStorage.getItem('tastebud.theme')") == "dark"
+
+
+def test_the_api_docs_work_without_the_internet(page: Page, server: dict[str, Any]) -> None:
+    """/docs shows every endpoint with nothing but this server: any other request is cut off
+    (as on a machine offline), and none is even tried."""
+    base = server["base"]
+    elsewhere: list[str] = []
+
+    def only_this_server(route: Any) -> None:
+        if route.request.url.startswith(base + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto(base + "/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("tastebud")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert any("/api/preferences/recommend/checkpoint" in path for path in paths), paths
+    assert elsewhere == []

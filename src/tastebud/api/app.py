@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_swagger import patch_fastapi
 
 from tastebud import __version__
 from tastebud.api import errors, images, panel, routes
@@ -62,7 +63,10 @@ def create_app(
             if owned:
                 await app.state.preferences.aclose()
 
-    app = FastAPI(title="tastebud", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="tastebud", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # /docs below, with files of its own
+    )  # fmt: skip
     app.state.preferences = learning
     app.state.settings = settings
     # Thumbnails decoded at once: a few requests for large images at the same time would
@@ -78,6 +82,11 @@ def create_app(
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(WEB / "index.html")
+
+    # The API's interactive documentation at /docs, with Swagger UI's files served by this
+    # server (fastapi-swagger): FastAPI's default page loads them from a CDN, and was blank on a
+    # machine without the internet.
+    patch_fastapi(app, redirect_from_root_to_docs=False, title="tastebud API")
 
     app.add_middleware(
         BodyLimit,

@@ -172,8 +172,8 @@ EVERY_ANSWER = [
 
 class SecurityHeaders:
     """Headers every answer carries (no framing, no type sniffing, no referrer), and the
-    panel's content security policy on its page and files. The API's own ``/docs`` page loads
-    Swagger UI from a CDN, so it is left without the policy."""
+    panel's content security policy on its page and files. The API's own ``/docs`` page (Swagger
+    UI, served by this server) starts with an inline script, so it is left without the policy."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
