@@ -454,8 +454,9 @@ async def test_a_token_guards_every_request(tmp_path: Any) -> None:
             _error(response, 401, "Authorization")
             assert response.headers["www-authenticate"] == "Bearer"
         wrong = {"Authorization": "Bearer guess"}
-        _error(await api.post("/api/preferences", json=_event("g", selected=True), headers=wrong),
-               401)  # fmt: skip
+        refused = await api.post("/api/preferences", json=_event("g", selected=True), headers=wrong)
+        _error(refused, 401, "Authorization")
+        assert "does not carry this server's token" in refused.json()["details"][0]["reason"]
         right = {"Authorization": "Bearer correct-horse-battery"}
         assert (await api.get("/api/health", headers=right)).status_code == 200
         posted = await api.post("/api/preferences", json=_event("g", selected=True), headers=right)
@@ -465,8 +466,10 @@ async def test_a_token_guards_every_request(tmp_path: Any) -> None:
         # The web panel sends the token as its cookie (a browser's <img> sends no header).
         api.cookies.set("tastebud_token_8001", "correct-horse-battery")
         assert (await api.get("/api/preferences/stats")).status_code == 200
-        api.cookies.set("tastebud_token_8001", "guess")
-        _error(await api.get("/api/preferences/stats"), 401)
+        api.cookies.set("tastebud_token_8001", "guess")  # kept for a server since restarted
+        refused = await api.get("/api/preferences/stats")
+        _error(refused, 401, "token")  # not "Authorization is missing"
+        assert "not this server's" in refused.json()["details"][0]["reason"]
         api.cookies.clear()
         # The panel's page holds no data, so that it can ask for the token.
         assert (await api.get("/")).status_code == 200

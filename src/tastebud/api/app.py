@@ -65,7 +65,8 @@ def create_app(
 
     app = FastAPI(
         title="tastebud", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-        docs_url=None, redoc_url=None,  # /docs below, with files of its own
+        # /docs below, with files of its own (and no OAuth: there is none to redirect)
+        docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
     )  # fmt: skip
     app.state.preferences = learning
     app.state.settings = settings

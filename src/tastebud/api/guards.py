@@ -42,12 +42,16 @@ class RequireToken:
                 (given is not None and hmac.compare_digest(given, self._expected))
                 or (cookie is not None and hmac.compare_digest(cookie, self._token))
             ):
-                reason = "is missing" if given is None else "does not carry the right token"
+                if given is not None:
+                    problem = detail("Authorization", "does not carry this server's token")
+                elif cookie is not None:  # kept by the panel, for a server since restarted
+                    problem = detail("token", "the one this browser kept is not this server's")
+                else:
+                    problem = detail(
+                        "Authorization", "is missing: send 'Authorization: Bearer TOKEN'"
+                    )
                 response = error_response(
-                    401,
-                    "Unauthorized",
-                    [detail("Authorization", f"{reason}: send 'Authorization: Bearer TOKEN'")],
-                    headers={"WWW-Authenticate": "Bearer"},
+                    401, "Unauthorized", [problem], headers={"WWW-Authenticate": "Bearer"}
                 )
                 await response(scope, receive, send)
                 return

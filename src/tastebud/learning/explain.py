@@ -149,6 +149,14 @@ def explain_choice(
         else:
             selected, total = beaten.overall
             sentences.append(f"Ahead of {other}: {selected} of {total} kept")
+    elif len({round(item.score, 4) for item in ranking}) > 1:
+        # None of this profile's images, yet the scores differ: what the other profiles on this
+        # database kept (pooled) moves them. "Every one scores the same" here was plainly false
+        # above scores of 53% and 47%.
+        sentences.append(
+            f"No history of yours yet: {name} leads on what other profiles here kept; "
+            "Explore mode spreads a batch across them"
+        )
     else:
         sentences.append(
             f"No history yet: every {kind} scores the same, so {name} is simply the first; "

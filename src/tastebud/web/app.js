@@ -169,12 +169,14 @@ function applyTheme() {
   else delete document.documentElement.dataset.theme;
   const dark = chosen ? chosen === "dark" : darkQuery.matches;
   const button = $("#theme");
-  button.setAttribute("aria-pressed", String(dark));
+  // The button says what it does: "Light theme" while the page is dark.
+  button.dataset.dark = String(dark);
+  $(".theme-label", button).textContent = dark ? "Light theme" : "Dark theme";
   button.title = chosen ? "Remembered choice; the system setting is ignored" : "Following the system setting";
 }
 
 function toggleTheme() {
-  const dark = $("#theme").getAttribute("aria-pressed") === "true";
+  const dark = $("#theme").dataset.dark === "true";
   remember(KEYS.theme, dark ? "light" : "dark");
   applyTheme();
 }
