@@ -41,3 +41,22 @@ def test_importing_tastebud_builds_nothing(tmp_path) -> None:
         [sys.executable, "-c", code, str(tmp_path)], check=True, capture_output=True, text=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_cli_help_loads_no_storage_or_learning_code() -> None:
+    """`tastebud --help` (and a usage error) answers without importing the storage and learning
+    code (SQLAlchemy, numpy): importing it took most of the 0.8-4 s the help used to take.
+    (Typer itself brings pydantic in, to read its types, when it is installed.)"""
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from tastebud.cli import app\n"
+        "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
+        "assert CliRunner().invoke(app, ['record', '--help']).exit_code == 0\n"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    loaded = {name.split(".")[0] for name in output.split()}
+    assert not loaded & {"sqlalchemy", "numpy", "asyncpg", "fastapi", "simplemma"}, sorted(loaded)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -35,8 +35,10 @@ from tastebud.demo import DEMO_PROFILE, demo_history
 from tastebud.errors import InvalidInput
 from tastebud.names import canonical
 from tastebud.recommendations import Exploration, LoraScore, LoraSet, Recommendation
-from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings, setting
+
+if TYPE_CHECKING:
+    from tastebud.service import PreferenceLearning
 
 app = typer.Typer(
     name="tastebud",

@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
 from tastebud import terminal
 from tastebud.errors import TastebudError
-from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings, setting
+
+if TYPE_CHECKING:
+    from tastebud.service import PreferenceLearning
 
 T = TypeVar("T")
 
@@ -54,6 +56,10 @@ def _run(
     call: Callable[[PreferenceLearning], Awaitable[T]], database: str, half_life_days: float = 0.0
 ) -> T:
     """Open the database, make the call, close it."""
+    # Imported here: the storage and learning code takes half a second to import, which
+    # `tastebud --help` and a usage error need not wait for.
+    from tastebud.service import PreferenceLearning
+
     half_life = Settings(database=database, half_life_days=half_life_days).half_life
 
     async def run() -> T:

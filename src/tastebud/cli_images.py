@@ -21,7 +21,9 @@ from tastebud.cli_common import (
     err,
 )
 from tastebud.errors import InvalidInput
-from tastebud.service import PreferenceLearning
+
+if TYPE_CHECKING:
+    from tastebud.service import PreferenceLearning
 
 if TYPE_CHECKING:
     from tastebud.importers.folders import ImportReport, Rules

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from tastebud.errors import InvalidInput
-from tastebud.store.database import DEFAULT_DATABASE
+
+DEFAULT_DATABASE = "data/preferences.db"
+"""Where the data is kept unless told otherwise: a SQLite file, relative to the working folder."""
 
 MIB = 1024 * 1024
 MIN_TOKEN = 16

@@ -14,7 +14,7 @@ from tastebud.service.recommending import MAX_BATCH, STRENGTH_HISTORY, Recommend
 from tastebud.service.recording import Recording
 from tastebud.service.reviewing import Reviewing
 from tastebud.service.upkeep import Upkeep, collector_paused
-from tastebud.store.database import DEFAULT_DATABASE
+from tastebud.settings import DEFAULT_DATABASE
 
 __all__ = [
     "DEFAULT_DATABASE",

@@ -18,7 +18,7 @@ from tastebud.events import check_user_id
 from tastebud.learning.default import DefaultStrategy
 from tastebud.learning.fitted import Fitted
 from tastebud.learning.strategy import Strategy
-from tastebud.store.database import DEFAULT_DATABASE
+from tastebud.settings import DEFAULT_DATABASE
 from tastebud.store.repository import Repository
 
 MAX_PAGE = 500

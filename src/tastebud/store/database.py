@@ -28,7 +28,6 @@ from sqlalchemy.pool import StaticPool
 
 from tastebud.errors import DatabaseUnavailable, InvalidInput
 
-DEFAULT_DATABASE = "data/preferences.db"
 SQLITE_THREADS = 4
 POSTGRES_CONNECTIONS = 10  # per server process
 BUSY_MS = 30_000  # how long a statement waits for another connection's lock before failing
