@@ -37,6 +37,15 @@ def test_every_command_has_help_with_an_example() -> None:
         assert code == 0 and "Example" in out and "tastebud " + command in out, command
 
 
+def test_every_option_says_what_it_takes_in_words() -> None:
+    """ "--port PORT", "--lora NAME[:STRENGTH]": not Python types ("<int>", "<list[str]>")."""
+    for command in ("serve", "demo", "record", "recommend", "loras", "stats", "export", "import",
+                    "check", "repair", "explore", "import-images", "watch"):  # fmt: skip
+        code, out, _ = tastebud(command, "--help")
+        options = out.split("Options:", 1)[1]
+        assert code == 0 and "<" not in options, (command, options)
+
+
 def test_demo_fills_its_own_profile_once(db: Path) -> None:
     code, out, err = tastebud("demo", "--db", db)
     assert code == 0, err

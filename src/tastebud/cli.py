@@ -54,7 +54,10 @@ app = typer.Typer(
 Available = Annotated[
     list[str] | None,
     typer.Option(
-        "--available", "-a", help="A checkpoint to choose from (repeat, or separate by commas)."
+        "--available",
+        "-a",
+        metavar="NAME",
+        help="A checkpoint to choose from (repeat, or separate by commas).",
     ),
 ]
 
@@ -200,21 +203,32 @@ async def _fill_demo(learning: PreferenceLearning) -> int:
 
 @app.command()
 def record(
-    prompt: Annotated[str, typer.Argument(help="The image's prompt.")],
-    checkpoint: Annotated[str, typer.Option("--checkpoint", "-c", help="The checkpoint used.")],
+    prompt: Annotated[str, typer.Argument(metavar="PROMPT", help="The image's prompt.")],
+    checkpoint: Annotated[
+        str, typer.Option("--checkpoint", "-c", metavar="NAME", help="The checkpoint used.")
+    ],
     selected: Annotated[bool, typer.Option("--selected", help="You kept the image.")] = False,
     rejected: Annotated[bool, typer.Option("--rejected", help="You rejected the image.")] = False,
     lora: Annotated[
         list[str] | None,
-        typer.Option("--lora", "-l", help="A LoRA used, as NAME or NAME:STRENGTH (repeat)."),
+        typer.Option("--lora", "-l", metavar="NAME[:STRENGTH]", help="A LoRA used (repeat)."),
     ] = None,
     generation_id: Annotated[
         str | None,
-        typer.Option("--generation-id", "-g", help="The image's id; recording it again replaces."),
+        typer.Option(
+            "--generation-id",
+            "-g",
+            metavar="ID",
+            help="The image's id; recording it again replaces.",
+        ),
     ] = None,
-    session_id: Annotated[str | None, typer.Option("--session", help="The session.")] = None,
-    stage: Annotated[int | None, typer.Option(help="The stage (0 = first).")] = None,
-    feedback: Annotated[str | None, typer.Option(help="Why, in your words.")] = None,
+    session_id: Annotated[
+        str | None, typer.Option("--session", metavar="ID", help="The session.")
+    ] = None,
+    stage: Annotated[int | None, typer.Option(metavar="N", help="The stage (0 = first).")] = None,
+    feedback: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Why, in your words.")
+    ] = None,
     user: User = "default",
     db: Database = DATABASE,
 ) -> None:
@@ -258,9 +272,11 @@ def _lora(text: str) -> dict[str, Any]:
 
 @app.command()
 def recommend(
-    prompt: Annotated[str, typer.Argument(help="The prompt you are about to generate.")],
+    prompt: Annotated[
+        str, typer.Argument(metavar="PROMPT", help="The prompt you are about to generate.")
+    ],
     available: Available = None,
-    count: Annotated[int, typer.Option(help="How many LoRAs to suggest.")] = 3,
+    count: Annotated[int, typer.Option(metavar="N", help="How many LoRAs to suggest.")] = 3,
     user: User = "default",
     db: Database = DATABASE,
     half_life_days: HalfLife = HALF_LIFE,
@@ -306,11 +322,14 @@ def recommend(
 
 @app.command()
 def loras(
-    prompt: Annotated[str, typer.Argument(help="The prompt you are about to generate.")],
+    prompt: Annotated[
+        str, typer.Argument(metavar="PROMPT", help="The prompt you are about to generate.")
+    ],
     checkpoint: Annotated[
-        str | None, typer.Option("--checkpoint", "-c", help="The checkpoint they go with.")
+        str | None,
+        typer.Option("--checkpoint", "-c", metavar="NAME", help="The checkpoint they go with."),
     ] = None,
-    most: Annotated[int, typer.Option(help="How many LoRAs at most.")] = 3,
+    most: Annotated[int, typer.Option(metavar="N", help="How many LoRAs at most.")] = 3,
     user: User = "default",
     db: Database = DATABASE,
     half_life_days: HalfLife = HALF_LIFE,
@@ -348,11 +367,19 @@ def _lora_dict(lora: LoraScore) -> dict[str, Any]:
 
 @app.command()
 def explore(
-    prompt: Annotated[str, typer.Argument(help="The prompt you are about to generate.")],
-    batch: Annotated[int, typer.Option("--batch", "-b", help="Images in the batch.")] = 8,
+    prompt: Annotated[
+        str, typer.Argument(metavar="PROMPT", help="The prompt you are about to generate.")
+    ],
+    batch: Annotated[
+        int, typer.Option("--batch", "-b", metavar="N", help="Images in the batch.")
+    ] = 8,
     available: Available = None,
-    top: Annotated[int, typer.Option(help="Checkpoints to split the batch across, at most.")] = 3,
-    seed: Annotated[int | None, typer.Option(help="Makes the split repeatable.")] = None,
+    top: Annotated[
+        int, typer.Option(metavar="N", help="Checkpoints to split the batch across, at most.")
+    ] = 3,
+    seed: Annotated[
+        int | None, typer.Option(metavar="N", help="Makes the split repeatable.")
+    ] = None,
     user: User = "default",
     db: Database = DATABASE,
     half_life_days: HalfLife = HALF_LIFE,
@@ -421,7 +448,8 @@ def stats(user: User = "default", db: Database = DATABASE, as_json: AsJson = Fal
 @app.command("export")
 def export(
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="File to write (default: stdout)."),
     ] = None,
     user: User = "default",
     all_profiles: Annotated[
@@ -456,10 +484,17 @@ def export(
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="An export document (tastebud export).")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="An export document (tastebud export).")
+    ],
     user: Annotated[
         str | None,
-        typer.Option("--user", "-u", help="Move every event into this profile (default: keep)."),
+        typer.Option(
+            "--user",
+            "-u",
+            metavar="PROFILE",
+            help="Move every event into this profile (default: keep).",
+        ),
     ] = None,
     db: Database = DATABASE,
 ) -> None:

@@ -27,10 +27,20 @@ T = TypeVar("T")
 out, err = terminal.out, terminal.err
 
 
+# What each setting's value is, as the help shows it ("--port PORT", not "--port <int>").
+_METAVARS = {
+    "database": "PATH|URL", "host": "HOST", "port": "PORT", "token": "TOKEN",
+    "allowed_hosts": "HOSTS", "workers": "N", "max_body_mb": "MB", "max_import_mb": "MB",
+    "image_folders": "FOLDERS", "thumbnail_folder": "FOLDER", "half_life_days": "DAYS",
+}  # fmt: skip
+
+
 def _option(name: str, *flags: str) -> Any:
     """A CLI option made from a setting's declaration: its help and environment variable."""
     declared = setting(name)
-    return typer.Option(*flags, envvar=declared.env, help=declared.help, show_envvar=True)
+    return typer.Option(
+        *flags, envvar=declared.env, help=declared.help, show_envvar=True, metavar=_METAVARS[name]
+    )
 
 
 Database = Annotated[str, _option("database", "--db")]
@@ -48,7 +58,9 @@ def shown(database: str) -> str:
 DATABASE = str(setting("database").default)
 HalfLife = Annotated[float, _option("half_life_days", "--half-life-days")]
 HALF_LIFE = float(setting("half_life_days").default)
-User = Annotated[str, typer.Option("--user", "-u", help="The profile (user_id).")]
+User = Annotated[
+    str, typer.Option("--user", "-u", metavar="PROFILE", help="The profile (user_id).")
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 

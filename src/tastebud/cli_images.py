@@ -31,16 +31,23 @@ if TYPE_CHECKING:
 
 SelectedFolders = Annotated[
     list[Path] | None,
-    typer.Option("--selected", help="Images under this folder were kept (repeat for more)."),
+    typer.Option(
+        "--selected", metavar="FOLDER", help="Images under this folder were kept (repeat for more)."
+    ),
 ]
 RejectedFolders = Annotated[
     list[Path] | None,
-    typer.Option("--rejected", help="Images under this folder were rejected (repeat for more)."),
+    typer.Option(
+        "--rejected",
+        metavar="FOLDER",
+        help="Images under this folder were rejected (repeat for more).",
+    ),
 ]
 HashMap = Annotated[
     Path | None,
     typer.Option(
         "--hashes",
+        metavar="FILE",
         help="A JSON map of model hashes to names, to name checkpoints that A1111 gives by "
         "'Model hash' only.",
     ),
@@ -61,7 +68,9 @@ def _rules(folder: Path, selected: list[Path] | None, rejected: list[Path] | Non
 
 
 def import_images_command(
-    folder: Annotated[Path, typer.Argument(help="The folder of generated images.")],
+    folder: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="The folder of generated images.")
+    ],
     recursive: Annotated[
         bool, typer.Option("--recursive", "-r", help="Also the folders inside it.")
     ] = False,
@@ -110,7 +119,9 @@ def import_images_command(
 
 
 def watch(
-    folder: Annotated[Path, typer.Argument(help="The output folder your generator writes to.")],
+    folder: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="The output folder your generator writes to.")
+    ],
     recursive: Annotated[
         bool, typer.Option("--recursive/--no-recursive", help="Also the folders inside it.")
     ] = True,
