@@ -75,7 +75,7 @@ async def test_seed_export_example(seeded: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     document = response.json()
     assert {"version", "total_preferences", "preferences", "stats"} <= set(document)
-    assert document["version"] == "1.0"
+    assert document["version"] == "1.1"
     assert document["total_preferences"] == len(document["preferences"]) == 150
     assert any(row["key"] == "beach:epicrealismxl_purefix" for row in document["stats"])
 

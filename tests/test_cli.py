@@ -89,7 +89,7 @@ def test_export_then_import_elsewhere(db: Path, tmp_path: Path) -> None:
     code, _, err = tastebud("export", "--user", "demo", "-o", export, "--db", db)
     assert code == 0 and "400 events written" in err
     document = json.loads(export.read_text())
-    assert (document["version"], document["total_preferences"]) == ("1.0", 400)
+    assert (document["version"], document["total_preferences"]) == ("1.1", 400)
     elsewhere = tmp_path / "elsewhere.db"
     code, out, _ = tastebud("import", export, "--db", elsewhere)
     assert code == 0 and out.startswith("400 added")

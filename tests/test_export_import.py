@@ -28,8 +28,8 @@ async def _fill(pl: PreferenceLearning) -> None:
 async def test_export_has_the_seed_shape(pl: PreferenceLearning) -> None:
     await _fill(pl)
     data = await pl.export_preferences()
-    assert set(data) == {"version", "total_preferences", "preferences", "stats"}
-    assert (data["version"], data["total_preferences"]) == ("1.0", 2)
+    assert set(data) == {"version", "total_preferences", "preferences", "stats", "generations"}
+    assert (data["version"], data["total_preferences"]) == ("1.1", 2)
     assert {event["generation_id"] for event in data["preferences"]} == {"g1", "g2"}
     beach = next(s for s in data["stats"] if s["key"] == "beach:epicrealismxl")
     assert beach["stat_type"] == "keyword_checkpoint"

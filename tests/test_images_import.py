@@ -410,3 +410,36 @@ async def test_a_reviewed_page_advances_in_one_transaction(api: httpx.AsyncClien
     ]
     implicit = [events[judged[id_]["generation_id"]].implicit for id_ in ids]
     assert implicit == [False, False, True, True]
+
+
+async def test_an_export_carries_the_review_queue_into_another_database(
+    pl: PreferenceLearning, outputs: Path, database: str, tmp_path: Path
+) -> None:
+    """Export, import on another machine, import the same folder there again: what was judged
+    stays judged (it came back "unreviewed" before), and nothing is counted twice."""
+    await _import(pl, outputs / "day1")
+    queue = (await pl.list_generations("unreviewed", limit=100)).generations
+    kept, rejected = queue[0], queue[1]
+    assert kept.id is not None and rejected.id is not None
+    await pl.review_generations([kept.id], "selected")
+    await pl.review_generations([rejected.id], "rejected")
+    document = json.loads(json.dumps(await pl.export_preferences()))
+    assert len(document["generations"]) == len(queue)
+
+    other = str(tmp_path / "elsewhere.db")
+    async with PreferenceLearning(database=other) as elsewhere:
+        await elsewhere.import_preferences(document)
+        await elsewhere.import_preferences(document)  # again: changes nothing
+        await _import(elsewhere, outputs / "day1")
+        statuses = {
+            item.content_hash: item.status
+            for item in (await elsewhere.list_generations(None, limit=100)).generations
+        }
+        assert statuses[kept.content_hash] == "selected"
+        assert statuses[rejected.content_hash] == "rejected"
+        assert list(statuses.values()).count("unreviewed") == len(queue) - 2
+        assert (await elsewhere.get_stats())["total_preferences"] == 2
+        assert (await elsewhere.check()).ok
+        # An export of version 1.0 (no review queue) still imports.
+        old = {"version": "1.0", "preferences": document["preferences"]}
+        assert (await elsewhere.import_preferences(old)).unchanged == 2

@@ -34,13 +34,14 @@ from pydantic import (
 from typing_extensions import TypedDict  # pydantic reads TypedDicts from here before 3.12
 
 from tastebud.errors import InvalidInput
+from tastebud.generations import Generation
 from tastebud.keywords import MAX_KEYWORD_CHARS
 from tastebud.names import canonical, model_key
 from tastebud.problems import NO_NUL, ONE_WORD, PRINTABLE, SOME_TEXT, invalid_input
 from tastebud.prompt import parse_prompt
 
 Action = Literal["selected", "rejected"]
-EXPORT_VERSION = "1.0"
+EXPORT_VERSION = "1.1"  # 1.1 carries the review queue (generations); 1.0 still imports
 
 # Documented limits (docs/python.md). They are generous for real prompts and keep a single
 # request from bloating the database: one image counts towards at most
@@ -275,8 +276,23 @@ class EventInput(TypedDict, total=False):
     user_id: Annotated[UserId | None, _about("The profile ('default' if absent).")]
 
 
-class ExportInput(TypedDict):
-    """An export document as read for an import: its version and events (the rest is ignored).
+class GenerationInput(TypedDict, total=False):
+    """An image of the review queue as an export carries it (``Generation.to_dict``)."""
+
+    __pydantic_config__ = ConfigDict(extra="ignore")  # type: ignore[misc]
+
+    content_hash: Required[Annotated[str, Strict(), StringConstraints(pattern=r"^[0-9a-f]{64}$")]]
+    path: Required[ImagePath]
+    status: Required[Literal["unreviewed", "selected", "rejected"]]
+    metadata: Required[dict[str, Any]]
+    made_at: Required[datetime]
+    reviewed_at: datetime | None
+    user_id: UserId | None
+
+
+class ExportInput(TypedDict, total=False):
+    """An export document as read for an import: its version, events and (from version 1.1)
+    review queue; the rest (the statistics) is ignored.
 
     Each event is in the export form (``PreferenceEvent.to_dict``): ``prompt``, ``checkpoint``,
     ``action`` and ``generation_id`` are required, the rest have defaults.
@@ -284,8 +300,9 @@ class ExportInput(TypedDict):
 
     __pydantic_config__ = ConfigDict(extra="ignore")  # type: ignore[misc]
 
-    version: Annotated[str, Strict()]
-    preferences: list[PreferenceEvent]
+    version: Required[Annotated[str, Strict()]]
+    preferences: Required[list[PreferenceEvent]]
+    generations: list[GenerationInput]
 
 
 @cache
@@ -357,12 +374,13 @@ def make_event(**fields: Any) -> PreferenceEvent:
 
 def events_from_export(
     document: Mapping[str, Any] | bytes | str, *, user_id: str | None = None
-) -> list[PreferenceEvent]:
-    """The events of an export document (parsed, or its JSON text), all checked.
+) -> tuple[list[PreferenceEvent], list[Generation]]:
+    """The events and review queue of an export document (parsed, or its JSON text), all
+    checked.
 
     Raises ``InvalidInput`` naming the place (``preferences[12].loras[0].strength``). JSON text
     is parsed, checked and turned into events in one pass, without building the document in
-    Python first. ``user_id`` moves every event into that profile.
+    Python first. ``user_id`` moves every event and generation into that profile.
     """
     try:
         if isinstance(document, bytes | str):
@@ -386,7 +404,21 @@ def events_from_export(
             _settled(event)  # an exported event lists the prompt's LoRA tags among its LoRAs
         except InvalidInput as error:
             raise error.within(f"preferences[{index}]") from None
-    return events
+    queue = [
+        Generation(
+            content_hash=given["content_hash"], path=given["path"], metadata=given["metadata"],
+            made_at=_in_utc(given["made_at"]), status=given["status"],
+            user_id=user_id or canonical(given.get("user_id") or "default"),
+            reviewed_at=_in_utc(reviewed) if (reviewed := given.get("reviewed_at")) else None,
+        )
+        for given in parsed.get("generations", [])
+    ]  # fmt: skip
+    return events, queue
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """A time in UTC, a naive one taken as UTC (as the seed writes them)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _settled(

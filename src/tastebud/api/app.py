@@ -27,7 +27,7 @@ from tastebud.api.guards import (
 )
 from tastebud.api.workers import follow_supervisor
 from tastebud.batches import BatchInput
-from tastebud.events import EventInput, PreferenceEvent, rule
+from tastebud.events import EventInput, ExportInput, PreferenceEvent, rule
 from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings
 
@@ -124,20 +124,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     template = "#/components/schemas/{model}"
-    export = {
-        "type": "object",
-        "title": "Export",
-        "description": "An export document (GET /api/preferences/export). Its events move into "
-        "the profile user_id; statistics are recomputed from them.",
-        "required": ["version", "preferences"],
-        "properties": {
-            "version": {"type": "string", "const": "1.0"},
-            "preferences": {
-                "type": "array",
-                "items": {"$ref": "#/components/schemas/PreferenceEvent"},
-            },
-        },
-    }
     for name, kind in (
         ("EventInput", EventInput),
         ("BatchInput", BatchInput),
@@ -145,9 +131,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         ("ImageImport", images.ImageImport),
         ("Review", images.Review),
         ("Advance", images.Advance),
+        ("Export", ExportInput),
     ):
         body = rule(kind).json_schema(ref_template=template)
         components.update(body.pop("$defs", {}))
         components[name] = body
-    components["Export"] = export
+    components["Export"]["description"] = (
+        "An export document (GET /api/preferences/export), of any version 1.x. Its events and "
+        "review queue move into the profile user_id, if given; statistics are recomputed from "
+        "the events."
+    )
     return schema

@@ -45,13 +45,17 @@ class Upkeep(ServiceBase):
     """``PreferenceLearning``'s export, import, check, repair and ping."""
 
     async def export_preferences(self, *, user_id: str | None = "default") -> dict[str, Any]:
-        """Every event and statistic of a profile (all profiles with ``user_id=None``) as JSON data."""
+        """Every event, statistic and image of the review queue of a profile (all profiles with
+        ``user_id=None``) as JSON data."""
         user_id = _profile(user_id, everyone_allowed=True)
-        events, stats = await (await self._store()).export(user_id)
+        events, stats, generations = await (await self._store()).export(user_id)
         return {
             "version": EXPORT_VERSION,
             "total_preferences": len(events),
             "preferences": [event.to_dict() for event in events],
+            # The review queue, judged and not: after an import, images already judged are not
+            # "unreviewed" again when their folder is imported anew.
+            "generations": [item.to_dict() for item in generations],
             "stats": [
                 {
                     "user_id": row.user_id,
@@ -80,8 +84,13 @@ class Upkeep(ServiceBase):
         raises ``InvalidInput`` naming where it is wrong, and nothing is written.
         """
         with collector_paused():
-            events = events_from_export(data, user_id=user_id)
-            return await (await self._store()).record(events, newer_wins=True)
+            events, generations = events_from_export(data, user_id=user_id)
+            store = await self._store()
+            summary = await store.record(events, newer_wins=True)
+            if generations:
+                # After the events (a retry of a failed import finds them and goes on).
+                await store.restore_generations(generations)
+            return summary
 
     async def ping(self) -> str:
         """Open the database if need be and run a query; returns "sqlite" or "postgresql".

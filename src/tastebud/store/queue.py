@@ -101,7 +101,7 @@ def add(
             "made_at": item.made_at,
             "seen_at": now,
             "status": item.status,
-            "reviewed_at": None if item.status == UNREVIEWED else now,
+            "reviewed_at": None if item.status == UNREVIEWED else (item.reviewed_at or now),
         }
         for item in new
     ]
@@ -196,6 +196,20 @@ def counts(connection: sa.Connection, ids: Lookup, user_id: str) -> dict[str, in
         .group_by(_table.status)
     )
     return {status: count for status, count in connection.execute(query)}
+
+
+def every_generation(
+    connection: sa.Connection, ids: Lookup, user_id: str | None
+) -> list[Generation]:
+    """The review queue of one profile (of all with None), judged and not, in the order found."""
+    query = sa.select(generations).order_by(_table.id)
+    if user_id is not None:
+        profile = ids.profile_ids([user_id]).get(user_id)
+        if profile is None:
+            return []
+        query = query.where(_table.profile_id == profile)
+    users = profiles_by_id(connection)
+    return [_generation(row, users[row.profile_id]) for row in connection.execute(query)]
 
 
 def _generation(row: Any, user_id: str) -> Generation:

@@ -310,17 +310,40 @@ class Repository:
         """Stored statistics of one profile (or all), optionally of some types only."""
         return await self._read(lambda c, ids: reads.statistics(c, ids, user_id, stat_types))  # type: ignore[no-any-return]
 
-    async def export(self, user_id: str | None) -> tuple[list[PreferenceEvent], list[StatRow]]:
-        """Events and statistics of one profile (or all), read in one snapshot."""
+    async def export(
+        self, user_id: str | None
+    ) -> tuple[list[PreferenceEvent], list[StatRow], list[Generation]]:
+        """Events, statistics and review queue of one profile (or all), in one snapshot."""
 
         def work(
             connection: sa.Connection, ids: Lookup
-        ) -> tuple[list[PreferenceEvent], list[StatRow]]:
-            return reads.events(connection, ids, user_id), reads.statistics(
-                connection, ids, user_id
+        ) -> tuple[list[PreferenceEvent], list[StatRow], list[Generation]]:
+            return (
+                reads.events(connection, ids, user_id),
+                reads.statistics(connection, ids, user_id),
+                queue.every_generation(connection, ids, user_id),
             )
 
         return await self._read(work)  # type: ignore[no-any-return]
+
+    async def restore_generations(self, found: Sequence[Generation]) -> int:
+        """Store the generations of an imported review queue, each with its status and profile;
+        a content hash the profile has already is left as it is. Returns how many were new."""
+
+        def work(connection: sa.Connection, ids: Lookup) -> int:
+            by_user: dict[str, dict[str, Generation]] = {}
+            for item in found:
+                by_user.setdefault(item.user_id, {}).setdefault(item.content_hash, item)
+            added = 0
+            now = datetime.now(UTC)
+            for user_id, items in by_user.items():
+                stored = queue.known(connection, ids, user_id, list(items))
+                new = [item for hash_, item in items.items() if hash_ not in stored]
+                queue.add(connection, ids, user_id, new, now)
+                added += len(new)
+            return added
+
+        return await self._write(work)  # type: ignore[no-any-return]
 
     async def events(self, user_id: str | None = None) -> list[PreferenceEvent]:
         """Stored events of one profile (or all), oldest first."""
