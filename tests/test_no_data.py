@@ -15,7 +15,8 @@ async def test_empty_database_answers(pl: PreferenceLearning) -> None:
     assert stats["action_counts"] == {"selected": 0, "rejected": 0}
     assert stats["top_checkpoints"] == []
     assert await pl.export_preferences() == {
-        "version": "1.0", "total_preferences": 0, "preferences": [], "stats": [],
+        "version": "1.1", "total_preferences": 0, "preferences": [], "stats": [],
+        "generations": [],
     }  # fmt: skip
     assert (await pl.check()).ok
 
