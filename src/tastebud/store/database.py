@@ -148,7 +148,7 @@ class Database:
                 # the pool's others: once more, on a new one. A write done twice changes
                 # nothing (an event is its generation id), should the first have committed.
                 return await self._once(work, read_only, here, autocommit)
-        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as error:
+        except Exception as error:  # told apart by the drivers' codes below
             if _is_about_the_database(error):
                 shown = self.url.render_as_string(hide_password=True)
                 raise DatabaseUnavailable(shown, _driver_message(error)) from error
@@ -222,15 +222,32 @@ class Database:
 
 
 def _is_about_the_database(error: BaseException) -> bool:
-    """True for failures to open or reach the database, not for a mistake in tastebud's SQL."""
-    if isinstance(error, OSError | sa.exc.InterfaceError):
-        return True
-    message = str(getattr(error, "orig", error)).lower()
-    return any(
-        sign in message
-        for sign in ("unable to open", "connect", "readonly", "read-only", "disk", "locked",
-                     "password", "does not exist", "permission", "authentication")
-    )  # fmt: skip
+    """True for failures to open or reach the database, not for a mistake in tastebud's SQL.
+
+    Told by the drivers' error codes, not by their messages: a query naming a column that does
+    not exist is a bug (a 500), though its message says "does not exist" as a missing database's
+    does.
+    """
+    if isinstance(error, OSError | sa.exc.InterfaceError | TimeoutError):
+        return True  # refused, unreachable, closed under us
+    original = getattr(error, "orig", error)
+    sqlstate = getattr(original, "sqlstate", None)  # PostgreSQL, through SQLAlchemy's asyncpg
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in _UNAVAILABLE_CLASSES or sqlstate in _UNAVAILABLE_STATES
+    code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in _SQLITE_UNAVAILABLE  # the primary code of an extended one
+    return False
+
+
+# SQLSTATE classes: connection exception, invalid authorization, invalid catalog name (no such
+# database), insufficient resources, operator intervention (shutting down, starting up).
+_UNAVAILABLE_CLASSES = {"08", "28", "3D", "53", "57"}
+# A read-only server (a standby), and a role without the rights on the tables.
+_UNAVAILABLE_STATES = {"25006", "42501"}
+# SQLite's primary result codes for a file that cannot be used: PERM, BUSY, LOCKED, READONLY,
+# IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, AUTH, NOTADB.
+_SQLITE_UNAVAILABLE = {3, 5, 6, 8, 10, 11, 13, 14, 15, 23, 26}
 
 
 def _driver_message(error: BaseException) -> str:
