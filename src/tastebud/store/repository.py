@@ -8,10 +8,10 @@ class runs it in transactions and remembers ids only once they are committed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -31,6 +31,10 @@ from tastebud.store.schema import fitted_state
 from tastebud.store.writes import Writer, WriteSummary
 
 __all__ = ["CheckReport", "Page", "Repository", "StatRow", "WriteSummary"]
+
+T = TypeVar("T")
+Transaction = Callable[[sa.Connection, Lookup], T]
+"""A transaction's work: a function of the connection and the transaction's id look-ups."""
 
 ANALYZE_AFTER = 1_000
 """Events written at once (an import) after which PostgreSQL's planner statistics are renewed."""
@@ -63,8 +67,8 @@ class Repository:
     async def close(self) -> None:
         await self.db.close()
 
-    async def _write(self, work: Any, *, autocommit: bool = False) -> Any:
-        def run(connection: sa.Connection) -> tuple[Any, Lookup]:
+    async def _write(self, work: Transaction[T], *, autocommit: bool = False) -> T:
+        def run(connection: sa.Connection) -> tuple[T, Lookup]:
             lookup = self.ids.lookup(connection, self.db.dialect)
             return work(connection, lookup), lookup
 
@@ -75,7 +79,7 @@ class Repository:
         lookup.commit()
         return result
 
-    async def _read(self, work: Any, *, small: bool = False) -> Any:
+    async def _read(self, work: Transaction[T], *, small: bool = False) -> T:
         return await self.db.read(
             lambda connection: work(connection, self.ids.lookup(connection, self.db.dialect)),
             small=small,
@@ -111,7 +115,7 @@ class Repository:
     async def delete(self, user_id: str, generation_ids: Iterable[str]) -> list[PreferenceEvent]:
         """Remove events (undo a mis-click); returns the events removed."""
         wanted = list(generation_ids)
-        return await self._write(lambda c, ids: self._writer.delete(c, ids, user_id, wanted))  # type: ignore[no-any-return]
+        return await self._write(lambda c, ids: self._writer.delete(c, ids, user_id, wanted))
 
     async def repair(self) -> CheckReport:
         """Rebuild every statistic from the events; returns what was wrong before."""
@@ -123,7 +127,7 @@ class Repository:
                 self._writer.rebuild(connection, ids, events)
             return report
 
-        return await self._write(work)  # type: ignore[no-any-return]
+        return await self._write(work)
 
     # -- the review queue ---------------------------------------------------------------------
 
@@ -177,14 +181,12 @@ class Repository:
             return outcomes
 
         if dry_run:
-            return await self._read(work)  # type: ignore[no-any-return]
-        return await self._write(work)  # type: ignore[no-any-return]
+            return await self._read(work)
+        return await self._write(work)
 
     async def generations(self, user_id: str, row_ids: Sequence[int]) -> dict[int, Generation]:
         """This profile's generations among ``row_ids``, by row id."""
-        return await self._read(  # type: ignore[no-any-return]
-            lambda c, ids: queue.by_ids(c, ids, user_id, row_ids), small=True
-        )
+        return await self._read(lambda c, ids: queue.by_ids(c, ids, user_id, row_ids), small=True)
 
     async def review(
         self,
@@ -217,15 +219,11 @@ class Repository:
         self, user_id: str | None, status: str | None, limit: int, after: int | None
     ) -> queue.QueuePage:
         """One page of generations with the status, in the order they were found."""
-        return await self._read(  # type: ignore[no-any-return]
-            lambda c, ids: queue.page(c, ids, user_id, status, limit, after)
-        )
+        return await self._read(lambda c, ids: queue.page(c, ids, user_id, status, limit, after))
 
     async def queue_counts(self, user_id: str) -> dict[str, int]:
         """How many of the profile's generations have each status."""
-        return await self._read(  # type: ignore[no-any-return]
-            lambda c, ids: queue.counts(c, ids, user_id), small=True
-        )
+        return await self._read(lambda c, ids: queue.counts(c, ids, user_id), small=True)
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -239,7 +237,7 @@ class Repository:
         """
         if half_life_days is not None:
             now = datetime.now(UTC)
-            return await self._read(  # type: ignore[no-any-return]
+            return await self._read(
                 lambda c, ids: reads.decayed_evidence(c, ids, user_id, blocks, half_life_days, now)
             )
         writes = self.cache.writes  # counted before the read's snapshot starts
@@ -250,7 +248,7 @@ class Repository:
                 return reads.evidence(connection, ids, user_id, blocks)
             return reads.cached_evidence(connection, ids, user_id, blocks, found)
 
-        return await self._read(work, small=True)  # type: ignore[no-any-return]
+        return await self._read(work, small=True)
 
     async def resolve(self, kind: str, keys: Sequence[str], user_id: str) -> dict[str, str]:
         """Requested key -> the stored key it stands for, among this profile's own models: itself,
@@ -288,27 +286,25 @@ class Repository:
                 )
             return dict(known)  # the caller may change its copy
 
-        return await self._read(work, small=True)  # type: ignore[no-any-return]
+        return await self._read(work, small=True)
 
     async def lora_uses(
         self, user_id: str, keys: Sequence[str], limit: int = 1000
     ) -> dict[str, list[tuple[float, bool, str]]]:
         """(strength, selected, checkpoint key) of the latest ``limit`` images with each LoRA."""
-        return await self._read(  # type: ignore[no-any-return]
+        return await self._read(
             lambda c, ids: reads.lora_uses(c, ids, user_id, keys, limit), small=True
         )
 
     async def families(self, kind: str, keys: Sequence[str]) -> dict[str, str | None]:
         """The recorded base model family of each checkpoint (or LoRA) key."""
-        return await self._read(  # type: ignore[no-any-return]
-            lambda c, ids: reads.families(ids, kind, keys), small=True
-        )
+        return await self._read(lambda c, ids: reads.families(ids, kind, keys), small=True)
 
     async def statistics(
         self, user_id: str | None, stat_types: Sequence[StatType] | None = None
     ) -> list[StatRow]:
         """Stored statistics of one profile (or all), optionally of some types only."""
-        return await self._read(lambda c, ids: reads.statistics(c, ids, user_id, stat_types))  # type: ignore[no-any-return]
+        return await self._read(lambda c, ids: reads.statistics(c, ids, user_id, stat_types))
 
     async def export(
         self, user_id: str | None
@@ -324,7 +320,7 @@ class Repository:
                 queue.every_generation(connection, ids, user_id),
             )
 
-        return await self._read(work)  # type: ignore[no-any-return]
+        return await self._read(work)
 
     async def restore_generations(self, found: Sequence[Generation]) -> int:
         """Store the generations of an imported review queue, each with its status and profile;
@@ -343,11 +339,11 @@ class Repository:
                 added += len(new)
             return added
 
-        return await self._write(work)  # type: ignore[no-any-return]
+        return await self._write(work)
 
     async def events(self, user_id: str | None = None) -> list[PreferenceEvent]:
         """Stored events of one profile (or all), oldest first."""
-        return await self._read(lambda c, ids: reads.events(c, ids, user_id))  # type: ignore[no-any-return]
+        return await self._read(lambda c, ids: reads.events(c, ids, user_id))
 
     async def page(
         self,
@@ -372,13 +368,11 @@ class Repository:
                 selected=selected, session_id=session_id, limit=limit, before=before,
             )  # fmt: skip
 
-        return await self._read(work)  # type: ignore[no-any-return]
+        return await self._read(work)
 
     async def judged_times(self, user_id: str, since: datetime) -> list[tuple[datetime, bool]]:
         """(when, selected) of the profile's events since ``since``."""
-        return await self._read(  # type: ignore[no-any-return]
-            lambda c, ids: reads.judged_times(c, ids, user_id, since)
-        )
+        return await self._read(lambda c, ids: reads.judged_times(c, ids, user_id, since))
 
     async def fitted_state(self, user_id: str) -> tuple[int, str] | None:
         """(events at the fit, the state as JSON) of the profile's fitted state, if any."""
@@ -400,7 +394,7 @@ class Repository:
             ).first()
             return None if row is None else (int(row[0]), str(row[1]))
 
-        return await self._read(work, small=True)  # type: ignore[no-any-return]
+        return await self._read(work, small=True)
 
     async def save_fitted_state(self, user_id: str, events: int, state: str) -> None:
         """Keep the profile's fitted state (replacing the one before)."""
@@ -421,7 +415,7 @@ class Repository:
 
     async def profile_totals(self) -> dict[str, int]:
         """Every profile and its number of events."""
-        return await self._read(lambda c, ids: reads.profile_totals(c), small=True)  # type: ignore[no-any-return]
+        return await self._read(lambda c, ids: reads.profile_totals(c), small=True)
 
     async def create_profile(self, user_id: str) -> bool:
         """Make an empty profile; False when it exists already."""
@@ -432,7 +426,7 @@ class Repository:
             ids.profile_ids([user_id], create=True)
             return True
 
-        return await self._write(work)  # type: ignore[no-any-return]
+        return await self._write(work)
 
     async def ping(self) -> None:
         """Run the smallest query there is; raises when the database cannot be reached."""
@@ -442,4 +436,4 @@ class Repository:
 
     async def check(self) -> CheckReport:
         """Compare every stored statistic with a recomputation from the events."""
-        return await self._read(lambda c, ids: reads.check(c, ids)[0])  # type: ignore[no-any-return]
+        return await self._read(lambda c, ids: reads.check(c, ids)[0])
