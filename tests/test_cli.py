@@ -202,3 +202,41 @@ def test_stats_of_a_profile_that_does_not_exist_says_so(db: Path) -> None:
     code, out, err = tastebud("stats", "--user", "defualt", "--db", db)
     assert code == 1 and out == ""
     assert "no profile 'defualt' (profiles: default)" in err
+
+
+def test_json_is_what_the_http_api_answers(db: Path) -> None:
+    """`--json` prints the HTTP API's own answer: the same fields, the same rounding, the same
+    meaning of each word (before: unrounded numbers, a ranking whose "confidence" was the
+    evidence level, LoRAs without their reasons)."""
+    import httpx
+
+    from test_server import serving
+
+    assert tastebud("demo", "--db", db)[0] == 0
+    prompt = "beach at sunset"
+    answers = {}
+    for command in (["recommend", prompt, "--count", "3"], ["loras", prompt, "-c", "epicrealismXL"],
+                    ["explore", prompt, "--seed", "7"]):  # fmt: skip
+        code, out, err = tastebud(*command, "--user", "demo", "--db", db, "--json")
+        assert code == 0, err
+        answers[command[0]] = json.loads(out)
+    with serving("--db", str(db)) as base:
+
+        def ask(path: str, **params: object) -> object:
+            query = {"prompt": prompt, "user_id": "demo", **params}
+            answer = httpx.get(base + path, params=query, timeout=30)  # type: ignore[arg-type]
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            if isinstance(body, dict):
+                body.pop("user_id", None)
+            return body
+
+        checkpoint = ask("/api/preferences/recommend/checkpoint")
+        loras = ask("/api/preferences/recommend/loras", count=3, include_avoided=True,
+                    checkpoint=answers["recommend"]["checkpoint"])  # fmt: skip
+        assert answers["recommend"] == {**checkpoint, "loras": loras}
+        assert "evidence_level" in answers["recommend"]["ranking"][0]
+        assert answers["loras"] == ask(
+            "/api/preferences/recommend/lora-set", checkpoint="epicrealismXL"
+        )
+        assert answers["explore"] == ask("/api/preferences/explore", seed=7)

@@ -298,21 +298,9 @@ def recommend(
     with _errors_as_one_line():
         found, loras = _run(ask, db, half_life_days)
     if as_json:
-        terminal.print_json(
-            {
-                "checkpoint": found.checkpoint,
-                "confidence": found.confidence,
-                "evidence_level": found.evidence_level,
-                "label": found.label,
-                "why": found.why,
-                "reasons": found.reasons,
-                "ranking": [item._asdict() for item in found.ranking],
-                "loras": [
-                    {**_lora_dict(lora), **({"avoided": True} if lora.avoided else {})}
-                    for lora in loras
-                ],
-            }
-        )  # fmt: skip
+        # The HTTP API's answer (GET /api/preferences/recommend/checkpoint), with the LoRAs of
+        # GET /api/preferences/recommend/loras?include_avoided=true beside it.
+        terminal.print_json({**found.to_dict(), "loras": [lora.to_dict() for lora in loras]})
         return
     if found.checkpoint is None:
         out.print(f"No checkpoint to recommend: profile {user!r} has no history; give --available.")
@@ -348,21 +336,9 @@ def loras(
     with _errors_as_one_line():
         found = _run(ask, db, half_life_days)
     if as_json:
-        terminal.print_json(
-            {
-                "enabled": [_lora_dict(lora) for lora in found.enabled],
-                "left_out": [_lora_dict(lora) for lora in found.left_out],
-                "tags": found.tags,
-                "why": found.why,
-            }
-        )
+        terminal.print_json(found.to_dict())
         return
     terminal.show_lora_set(found)
-
-
-def _lora_dict(lora: LoraScore) -> dict[str, Any]:
-    return {"lora": lora.name, "score": round(lora.score, 4), "strength": lora.strength,
-            "why": lora.why, "reasons": list(lora.evidence)}  # fmt: skip
 
 
 @app.command()
@@ -399,14 +375,7 @@ def explore(
     with _errors_as_one_line():
         found = _run(ask, db, half_life_days)
     if as_json:
-        terminal.print_json(
-            {
-                "batch": found.batch,
-                "allocations": [item._asdict() for item in found.allocations],
-                "slots": [{"checkpoint": c, "propensity": p} for c, p in found.slots],
-                "why": found.why,
-            }
-        )
+        terminal.print_json(found.to_dict())
         return
     if not found.allocations:
         out.print(f"Nothing to explore: profile {user!r} has no history; give --available.")

@@ -1,4 +1,8 @@
-"""What a recommendation answers: the checkpoint, the LoRAs, an Explore split, and why."""
+"""What a recommendation answers: the checkpoint, the LoRAs, an Explore split, and why.
+
+Each answer owns its JSON form (``to_dict``): the HTTP API and the CLI's ``--json`` print the
+same, scores rounded to 4 places.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,11 @@ class LoraScore(NamedTuple):
     avoided: bool = False
     """Left out: it clashes with the checkpoint, or was made for another model family."""
 
+    def to_dict(self) -> dict[str, Any]:
+        shown = {"lora": self.name, "score": round(self.score, 4), "strength": self.strength,
+                 "why": self.why, "reasons": list(self.evidence)}  # fmt: skip
+        return {**shown, "avoided": True} if self.avoided else shown
+
 
 class LoraSet(NamedTuple):
     """The LoRAs to enable for a prompt and checkpoint (smart selection), and those left out."""
@@ -27,6 +36,14 @@ class LoraSet(NamedTuple):
     """The enabled LoRAs as prompt tags: ``<lora:add_detail:0.6> <lora:film_grain:0.4>``."""
     why: str
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "enabled": [lora.to_dict() for lora in self.enabled],
+            "left_out": [lora.to_dict() for lora in self.left_out],
+            "tags": self.tags,
+            "why": self.why,
+        }
+
 
 class RankedCheckpoint(NamedTuple):
     """One candidate checkpoint of a ranking, with the evidence behind its score."""
@@ -34,7 +51,12 @@ class RankedCheckpoint(NamedTuple):
     checkpoint: str
     score: float
     evidence: int
-    confidence: float
+    evidence_level: float
+    """How much history stands behind the score, 0 to 1 (``min(evidence / 20, 1)``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checkpoint": self.checkpoint, "score": round(self.score, 4),
+                "evidence": self.evidence, "evidence_level": round(self.evidence_level, 4)}  # fmt: skip
 
 
 class Recommendation(NamedTuple):
@@ -55,6 +77,19 @@ class Recommendation(NamedTuple):
     keywords: list[str]
     ranking: list[RankedCheckpoint]
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checkpoint": self.checkpoint,
+            "confidence": round(self.confidence, 4),
+            "evidence": self.evidence,
+            "evidence_level": round(self.evidence_level, 4),
+            "label": self.label,
+            "why": self.why,
+            "reasons": self.reasons,
+            "keywords": self.keywords,
+            "ranking": [item.to_dict() for item in self.ranking],
+        }
+
 
 class Allocation(NamedTuple):
     """How many images of an Explore batch go to one checkpoint."""
@@ -74,3 +109,18 @@ class Exploration(NamedTuple):
     slots: list[tuple[str, float]]
     """(checkpoint, propensity) for each image of the batch, in order."""
     why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "allocations": [
+                {"checkpoint": item.checkpoint, "images": item.images,
+                 "propensity": item.propensity, "score": round(item.score, 4)}
+                for item in self.allocations
+            ],
+            "slots": [
+                {"checkpoint": checkpoint, "propensity": propensity}
+                for checkpoint, propensity in self.slots
+            ],
+            "why": self.why,
+        }  # fmt: skip

@@ -38,7 +38,7 @@ def show_recommendation(found: Recommendation, loras: list[LoraScore]) -> None:
     table = Table("checkpoint", "score", "images", "evidence", title="Every candidate")
     for item in found.ranking[:10]:
         table.add_row(
-            item.checkpoint, f"{item.score:.2f}", str(item.evidence), f"{item.confidence:.0%}"
+            item.checkpoint, f"{item.score:.2f}", str(item.evidence), f"{item.evidence_level:.0%}"
         )
     out.print(table)
     kept = [lora for lora in loras if not lora.avoided]

@@ -17,7 +17,6 @@ from tastebud import __version__
 from tastebud.api.errors import ApiError, detail
 from tastebud.errors import InvalidInput, InvalidJson
 from tastebud.names import canonical
-from tastebud.recommendations import LoraScore
 from tastebud.service import MAX_PAGE, PreferenceLearning
 
 router = APIRouter(prefix="/api")
@@ -111,29 +110,7 @@ async def recommend_checkpoint(
     found = await learning.recommend(prompt, _names(available), user_id=user_id)
     # Straight to JSON (as below): the answer is plain data, and FastAPI's encoder walking it
     # again was a tenth of a recommendation's time.
-    return JSONResponse(
-        {
-            "checkpoint": found.checkpoint,
-            # The seed's meaning: the recommended checkpoint's estimated selection rate.
-            "confidence": round(found.confidence, 4),
-            "evidence": found.evidence,
-            "evidence_level": round(found.evidence_level, 4),
-            "label": found.label,
-            "why": found.why,
-            "reasons": found.reasons,
-            "keywords": found.keywords,
-            "user_id": user_id,
-            "ranking": [
-                {
-                    "checkpoint": item.checkpoint,
-                    "score": round(item.score, 4),
-                    "evidence": item.evidence,
-                    "evidence_level": round(item.confidence, 4),
-                }
-                for item in found.ranking
-            ],
-        }
-    )
+    return JSONResponse({**found.to_dict(), "user_id": user_id})
 
 
 @router.get(
@@ -152,36 +129,7 @@ async def explore(
     found = await learning.explore(
         prompt, batch, _names(available), top=top, seed=seed, user_id=user_id
     )
-    return JSONResponse(
-        {
-            "batch": found.batch,
-            "allocations": [
-                {
-                    "checkpoint": item.checkpoint,
-                    "images": item.images,
-                    "propensity": item.propensity,
-                    "score": round(item.score, 4),
-                }
-                for item in found.allocations
-            ],
-            "slots": [
-                {"checkpoint": checkpoint, "propensity": propensity}
-                for checkpoint, propensity in found.slots
-            ],
-            "why": found.why,
-            "user_id": user_id,
-        }
-    )
-
-
-def _lora_json(lora: LoraScore) -> dict[str, Any]:
-    return {
-        "lora": lora.name,
-        "score": round(lora.score, 4),
-        "strength": lora.strength,
-        "why": lora.why,
-        "reasons": list(lora.evidence),
-    }
+    return JSONResponse({**found.to_dict(), "user_id": user_id})
 
 
 @router.get(
@@ -201,14 +149,7 @@ async def recommend_lora_set(
     found = await learning.recommend_lora_set(
         prompt, checkpoint, most=most, available_loras=_names(available), user_id=user_id
     )
-    return JSONResponse(
-        {
-            "enabled": [_lora_json(lora) for lora in found.enabled],
-            "left_out": [_lora_json(lora) for lora in found.left_out],
-            "tags": found.tags,
-            "why": found.why,
-        }
-    )
+    return JSONResponse(found.to_dict())
 
 
 @router.get("/preferences/recommend/loras", summary="The best LoRAs for a prompt and checkpoint")
@@ -228,13 +169,7 @@ async def recommend_loras(
     loras = await learning.explain_loras(
         prompt, checkpoint, count, available_loras=_names(available), user_id=user_id
     )
-    return JSONResponse(
-        [
-            {**_lora_json(lora), **({"avoided": True} if lora.avoided else {})}
-            for lora in loras
-            if include_avoided or not lora.avoided
-        ]
-    )
+    return JSONResponse([lora.to_dict() for lora in loras if include_avoided or not lora.avoided])
 
 
 # -- recording --------------------------------------------------------------------------------
