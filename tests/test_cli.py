@@ -32,7 +32,7 @@ def _stats(db: Path, user: str = "default") -> dict:
 
 def test_every_command_has_help_with_an_example() -> None:
     for command in ("serve", "demo", "record", "recommend", "stats", "export", "import", "check",
-                    "repair", "explore", "import-images", "watch"):  # fmt: skip
+                    "repair", "explore", "import-images", "watch", "profiles", "forget"):  # fmt: skip
         code, out, _ = tastebud(command, "--help")
         assert code == 0 and "Example" in out and "tastebud " + command in out, command
 
@@ -240,3 +240,31 @@ def test_json_is_what_the_http_api_answers(db: Path) -> None:
             "/api/preferences/recommend/lora-set", checkpoint="epicrealismXL"
         )
         assert answers["explore"] == ask("/api/preferences/explore", seed=7)
+
+
+def test_profiles_lists_each_with_its_images(db: Path) -> None:
+    assert tastebud("profiles", "--db", db)[1].startswith("No profiles yet")
+    tastebud("record", "cat", "-c", "a", "--selected", "--user", "zoé", "--db", db)
+    tastebud("record", "dog", "-c", "a", "--rejected", "--db", db)
+    tastebud("record", "owl", "-c", "a", "--rejected", "--db", db)
+    code, out, _ = tastebud("profiles", "--db", db)
+    assert code == 0 and [line.split() for line in out.splitlines()] == [
+        ["default", "2", "images"], ["zoé", "1", "images"],
+    ]  # fmt: skip
+    assert json.loads(tastebud("profiles", "--db", db, "--json")[1]) == {"default": 2, "zoé": 1}
+
+
+def test_forget_asks_first_and_removes_only_that_image(db: Path) -> None:
+    tastebud("record", "cat", "-c", "a", "--selected", "-g", "g1", "--db", db)
+    tastebud("record", "dog", "-c", "a", "--rejected", "-g", "g2", "--db", db)
+    result = CliRunner().invoke(app, ["forget", "g1", "--db", str(db)], input="n\n")
+    assert result.exit_code == 1 and "nothing forgotten" in result.stderr
+    assert _stats(db)["total_preferences"] == 2
+    result = CliRunner().invoke(app, ["forget", "g1", "--db", str(db)], input="y\n")
+    assert result.exit_code == 0, result.stderr
+    stats = _stats(db)
+    assert stats["total_preferences"] == 1 and stats["action_counts"]["rejected"] == 1
+    code, _, err = tastebud("forget", "g1", "--yes", "--db", db)
+    assert code == 1 and "profile 'default' has no image 'g1'" in err
+    code, out, _ = tastebud("check", "--db", db)
+    assert code == 0, out

@@ -411,6 +411,53 @@ def stats(user: User = "default", db: Database = DATABASE, as_json: AsJson = Fal
         terminal.show_stats(found)
 
 
+@app.command()
+def profiles(db: Database = DATABASE, as_json: AsJson = False) -> None:
+    """List the profiles on the database, with each one's number of judged images.
+
+    \b
+    Example:
+      tastebud profiles
+    """
+    with _errors_as_one_line():
+        found = _run(lambda pl: pl.list_profiles(), db)
+    if as_json:
+        terminal.print_json(found)
+        return
+    if not found:
+        out.print("No profiles yet: the first recorded image makes one ('default').")
+        return
+    width = max(len(name) for name in found)
+    for name, total in sorted(found.items()):
+        out.print(f"{name:<{width}}  {total:>7,} images", highlight=False, markup=False)
+
+
+@app.command()
+def forget(
+    generation_id: Annotated[
+        str, typer.Argument(metavar="GENERATION_ID", help="The image's generation id.")
+    ],
+    user: User = "default",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+    db: Database = DATABASE,
+) -> None:
+    """Forget one recorded image (a mis-click): its event goes, and the statistics with it.
+
+    \b
+    Example:
+      tastebud forget g1 --user demo
+    """
+    if not yes and not typer.confirm(
+        f"Forget image {generation_id!r} of profile {user!r}?", err=True
+    ):
+        err.print("nothing forgotten", highlight=False)
+        raise typer.Exit(1)
+    with _errors_as_one_line():
+        if not _run(lambda pl: pl.delete_preference(generation_id, user_id=user), db):
+            raise InvalidInput("generation_id", f"profile {user!r} has no image {generation_id!r}")
+    out.print(f"forgot {generation_id!r} of profile {user!r}", highlight=False, markup=False)
+
+
 # -- export, import, check ------------------------------------------------------------------------
 
 
