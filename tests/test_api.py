@@ -572,3 +572,19 @@ def test_listening_beyond_loopback_needs_a_token() -> None:
     assert Settings(host="0.0.0.0", token="correct-horse-battery").token == "correct-horse-battery"
     for loopback in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):
         assert Settings(host=loopback).token is None
+
+
+async def test_delete_a_profile_over_http(tmp_path: Any) -> None:
+    app = create_app(Settings(database=tmp_path / "p.db"))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
+    ) as api:
+        for user_id in ("alice", "bob"):
+            event = {**_event(f"{user_id}-1", selected=True), "user_id": user_id}
+            assert (await api.post("/api/preferences", json=event)).status_code == 201
+        answer = await api.delete("/api/profiles/alice")
+        assert answer.status_code == 200 and answer.json() == {"user_id": "alice", "events": 1}
+        _error(await api.delete("/api/profiles/alice"), 404, "user_id")
+        profiles = (await api.get("/api/profiles")).json()["profiles"]
+        assert profiles == [{"user_id": "bob", "total": 1}]
+    await app.state.preferences.aclose()

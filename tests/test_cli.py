@@ -32,7 +32,8 @@ def _stats(db: Path, user: str = "default") -> dict:
 
 def test_every_command_has_help_with_an_example() -> None:
     for command in ("serve", "demo", "record", "recommend", "stats", "export", "import", "check",
-                    "repair", "explore", "import-images", "watch", "profiles", "forget"):  # fmt: skip
+                    "repair", "explore", "import-images", "watch", "profiles", "forget",
+                    "forget-profile"):  # fmt: skip
         code, out, _ = tastebud(command, "--help")
         assert code == 0 and "Example" in out and "tastebud " + command in out, command
 
@@ -268,3 +269,15 @@ def test_forget_asks_first_and_removes_only_that_image(db: Path) -> None:
     assert code == 1 and "profile 'default' has no image 'g1'" in err
     code, out, _ = tastebud("check", "--db", db)
     assert code == 0, out
+
+
+def test_forget_profile_asks_first_and_removes_only_that_profile(db: Path) -> None:
+    tastebud("record", "cat", "-c", "a", "--selected", "--user", "alice", "--db", db)
+    tastebud("record", "dog", "-c", "a", "--rejected", "--user", "bob", "--db", db)
+    result = CliRunner().invoke(app, ["forget-profile", "alice", "--db", str(db)], input="n\n")
+    assert result.exit_code == 1 and "nothing deleted" in result.stderr
+    code, out, err = tastebud("forget-profile", "alice", "-y", "--db", db)
+    assert code == 0 and "deleted profile 'alice' (1 images)" in out, err
+    assert json.loads(tastebud("profiles", "--json", "--db", db)[1]) == {"bob": 1}
+    code, _, err = tastebud("forget-profile", "alice", "-y", "--db", db)
+    assert code == 1 and "there is no profile 'alice'" in err

@@ -270,3 +270,39 @@ async def test_an_import_leaves_postgresql_planner_statistics_fresh(
     finally:
         await engine.dispose()
     assert analysed == dict.fromkeys(tables, True)
+
+
+async def test_deleting_a_profile_removes_all_of_it_and_nothing_else(database: str) -> None:
+    """Events, statistics, review queue and fitted state of one profile go; another profile's
+    events and statistics stay as they were (its scores may move: they learn from everyone's). A second process that still remembers the profile's id (a second
+    server worker) records for that name afterwards as for a new profile."""
+    async with (
+        PreferenceLearning(database=database) as first,
+        PreferenceLearning(database=database) as second,
+    ):
+        for user_id in ("alice", "bob"):
+            for number in range(25):
+                await first.record_preference(
+                    prompt=f"beach at sunset {number % 3}", checkpoint="sunny",
+                    selected=number % 3 != 0, generation_id=f"{user_id}-{number}",
+                    user_id=user_id,
+                )  # fmt: skip
+        await second.record_preference(
+            prompt="forest", checkpoint="gloomy", selected=True, generation_id="x", user_id="alice"
+        )  # the second process now remembers alice's id
+        await first.refit(user_id="alice")
+        bob_export = await first.export_preferences(user_id="bob")
+
+        assert await first.delete_profile("alice") == 26
+        assert await first.delete_profile("alice") is None
+        assert await first.list_profiles() == {"bob": 25}
+        assert await first.get_preferences(user_id="alice") == []
+        assert await first.export_preferences(user_id="bob") == bob_export
+        assert (await first.check()).ok
+
+        await second.record_preference(
+            prompt="forest", checkpoint="gloomy", selected=False, generation_id="y",
+            user_id="alice",
+        )  # fmt: skip
+        assert (await second.list_profiles()) == {"bob": 25, "alice": 1}
+        assert (await second.check()).ok

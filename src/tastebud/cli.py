@@ -458,6 +458,30 @@ def forget(
     out.print(f"forgot {generation_id!r} of profile {user!r}", highlight=False, markup=False)
 
 
+@app.command("forget-profile")
+def forget_profile(
+    profile: Annotated[str, typer.Argument(metavar="PROFILE", help="The profile to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+    db: Database = DATABASE,
+) -> None:
+    """Delete a profile and everything of it: its events, statistics and review queue.
+
+    \b
+    Example:
+      tastebud forget-profile demo
+    """
+    if not yes and not typer.confirm(
+        f"Delete profile {profile!r} and everything learned of it?", err=True
+    ):
+        err.print("nothing deleted", highlight=False)
+        raise typer.Exit(1)
+    with _errors_as_one_line():
+        events = _run(lambda pl: pl.delete_profile(profile), db)
+        if events is None:
+            raise InvalidInput("profile", f"there is no profile {profile!r}")
+    out.print(f"deleted profile {profile!r} ({events} images)", highlight=False, markup=False)
+
+
 # -- export, import, check ------------------------------------------------------------------------
 
 

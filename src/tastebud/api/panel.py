@@ -74,6 +74,17 @@ async def create_profile(request: Request, learning: Learning) -> dict[str, Any]
     return {"user_id": body["user_id"], "total": 0}
 
 
+@router.delete(
+    "/profiles/{user_id:path}",
+    summary="Delete a profile and everything of it (events, statistics, review queue)",
+)
+async def delete_profile(user_id: str, learning: Learning) -> dict[str, Any]:
+    forgotten = await learning.delete_profile(user_id)
+    if forgotten is None:
+        raise ApiError(404, "Not found", [detail("user_id", f"no profile {user_id!r}")])
+    return {"user_id": user_id, "events": forgotten}
+
+
 def _report(report: Any) -> dict[str, Any]:
     return {
         "ok": report.ok,

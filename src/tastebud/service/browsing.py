@@ -88,6 +88,17 @@ class Browsing(ServiceBase):
         user_id = check_user_id(user_id)
         return await (await self._store()).create_profile(user_id)
 
+    async def delete_profile(self, user_id: str) -> int | None:
+        """Delete a profile and everything of it (events, statistics, review queue, fitted
+        state); returns how many events it had, None when there is no such profile. Nothing of
+        another profile changes. (A second server worker forgets it at its next write of it, and
+        its copy of the fitted state within 30 seconds.)"""
+        user_id = check_user_id(user_id)
+        removed = await (await self._store()).delete_profile(user_id)
+        for kept in (self._fitted, self._versions, self._strategies):
+            kept.pop(user_id, None)
+        return removed
+
     async def list_preferences(
         self,
         *,

@@ -59,6 +59,7 @@ class Lookup:
         self._new_profiles: dict[str, int] = {}
         self._new_keywords: dict[str, int] = {}
         self._new_models: dict[tuple[str, str], Model] = {}
+        self._gone_profiles: set[str] = set()
 
     @property
     def dialect_name(self) -> str:
@@ -66,6 +67,8 @@ class Lookup:
 
     def commit(self) -> None:
         """Remember the ids this transaction created or changed; call after it committed."""
+        for user_id in self._gone_profiles:
+            self._ids.profiles.pop(user_id, None)
         self._ids.profiles.update(self._new_profiles)
         self._ids.keywords.update(self._new_keywords)
         for model in self._new_models.values():
@@ -87,6 +90,11 @@ class Lookup:
             sorted(set(user_ids)), self._ids.profiles, self._new_profiles, profiles.c.user_id,
             profiles.c.id, {"created_at": datetime.now(UTC)} if create else None,
         )  # fmt: skip
+
+    def forget_profile(self, user_id: str) -> None:
+        """The profile was deleted: its id is forgotten once this transaction commits."""
+        self._gone_profiles.add(user_id)
+        self._new_profiles.pop(user_id, None)
 
     # -- keywords -----------------------------------------------------------------------------
 

@@ -68,3 +68,9 @@ def lock_everything(connection: sa.Connection) -> None:
     repair reads every event and every statistic and rewrites them, and a write committed in
     between would be counted by neither or lost."""
     connection.execute(_EXCLUSIVE_LOCK, {"space": LOCK_SPACE, "key": EVERYTHING})
+
+
+def lock_profile(connection: sa.Connection, profile: int) -> None:
+    """Wait for the profile's writers in progress and keep new ones out until the transaction
+    ends (a profile's deletion): they hold its lock shared."""
+    connection.execute(_EXCLUSIVE_LOCK, {"space": LOCK_SPACE, "key": profile})

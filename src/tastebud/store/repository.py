@@ -27,7 +27,14 @@ from tastebud.store.database import Database
 from tastebud.store.ids import Ids, Lookup
 from tastebud.store.migrations import migrate
 from tastebud.store.reads import CheckReport, Page, StatRow
-from tastebud.store.schema import fitted_state
+from tastebud.store.schema import (
+    fitted_state,
+    generations,
+    image_cleanup,
+    preference_stats,
+    profiles,
+    user_preferences,
+)
 from tastebud.store.writes import Writer, WriteSummary
 
 __all__ = ["CheckReport", "Page", "Repository", "StatRow", "WriteSummary"]
@@ -73,7 +80,16 @@ class Repository:
             return work(connection, lookup), lookup
 
         try:
-            result, lookup = await self.db.write(run, autocommit=autocommit)
+            try:
+                result, lookup = await self.db.write(run, autocommit=autocommit)
+            except sa.exc.IntegrityError as error:
+                if not _names_a_deleted_row(error):
+                    raise
+                # An id this process remembered belongs to a row that is gone (a profile deleted
+                # by another worker): forget every remembered id and run the work once more. A
+                # write done twice changes nothing, so the retry is safe.
+                self.ids.forget()
+                result, lookup = await self.db.write(run, autocommit=autocommit)
         finally:
             self.cache.wrote()  # after the commit: a read from now on starts a new snapshot
         lookup.commit()
@@ -417,6 +433,27 @@ class Repository:
         """Every profile and its number of events."""
         return await self._read(lambda c, ids: reads.profile_totals(c), small=True)
 
+    async def delete_profile(self, user_id: str) -> int | None:
+        """Delete a profile and everything of it: events, statistics, review queue, fitted
+        state. Returns how many events it had; None when there is no such profile. Nothing of
+        another profile is touched (statistics are kept per profile)."""
+
+        def work(connection: sa.Connection, ids: Lookup) -> int | None:
+            profile = ids.profile_ids([user_id]).get(user_id)
+            if profile is None:
+                return None
+            self._writer.lock_profile(connection, profile)
+            events = connection.execute(
+                user_preferences.delete().where(user_preferences.c.profile_id == profile)
+            ).rowcount
+            for table in (preference_stats, generations, fitted_state, image_cleanup):
+                connection.execute(table.delete().where(table.c.profile_id == profile))
+            connection.execute(profiles.delete().where(profiles.c.id == profile))
+            ids.forget_profile(user_id)
+            return int(events)
+
+        return await self._write(work)
+
     async def create_profile(self, user_id: str) -> bool:
         """Make an empty profile; False when it exists already."""
 
@@ -437,3 +474,11 @@ class Repository:
     async def check(self) -> CheckReport:
         """Compare every stored statistic with a recomputation from the events."""
         return await self._read(lambda c, ids: reads.check(c, ids)[0])
+
+
+def _names_a_deleted_row(error: sa.exc.IntegrityError) -> bool:
+    """Whether the write failed on a foreign key: it named a row (a profile) that is gone."""
+    original = error.orig
+    if getattr(original, "sqlstate", None) == "23503":  # PostgreSQL: foreign_key_violation
+        return True
+    return "FOREIGN KEY" in str(original) and getattr(original, "sqlite_errorcode", 0) == 787

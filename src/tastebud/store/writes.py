@@ -106,6 +106,11 @@ class Writer:
         if self._postgres:  # SQLite has one writer at a time
             locks.lock_images(connection, profile_ids, images)
 
+    def lock_profile(self, connection: sa.Connection, profile: int) -> None:
+        """On PostgreSQL, hold the profile's lock alone (its writers wait) until the end."""
+        if self._postgres:
+            locks.lock_profile(connection, profile)
+
     def lock_everything(self, connection: sa.Connection) -> None:
         """On PostgreSQL, ``locks.lock_everything``: a repair's lock."""
         if self._postgres:
