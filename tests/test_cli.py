@@ -250,7 +250,7 @@ def test_profiles_lists_each_with_its_images(db: Path) -> None:
     tastebud("record", "owl", "-c", "a", "--rejected", "--db", db)
     code, out, _ = tastebud("profiles", "--db", db)
     assert code == 0 and [line.split() for line in out.splitlines()] == [
-        ["default", "2", "images"], ["zoé", "1", "images"],
+        ["default", "2", "images"], ["zoé", "1", "image"],
     ]  # fmt: skip
     assert json.loads(tastebud("profiles", "--db", db, "--json")[1]) == {"default": 2, "zoé": 1}
 
@@ -277,7 +277,7 @@ def test_forget_profile_asks_first_and_removes_only_that_profile(db: Path) -> No
     result = CliRunner().invoke(app, ["forget-profile", "alice", "--db", str(db)], input="n\n")
     assert result.exit_code == 1 and "nothing deleted" in result.stderr
     code, out, err = tastebud("forget-profile", "alice", "-y", "--db", db)
-    assert code == 0 and "deleted profile 'alice' (1 images)" in out, err
+    assert code == 0 and "deleted profile 'alice' (1 image)" in out, err
     assert json.loads(tastebud("profiles", "--json", "--db", db)[1]) == {"bob": 1}
     code, _, err = tastebud("forget-profile", "alice", "-y", "--db", db)
     assert code == 1 and "there is no profile 'alice'" in err

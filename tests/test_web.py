@@ -595,3 +595,34 @@ def test_the_api_docs_work_without_the_internet(page: Page, server: dict[str, An
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     assert any("/api/preferences/recommend/checkpoint" in path for path in paths), paths
     assert elsewhere == []
+
+
+def test_the_data_page_deletes_another_profile_after_asking(
+    page: Page, server: dict[str, Any]
+) -> None:
+    event = {"prompt": "owl at night", "checkpoint": "a", "selected": True, "user_id": "carol"}
+    assert httpx.post(server["base"] + "/api/preferences", json=event).status_code == 201
+    page.goto(server["base"] + "/?user_id=demo#/data")
+    row = page.locator("#profile-table tr[data-profile=carol]")
+    expect(row).to_be_visible()
+    expect(page.locator("#profile-table tr[data-profile=demo] button")).to_have_count(0)
+    asked: list[str] = []
+
+    def answer(accept: bool) -> Any:
+        def on_dialog(dialog: Any) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        return on_dialog
+
+    page.once("dialog", answer(False))
+    page.get_by_role("button", name="Delete carol").click()
+    expect(row).to_be_visible()
+    assert "carol" in asked[0] and "cannot be undone" in asked[0]
+    assert any(p["user_id"] == "carol" for p in _api(server, "/api/profiles")["profiles"])
+    page.once("dialog", answer(True))
+    page.get_by_role("button", name="Delete carol").click()
+    expect(page.locator("#profile-result")).to_contain_text("Deleted profile “carol” (1 event)")
+    expect(row).to_have_count(0)
+    assert not any(p["user_id"] == "carol" for p in _api(server, "/api/profiles")["profiles"])
+    assert _api(server, "/api/check")["ok"]

@@ -429,7 +429,7 @@ def profiles(db: Database = DATABASE, as_json: AsJson = False) -> None:
         return
     width = max(len(name) for name in found)
     for name, total in sorted(found.items()):
-        out.print(f"{name:<{width}}  {total:>7,} images", highlight=False, markup=False)
+        out.print(f"{name:<{width}}  {_images(total)}", highlight=False, markup=False)
 
 
 @app.command()
@@ -479,7 +479,11 @@ def forget_profile(
         events = _run(lambda pl: pl.delete_profile(profile), db)
         if events is None:
             raise InvalidInput("profile", f"there is no profile {profile!r}")
-    out.print(f"deleted profile {profile!r} ({events} images)", highlight=False, markup=False)
+    out.print(f"deleted profile {profile!r} ({_images(events)})", highlight=False, markup=False)
+
+
+def _images(count: int) -> str:
+    return f"{count:,} image" if count == 1 else f"{count:,} images"
 
 
 # -- export, import, check ------------------------------------------------------------------------

@@ -777,11 +777,28 @@ async function loadProfiles() {
             h("td", { class: "num" }, Number(p.total).toLocaleString()),
             h("td", {}, p.user_id === state.user
               ? h("span", { class: "muted" }, "current")
-              : h("button", { type: "button", onclick: () => switchProfile(p.user_id), "aria-label": `Switch to ${p.user_id}` }, "Switch")))))))
+              : [h("button", { type: "button", onclick: () => switchProfile(p.user_id), "aria-label": `Switch to ${p.user_id}` }, "Switch"),
+                 " ",
+                 h("button", { type: "button", class: "quiet", onclick: () => deleteProfile(p.user_id), "aria-label": `Delete ${p.user_id}` }, "Delete")]))))))
       : h("p", { class: "muted" }, "No profile has events yet."));
   } catch (error) {
     if (current()) root.replaceChildren(errorView(error));
   }
+}
+
+/** Delete another profile (never the one shown), after the browser's own confirmation. */
+async function deleteProfile(name) {
+  const out = $("#profile-result");
+  if (!confirm(`Delete profile “${name}” and everything learned of it? This cannot be undone.`)) return;
+  try {
+    const gone = await api(`/api/profiles/${encodeURIComponent(name)}`, { method: "DELETE", profile: false });
+    const events = Number(gone.events);
+    out.replaceChildren(h("p", { class: "notice" }, `Deleted profile “${name}” (${events.toLocaleString()} ${events === 1 ? "event" : "events"}).`));
+  } catch (error) {
+    out.replaceChildren(errorView(error));
+  }
+  loadProfiles();
+  fillProfiles();
 }
 
 async function createProfile(event) {
