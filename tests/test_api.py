@@ -588,3 +588,17 @@ async def test_delete_a_profile_over_http(tmp_path: Any) -> None:
         profiles = (await api.get("/api/profiles")).json()["profiles"]
         assert profiles == [{"user_id": "bob", "total": 1}]
     await app.state.preferences.aclose()
+
+
+async def test_download_of_events_names_the_formats_it_has(tmp_path: Any) -> None:
+    app = create_app(Settings(database=tmp_path / "p.db"))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
+    ) as api:
+        body = _error(await api.get("/api/preferences/download?format=xml"), 422, "format")
+        assert body["details"][0]["reason"] == "must be 'csv' or 'json'"
+        assert (await api.post("/api/preferences", json=_event("g", selected=True))).is_success
+        answer = await api.get("/api/preferences/download")
+        assert answer.text.splitlines()[0].startswith("timestamp,action,implicit,checkpoint")
+        assert len(answer.text.splitlines()) == 2
+    await app.state.preferences.aclose()

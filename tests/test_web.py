@@ -626,3 +626,42 @@ def test_the_data_page_deletes_another_profile_after_asking(
     expect(row).to_have_count(0)
     assert not any(p["user_id"] == "carol" for p in _api(server, "/api/profiles")["profiles"])
     assert _api(server, "/api/check")["ok"]
+
+
+def test_the_events_page_lists_filters_and_downloads_what_it_shows(
+    page: Page, server: dict[str, Any]
+) -> None:
+    import csv
+    import io
+
+    everything = _api(server, "/api/preferences", user_id="demo", limit=1)
+    page.goto(server["base"] + "/?user_id=demo#/events")
+    expect(page.locator("#events-total")).to_have_text(f"{everything['total']:,} events")
+    expect(page.locator("#events-table tbody tr")).to_have_count(50)
+    page.get_by_role("button", name="More").click()
+    expect(page.locator("#events-table tbody tr")).to_have_count(100)
+
+    checkpoint = everything["preferences"][0]["checkpoint"]
+    wanted = {"user_id": "demo", "checkpoint": checkpoint, "action": "rejected", "limit": 1}
+    total = _api(server, "/api/preferences", **wanted)["total"]
+    page.locator("#events-checkpoint").fill(checkpoint)
+    page.get_by_label("Kept or rejected").select_option("rejected")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#events-total")).to_have_text(f"{total:,} events")
+    shown = page.locator("#events-table tbody tr")
+    expect(shown).to_have_count(min(total, 50))
+    assert set(shown.locator("td:nth-child(2)").all_inner_texts()) == {"rejected"}
+    assert set(shown.locator("td:nth-child(3)").all_inner_texts()) == {checkpoint}
+    _docs_screenshot(page, "events")
+
+    link = page.locator("#events-csv").get_attribute("href")
+    assert link is not None
+    answer = httpx.get(server["base"] + link, timeout=30)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in answer.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert len(rows) == total
+    assert {(row["checkpoint"], row["action"]) for row in rows} == {(checkpoint, "rejected")}
+    link = page.locator("#events-json").get_attribute("href")
+    assert link is not None
+    assert len(httpx.get(server["base"] + link, timeout=30).json()) == total

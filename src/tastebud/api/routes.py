@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from tastebud import __version__
 from tastebud.api.errors import ApiError, detail
+from tastebud.api.spreadsheet import events_csv
 from tastebud.errors import InvalidInput, InvalidJson
 from tastebud.names import canonical
 from tastebud.service import MAX_PAGE, PreferenceLearning
@@ -269,6 +270,43 @@ async def list_preferences(
         "preferences": [event.to_dict() for event in page.events],
         "next_cursor": None if page.next_cursor is None else str(page.next_cursor),
     }
+
+
+@router.get(
+    "/preferences/download", summary="A profile's events (filtered as above) as a CSV or JSON file"
+)
+async def download_preferences(
+    learning: Learning,
+    user_id: UserId = "default",
+    checkpoint: Annotated[str | None, Query(description="Only this checkpoint.")] = None,
+    keyword: Annotated[str | None, Query(description="Only prompts with this keyword.")] = None,
+    action: Annotated[str | None, Query(description="'selected' or 'rejected'.")] = None,
+    session_id: Annotated[str | None, Query(description="Only this session.")] = None,
+    format: Annotated[str, Query(description="'csv' (a spreadsheet) or 'json'.")] = "csv",
+) -> Response:
+    if format not in ("csv", "json"):
+        raise InvalidInput("format", "must be 'csv' or 'json'")
+    events: list[dict[str, Any]] = []
+    cursor = None
+    while True:  # page by page, as GET /api/preferences reads them
+        page = await learning.list_preferences(
+            user_id=user_id, checkpoint=checkpoint, keyword=keyword, action=action,
+            session_id=session_id, limit=MAX_PAGE, cursor=cursor,
+        )  # fmt: skip
+        events.extend(event.to_dict() for event in page.events)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    name = "tastebud-events-" + "".join(c if c.isalnum() else "_" for c in user_id)
+    if format == "json":
+        return JSONResponse(
+            events, headers={"Content-Disposition": f'attachment; filename="{name}.json"'}
+        )
+    return Response(
+        events_csv(events),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
 
 
 @router.delete("/preferences/{generation_id:path}", summary="Forget one event (undo a mis-click)")

@@ -223,6 +223,7 @@ const LOADERS = {
   overview: loadOverview,
   recommend: () => {},
   review: loadReview,
+  events: loadEvents,
   data: loadData,
 };
 
@@ -245,6 +246,59 @@ function show(moveFocus) {
   document.title = `${title.textContent} · tastebud`;
   if (moveFocus) title.focus();
   LOADERS[state.route]();
+}
+
+// -- events -----------------------------------------------------------------------------------
+
+/** The filters of the Events form, as query parameters (empty ones left out). */
+function eventFilters() {
+  const form = $("#events-form");
+  const filters = { user_id: state.user };
+  for (const name of ["checkpoint", "keyword", "action", "session_id"]) {
+    const value = form.elements[name].value.trim();
+    if (value) filters[name] = value;
+  }
+  return filters;
+}
+
+/** The recorded events, newest first, a page at a time; the downloads follow the filters. */
+async function loadEvents(event) {
+  if (event) event.preventDefault();
+  const filters = eventFilters();
+  for (const format of ["csv", "json"]) {
+    const query = new URLSearchParams({ ...filters, format });
+    $(`#events-${format}`).href = `/api/preferences/download?${query}`;
+  }
+  const root = $("#events");
+  const current = ticket("events");
+  const rows = h("tbody", {});
+  const more = h("p", {});
+  const showPage = async (cursor) => {
+    try {
+      const page = await api("/api/preferences", { params: { ...filters, limit: 50, cursor }, profile: false });
+      if (!current()) return;
+      if (!cursor) {
+        root.replaceChildren(
+          h("p", { class: "muted", id: "events-total" }, `${Number(page.total).toLocaleString()} ${page.total === 1 ? "event" : "events"}`),
+          page.total ? h("div", { class: "table-wrap" }, h("table", { id: "events-table" },
+            h("thead", {}, h("tr", {}, ["Date", "", "Checkpoint", "LoRAs", "Prompt"].map((title) => h("th", { scope: "col" }, title)))),
+            rows)) : null,
+          more);
+      }
+      rows.append(...page.preferences.map((e) => h("tr", { "data-generation": e.generation_id },
+        h("td", {}, new Date(e.timestamp).toLocaleDateString()),
+        h("td", {}, e.action === "selected" ? "kept" : "rejected"),
+        h("td", { class: "name" }, e.checkpoint),
+        h("td", {}, e.loras.map((l) => `${l.name}:${l.strength}`).join(", ")),
+        h("td", { class: "prompt" }, e.prompt))));
+      more.replaceChildren(page.next_cursor
+        ? h("button", { type: "button", onclick: () => showPage(page.next_cursor) }, "More")
+        : null);
+    } catch (error) {
+      if (current()) root.replaceChildren(errorView(error));
+    }
+  };
+  await showPage(null);
 }
 
 // -- overview ---------------------------------------------------------------------------------
@@ -866,6 +920,7 @@ function start() {
   $("#theme").addEventListener("click", toggleTheme);
   $("#profile").addEventListener("change", (event) => switchProfile(event.target.value));
   $("#recommend-form").addEventListener("submit", recommend);
+  $("#events-form").addEventListener("submit", loadEvents);
   $("#import-form").addEventListener("submit", importFile);
   $("#profile-form").addEventListener("submit", createProfile);
   $("#check").addEventListener("click", () => checkOrRepair(false));
