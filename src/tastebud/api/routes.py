@@ -38,6 +38,25 @@ Available = Annotated[
 ]
 
 
+class EventFilters:
+    """Which of a profile's events a listing or a download holds (GET /api/preferences)."""
+
+    def __init__(
+        self,
+        checkpoint: Annotated[str | None, Query(description="Only this checkpoint.")] = None,
+        keyword: Annotated[str | None, Query(description="Only prompts with this keyword.")] = None,
+        action: Annotated[str | None, Query(description="'selected' or 'rejected'.")] = None,
+        session_id: Annotated[str | None, Query(description="Only this session.")] = None,
+    ) -> None:
+        self.given = {
+            "checkpoint": checkpoint, "keyword": keyword, "action": action,
+            "session_id": session_id,
+        }  # fmt: skip
+
+
+Filters = Annotated[EventFilters, Depends()]
+
+
 def _names(values: list[str] | None) -> list[str] | None:
     """``available=a&available=b,c`` -> ``["a", "b", "c"]``; absent -> None (every seen one)."""
     if values is None:
@@ -250,19 +269,16 @@ async def import_(
 @router.get("/preferences", summary="A profile's events, most recently recorded first")
 async def list_preferences(
     learning: Learning,
+    filters: Filters,
     user_id: UserId = "default",
-    checkpoint: Annotated[str | None, Query(description="Only this checkpoint.")] = None,
-    keyword: Annotated[str | None, Query(description="Only prompts with this keyword.")] = None,
-    action: Annotated[str | None, Query(description="'selected' or 'rejected'.")] = None,
-    session_id: Annotated[str | None, Query(description="Only this session.")] = None,
     limit: Annotated[int, Query(description=f"Events per page (1 to {MAX_PAGE}).")] = 50,
     cursor: Annotated[str | None, Query(description="The next_cursor of the page before.")] = None,
 ) -> dict[str, Any]:
     if cursor is not None and not (cursor.isascii() and cursor.isdigit()):  # "²" is a digit
         raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
     page = await learning.list_preferences(
-        user_id=user_id, checkpoint=checkpoint, keyword=keyword, action=action,
-        session_id=session_id, limit=limit, cursor=None if cursor is None else int(cursor),
+        user_id=user_id, **filters.given, limit=limit,
+        cursor=None if cursor is None else int(cursor),
     )  # fmt: skip
     return {
         "user_id": user_id,
@@ -277,11 +293,8 @@ async def list_preferences(
 )
 async def download_preferences(
     learning: Learning,
+    filters: Filters,
     user_id: UserId = "default",
-    checkpoint: Annotated[str | None, Query(description="Only this checkpoint.")] = None,
-    keyword: Annotated[str | None, Query(description="Only prompts with this keyword.")] = None,
-    action: Annotated[str | None, Query(description="'selected' or 'rejected'.")] = None,
-    session_id: Annotated[str | None, Query(description="Only this session.")] = None,
     format: Annotated[str, Query(description="'csv' (a spreadsheet) or 'json'.")] = "csv",
 ) -> Response:
     if format not in ("csv", "json"):
@@ -290,9 +303,8 @@ async def download_preferences(
     cursor = None
     while True:  # page by page, as GET /api/preferences reads them
         page = await learning.list_preferences(
-            user_id=user_id, checkpoint=checkpoint, keyword=keyword, action=action,
-            session_id=session_id, limit=MAX_PAGE, cursor=cursor,
-        )  # fmt: skip
+            user_id=user_id, **filters.given, limit=MAX_PAGE, cursor=cursor
+        )
         events.extend(event.to_dict() for event in page.events)
         if page.next_cursor is None:
             break
