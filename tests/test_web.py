@@ -665,3 +665,23 @@ def test_the_events_page_lists_filters_and_downloads_what_it_shows(
     link = page.locator("#events-json").get_attribute("href")
     assert link is not None
     assert len(httpx.get(server["base"] + link, timeout=30).json()) == total
+
+
+def test_an_event_is_forgotten_from_the_events_page_after_asking(
+    page: Page, server: dict[str, Any]
+) -> None:
+    event = {"prompt": "heron in reeds", "checkpoint": "a", "selected": False,
+             "generation_id": "heron-1", "user_id": "dora"}  # fmt: skip
+    assert httpx.post(server["base"] + "/api/preferences", json=event).status_code == 201
+    page.goto(server["base"] + "/?user_id=dora#/events")
+    row = page.locator("#events-table tr[data-generation=heron-1]")
+    expect(row).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Forget heron-1").click()
+    expect(row).to_be_visible()
+    assert _api(server, "/api/preferences", user_id="dora")["total"] == 1
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Forget heron-1").click()
+    expect(page.locator("#events-total")).to_have_text("0 events")
+    assert _api(server, "/api/preferences", user_id="dora")["total"] == 0
+    assert _api(server, "/api/check")["ok"]

@@ -281,7 +281,7 @@ async function loadEvents(event) {
         root.replaceChildren(
           h("p", { class: "muted", id: "events-total" }, `${Number(page.total).toLocaleString()} ${page.total === 1 ? "event" : "events"}`),
           page.total ? h("div", { class: "table-wrap" }, h("table", { id: "events-table" },
-            h("thead", {}, h("tr", {}, ["Date", "", "Checkpoint", "LoRAs", "Prompt"].map((title) => h("th", { scope: "col" }, title)))),
+            h("thead", {}, h("tr", {}, ["Date", "", "Checkpoint", "LoRAs", "Prompt", ""].map((title) => h("th", { scope: "col" }, title)))),
             rows)) : null,
           more);
       }
@@ -290,7 +290,8 @@ async function loadEvents(event) {
         h("td", {}, e.action === "selected" ? "kept" : "rejected"),
         h("td", { class: "name" }, e.checkpoint),
         h("td", {}, e.loras.map((l) => `${l.name}:${l.strength}`).join(", ")),
-        h("td", { class: "prompt" }, e.prompt))));
+        h("td", { class: "prompt" }, e.prompt),
+        h("td", {}, h("button", { type: "button", class: "quiet", onclick: () => forgetEvent(e), "aria-label": `Forget ${e.generation_id}` }, "Forget")))));
       more.replaceChildren(page.next_cursor
         ? h("button", { type: "button", onclick: () => showPage(page.next_cursor) }, "More")
         : null);
@@ -299,6 +300,18 @@ async function loadEvents(event) {
     }
   };
   await showPage(null);
+}
+
+/** Forget one event (a mis-click) after the browser's confirmation; the list is read again. */
+async function forgetEvent(e) {
+  const what = `${e.action === "selected" ? "kept" : "rejected"} image of “${e.prompt.slice(0, 60)}”`;
+  if (!confirm(`Forget the ${what}? Its statistics go with it.`)) return;
+  try {
+    await api(`/api/preferences/${encodeURIComponent(e.generation_id)}`, { method: "DELETE" });
+    await loadEvents();
+  } catch (error) {
+    $("#events").prepend(errorView(error));
+  }
 }
 
 // -- overview ---------------------------------------------------------------------------------
