@@ -32,6 +32,12 @@ MALFORMED = [
     ("POST", "/api/generations/review", {"ids": [BIG_ID], "action": "selected"}, "ids",
      "no generation"),
     ("POST", "/api/generations/advance", {"rest": [2**31]}, "rest", "no generation"),
+    ("GET", "/api/preferences?keyword=sun%00set", None, "keyword", "NUL"),
+    ("GET", "/api/preferences?checkpoint=a%00b", None, "checkpoint", "NUL"),
+    ("GET", "/api/preferences/recommend/loras?prompt=beach&checkpoint=a%00b", None, "checkpoint",
+     "NUL"),
+    ("GET", "/api/preferences/explore?prompt=beach&available=a%00b", None, "available", "NUL"),
+    ("DELETE", "/api/preferences/g%001", None, "path", "NUL"),
     ("GET", f"/api/generations/{BIG_ID}/thumbnail", None, "id", "no generation"),
     ("GET", f"/api/generations/{2**31}/image", None, "id", "no generation"),
 ]  # fmt: skip

@@ -21,6 +21,7 @@ from tastebud.api import errors, images, panel, routes
 from tastebud.api.guards import (
     AllowedHosts,
     BodyLimit,
+    NoNulInUrl,
     RequireToken,
     SameOrigin,
     SecurityHeaders,
@@ -94,6 +95,7 @@ def create_app(
         default=settings.max_body_bytes,
         by_path={IMPORT_PATH: settings.max_import_bytes},
     )
+    app.add_middleware(NoNulInUrl)
     if settings.token is not None:
         app.add_middleware(RequireToken, token=settings.token, cookie=settings.token_cookie)
     # Added last, run first: the host named, then where a browser says the request comes from.

@@ -1,6 +1,6 @@
 """What every request passes before it reaches an endpoint, in order: the host it names, where a
-browser says it comes from, the token, then the body's size; and the headers every answer
-carries (docs/security.md says why each is there).
+browser says it comes from, the token, then the body's size and a URL without NUL characters;
+and the headers every answer carries (docs/security.md says why each is there).
 
 All are plain ASGI middleware: they run on every request, and Starlette's ``BaseHTTPMiddleware``
 would cost more than a recommendation's own work.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Mapping
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote, unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -261,3 +261,36 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
         if key == name:
             return bytes(value)
     return None
+
+
+class NoNulInUrl:
+    """Refuse (422) a path or query parameter holding a NUL character (``%00``), naming it.
+
+    No name, keyword or id can hold one (PostgreSQL's text cannot store it, and the bodies'
+    rules refuse it), and PostgreSQL fails a query that merely compares one: each endpoint that
+    passes a filter or a name on to the database was a 500 on it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            field = _nul_field(scope)
+            if field is not None:
+                problem = detail(field, "must not contain NUL characters")
+                await error_response(422, "Invalid input", [problem])(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _nul_field(scope: Scope) -> str | None:
+    if "\x00" in scope["path"] or "%00" in scope.get("raw_path", b"").decode("latin-1"):
+        return "path"
+    query = scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in unquote(name) + value:
+            return str(name)
+    return "query"

@@ -400,6 +400,8 @@ async def _candidates(
     for index, name in enumerate(available):
         if not isinstance(name, str) or not model_key(name):
             raise InvalidInput(f"{field}[{index}]", f"is not a {kind} name")
+        if "\x00" in name:  # no stored name holds one, and PostgreSQL refuses to compare it
+            raise InvalidInput(f"{field}[{index}]", "must not contain NUL characters")
         requested.setdefault(model_key(name), name)
     stored = await store.resolve(kind, list(requested), user_id)
     names: dict[str, str] = {}
