@@ -28,7 +28,8 @@ from tastebud.api.guards import (
 )
 from tastebud.api.workers import follow_supervisor
 from tastebud.batches import BatchInput
-from tastebud.events import EventInput, ExportInput, PreferenceEvent, rule
+from tastebud.events import EventInput, PreferenceEvent, rule
+from tastebud.exports import ExportInput
 from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Mapping
-from urllib.parse import parse_qsl, unquote, unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -291,6 +291,6 @@ def _nul_field(scope: Scope) -> str | None:
     if b"%00" not in query and b"\x00" not in query:
         return None
     for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if "\x00" in unquote(name) + value:
+        if "\x00" in name + value:  # parse_qsl has undone the %-escapes
             return str(name)
     return "query"

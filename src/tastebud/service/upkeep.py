@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from tastebud.events import EXPORT_VERSION, events_from_export
+from tastebud.exports import EXPORT_VERSION, events_from_export
 from tastebud.learning.keys import stat_key
 from tastebud.service.base import ServiceBase, _profile
 from tastebud.store.repository import CheckReport, WriteSummary
