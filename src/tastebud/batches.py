@@ -2,8 +2,8 @@
 
 A host app shows a batch of generations and the person either keeps some and clicks "Advance"
 (the kept images are selected, the rest are rejected implicitly) or clicks "Reject all" (every
-image rejected, with an optional reason). ``judged_events`` turns that outcome into the fields of
-one event per image, for ``make_event``.
+image rejected, with an optional reason). ``judged_events`` turns that outcome into one event per
+image.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field, ValidationError
 from typing_extensions import TypedDict
 
 from tastebud.errors import InvalidInput
-from tastebud.events import EventInput, Id, Stage, Text, UserId, rule
+from tastebud.events import EventInput, Id, PreferenceEvent, Stage, Text, UserId, event_from, rule
 from tastebud.problems import invalid_input
 
 Outcome = Literal["advance", "reject_all"]
@@ -59,16 +59,22 @@ class BatchInput(TypedDict, total=False):
     user_id: Annotated[UserId | None, Field(description="The profile ('default' if absent).")]
 
 
-def judged_events(**batch: Any) -> list[dict[str, Any]]:
-    """The fields of one event per image of a judged batch; raises ``InvalidInput``.
+def check_batch(fields: Any) -> BatchInput:
+    """A judged batch held to ``BatchInput``'s rules; raises ``InvalidInput``."""
+    try:
+        given: BatchInput = rule(BatchInput).validate_python(fields)
+    except ValidationError as error:
+        raise invalid_input(error, whole="batch") from None
+    return given
+
+
+def judged_events(given: BatchInput) -> list[PreferenceEvent]:
+    """One event per image of a batch checked as ``BatchInput``; raises ``InvalidInput`` for
+    the rules between its fields, naming the image (``images[3].generation_id``).
 
     Every image needs its ``generation_id``: that is what ``selected`` names, and what makes
     posting the same batch twice record it once.
     """
-    try:
-        given: BatchInput = rule(BatchInput).validate_python(batch)
-    except ValidationError as error:
-        raise invalid_input(error, whole="batch") from None
     images = given["images"]
     advance = given["outcome"] == "advance"
     kept = given.get("selected") or []
@@ -98,17 +104,21 @@ def judged_events(**batch: Any) -> list[dict[str, Any]]:
     for index, generation_id in enumerate(kept):
         if generation_id not in seen:
             raise InvalidInput(f"selected[{index}]", f"{generation_id!r} is not in the batch")
-    shared = {
+    shared: dict[str, Any] = {
         name: given.get(name) for name in ("feedback", "session_id", "batch_id", "stage", "user_id")
     }
+    shared = {name: value for name, value in shared.items() if value is not None}
     events = []
-    for image, generation_id in zip(images, ids, strict=True):
+    for index, (image, generation_id) in enumerate(zip(images, ids, strict=True)):
         chosen = generation_id in kept_ids
-        fields: dict[str, Any] = {
-            **{name: value for name, value in shared.items() if value is not None},
+        fields: Any = {
+            **shared,
             **{name: value for name, value in image.items() if value is not None},
+            "selected": chosen,
+            "implicit": advance and not chosen,
         }
-        fields["selected"] = chosen
-        fields["implicit"] = advance and not chosen
-        events.append(fields)
+        try:
+            events.append(event_from(fields))
+        except InvalidInput as error:
+            raise error.within(f"images[{index}]") from None
     return events

@@ -39,7 +39,22 @@ _REASONS = {
     "model_type": "must be an object",
     "dataclass_type": "must be an object",
     "dict_type": "must be an object",
-    "literal_error": "must be 'selected' or 'rejected'",
+    "datetime_type": "must be a date and time (ISO 8601)",
+    "datetime_parsing": "must be a date and time (ISO 8601)",
+    "datetime_from_date_parsing": "must be a date and time (ISO 8601)",
+    "json_invalid": "is not valid JSON",
+}
+# Reasons that name the limit broken, from the problem's context.
+_LIMITS = {
+    "literal_error": "must be {expected}",
+    "string_too_short": "must be at least {min_length} characters",
+    "string_too_long": "must be at most {max_length} characters",
+    "too_short": "must have at least {min_length} items",
+    "too_long": "must have at most {max_length} items",
+    "greater_than": "must be more than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
 }
 _PATTERNS = {
     NO_NUL: "must not contain NUL characters",
@@ -64,5 +79,13 @@ def describe_problem(problem: Mapping[str, Any]) -> tuple[str, str]:
     for part in problem["loc"]:
         place += f"[{part}]" if isinstance(part, int) else f".{part}" if place else str(part)
     context = problem.get("ctx") or {}
-    reason = _PATTERNS.get(context.get("pattern", "")) or _REASONS.get(problem["type"])
+    kind = problem["type"]
+    if kind in ("string_too_short", "too_short") and context.get("min_length") == 1:
+        return place, "must not be empty"
+    reason = _PATTERNS.get(context.get("pattern", "")) or _REASONS.get(kind)
+    if reason is None and kind in _LIMITS:
+        try:
+            reason = _LIMITS[kind].format(**context)
+        except (KeyError, IndexError):
+            reason = None
     return place, reason or str(problem["msg"])

@@ -8,10 +8,8 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_swagger import patch_fastapi
@@ -27,9 +25,6 @@ from tastebud.api.guards import (
     SecurityHeaders,
 )
 from tastebud.api.workers import follow_supervisor
-from tastebud.batches import BatchInput
-from tastebud.events import EventInput, PreferenceEvent, rule
-from tastebud.exports import ExportInput
 from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings
 
@@ -104,12 +99,6 @@ def create_app(
     app.add_middleware(AllowedHosts, hosts=settings.hosts)
     app.add_middleware(SecurityHeaders)
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = _openapi(app)
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
@@ -118,30 +107,3 @@ def from_environment() -> FastAPI:
     ``tastebud serve --workers N`` builds. The worker ends when the supervisor does."""
     follow_supervisor(os.environ)
     return create_app(Settings.from_environment(os.environ))
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema, plus the bodies the endpoints read themselves (see ``routes``)."""
-    schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
-    )
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    template = "#/components/schemas/{model}"
-    for name, kind in (
-        ("EventInput", EventInput),
-        ("BatchInput", BatchInput),
-        ("PreferenceEvent", PreferenceEvent),
-        ("ImageImport", images.ImageImport),
-        ("Review", images.Review),
-        ("Advance", images.Advance),
-        ("Export", ExportInput),
-    ):
-        body = rule(kind).json_schema(ref_template=template)
-        components.update(body.pop("$defs", {}))
-        components[name] = body
-    components["Export"]["description"] = (
-        "An export document (GET /api/preferences/export), of any version 1.x. Its events and "
-        "review queue move into the profile user_id, if given; statistics are recomputed from "
-        "the events."
-    )
-    return schema

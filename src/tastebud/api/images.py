@@ -5,22 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Required
 
-from fastapi import APIRouter, Query, Request
-from pydantic import ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from fastapi import APIRouter, Body, Query, Request
+from pydantic import ConfigDict, Field, StrictBool, StrictInt
 from typing_extensions import TypedDict
 
+from tastebud.api.bodies import JsonBodies
 from tastebud.api.errors import ApiError, detail
-from tastebud.api.routes import Learning, UserId, _body, _json_object, _one_profile
+from tastebud.api.routes import BodyUserId, Learning, Page, UserId, in_body
 from tastebud.errors import InvalidInput
 from tastebud.events import UserId as UserIdRule
-from tastebud.events import rule
 from tastebud.generations import STATUSES
 from tastebud.importers.folders import Rules, image_files, import_images, invokeai_starred
-from tastebud.problems import NO_NUL, invalid_input
-from tastebud.service import MAX_PAGE
+from tastebud.problems import NO_NUL
 from tastebud.settings import Settings
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", route_class=JsonBodies)
 MAX_REVIEW = 1_000
 
 
@@ -70,16 +69,6 @@ class Advance(TypedDict, total=False):
     user_id: UserIdRule
 
 
-async def _given(request: Request, user_id: str | None, kind: Any, what: str) -> Any:
-    """The JSON body, with the query's ``user_id``, checked against the TypedDict ``kind``."""
-    body = await _json_object(request, what)
-    _one_profile(body, user_id)
-    try:
-        return rule(kind).validate_python(body)
-    except ValidationError as error:
-        raise invalid_input(error, whole="body") from None
-
-
 def _allowed(settings: Settings, field: str, given: str) -> Path:
     """The folder, if the server may read it; 403 if not, 422 if it is not a folder."""
     folder = Path(given).expanduser().resolve()
@@ -98,16 +87,14 @@ def _allowed(settings: Settings, field: str, given: str) -> Path:
 @router.post(
     "/images/import",
     summary="Import a folder of generated images: metadata in, kept / rejected / review queue",
-    openapi_extra=_body("ImageImport"),
 )
 async def import_folder(
     request: Request,
     learning: Learning,
-    user_id: Annotated[str | None, Query(description="For a body that names none.")] = None,
+    body: Annotated[ImageImport, Body()],
+    user_id: BodyUserId,
 ) -> dict[str, Any]:
-    given: ImageImport = await _given(
-        request, user_id, ImageImport, "an image import: folder, recursive, selected, rejected"
-    )
+    given: ImageImport = in_body(body, user_id)
     settings: Settings = request.app.state.settings
     folder = _allowed(settings, "folder", given["folder"])
     selected = given.get("selected")
@@ -131,39 +118,32 @@ async def import_folder(
 @router.get("/generations", summary="Images awaiting review (or judged), in the order found")
 async def list_generations(
     learning: Learning,
-    user_id: UserId = "default",
+    user_id: UserId,
+    page: Page,
     status: Annotated[
         str | None, Query(description=f"One of {', '.join(STATUSES)}; every one when absent.")
     ] = "unreviewed",
-    limit: Annotated[int, Query(description=f"Generations per page (1 to {MAX_PAGE}).")] = 50,
-    cursor: Annotated[str | None, Query(description="The next_cursor of the page before.")] = None,
 ) -> dict[str, Any]:
-    if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
-        raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
-    page = await learning.list_generations(
-        status or None, user_id=user_id, limit=limit,
-        cursor=None if cursor is None else int(cursor),
-    )  # fmt: skip
+    found = await learning.list_generations(
+        status or None, user_id=user_id, limit=page.limit, cursor=page.cursor
+    )
     return {
         "user_id": user_id,
         "status": status or None,
-        "total": page.total,
-        "generations": [item.to_dict() for item in page.generations],
-        "next_cursor": None if page.next_cursor is None else str(page.next_cursor),
+        "total": found.total,
+        "generations": [item.to_dict() for item in found.generations],
+        "next_cursor": None if found.next_cursor is None else str(found.next_cursor),
     }
 
 
 @router.post(
     "/generations/review",
     summary="Keep or reject generations of the review queue (records their preferences)",
-    openapi_extra=_body("Review"),
 )
 async def review(
-    request: Request,
-    learning: Learning,
-    user_id: Annotated[str | None, Query(description="For a body that names none.")] = None,
+    learning: Learning, body: Annotated[Review, Body()], user_id: BodyUserId
 ) -> dict[str, Any]:
-    given: Review = await _given(request, user_id, Review, "a review: ids, action")
+    given: Review = in_body(body, user_id)
     profile = given.get("user_id", "default")
     judged = await learning.review_generations(
         given["ids"], given["action"], implicit=given.get("implicit", False), user_id=profile
@@ -174,16 +154,11 @@ async def review(
 @router.post(
     "/generations/advance",
     summary="Record a reviewed page in one transaction: kept, rejected, the rest implicitly",
-    openapi_extra=_body("Advance"),
 )
 async def advance(
-    request: Request,
-    learning: Learning,
-    user_id: Annotated[str | None, Query(description="For a body that names none.")] = None,
+    learning: Learning, body: Annotated[Advance, Body()], user_id: BodyUserId
 ) -> dict[str, Any]:
-    given: Advance = await _given(
-        request, user_id, Advance, "a reviewed page: selected, rejected, rest"
-    )
+    given: Advance = in_body(body, user_id)
     profile = given.get("user_id", "default")
     judged = await learning.advance_generations(
         given.get("selected", []), given.get("rejected", []), given.get("rest", []),

@@ -11,20 +11,41 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import FileResponse, Response
 from PIL import Image
+from pydantic import ConfigDict, StrictStr
+from typing_extensions import TypedDict
 
+from tastebud.api.bodies import JsonBodies
 from tastebud.api.errors import ApiError, detail
 from tastebud.api.files import Outside, open_inside
-from tastebud.api.routes import Learning, UserId, _json_object
+from tastebud.api.routes import Learning, UserId
 from tastebud.api.thumbnails import SIZES, thumbnail
 from tastebud.errors import InvalidInput
+from tastebud.events import UserId as UserIdRule
+from tastebud.events import check_user_id
 from tastebud.generations import Generation
 from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", route_class=JsonBodies)
+
+
+class TokenInput(TypedDict):
+    """The server's token, as the panel's log-in sends it."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    token: StrictStr
+
+
+class ProfileInput(TypedDict):
+    """A new, empty profile."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    user_id: UserIdRule
 
 
 @router.post(
@@ -32,15 +53,12 @@ router = APIRouter(prefix="/api")
     status_code=204,
     summary="Keep the server's token in this browser (the web panel's log-in)",
 )
-async def session(request: Request) -> Response:
+async def session(request: Request, body: Annotated[TokenInput, Body()]) -> Response:
     """Check the token and hand it back as an ``HttpOnly``, ``SameSite=Strict`` cookie named for
     this port: the panel's images and downloads are plain browser requests that carry no
     header, and no script of any page can read the cookie."""
-    body = await _json_object(request, 'the server\'s token: {"token": "..."}')
     settings: Settings = request.app.state.settings
-    token = body.get("token")
-    if set(body) != {"token"} or not isinstance(token, str):
-        raise InvalidInput("token", "must be the only field, a string")
+    token = body["token"]
     if settings.token is None:
         return Response(status_code=204)  # nothing to keep: every request is let in
     if not hmac.compare_digest(token.encode(), settings.token.encode()):
@@ -51,7 +69,7 @@ async def session(request: Request) -> Response:
 
 
 @router.get("/preferences/overview", summary="What the profile's history says at a glance")
-async def overview(learning: Learning, user_id: UserId = "default") -> dict[str, Any]:
+async def overview(learning: Learning, user_id: UserId) -> dict[str, Any]:
     return await learning.overview(user_id=user_id)
 
 
@@ -62,16 +80,13 @@ async def profiles(learning: Learning) -> dict[str, Any]:
 
 
 @router.post("/profiles", status_code=201, summary="Make an empty profile")
-async def create_profile(request: Request, learning: Learning) -> dict[str, Any]:
-    body = await _json_object(request, 'a profile: {"user_id": "alice"}')
-    extra = set(body) - {"user_id"}
-    if extra:
-        raise InvalidInput(min(extra), "is not a field of a profile")
-    if "user_id" not in body:
-        raise InvalidInput("user_id", "is required")
-    if not await learning.create_profile(body["user_id"]):
+async def create_profile(
+    learning: Learning, body: Annotated[ProfileInput, Body()]
+) -> dict[str, Any]:
+    user_id = check_user_id(body["user_id"])
+    if not await learning.create_profile(user_id):
         raise ApiError(409, "Conflict", [detail("user_id", "this profile exists already")])
-    return {"user_id": body["user_id"], "total": 0}
+    return {"user_id": user_id, "total": 0}
 
 
 @router.delete(
@@ -130,7 +145,7 @@ async def _readable(
 
 @router.get("/generations/{generation_id}/image", summary="The image file of a generation")
 async def image(
-    request: Request, generation_id: int, learning: Learning, user_id: UserId = "default"
+    request: Request, generation_id: int, learning: Learning, user_id: UserId
 ) -> Response:
     found, descriptor = await _readable(request, learning, generation_id, user_id)
     with os.fdopen(descriptor, "rb") as opened:
@@ -144,7 +159,7 @@ async def thumbnail_of(
     request: Request,
     generation_id: int,
     learning: Learning,
-    user_id: UserId = "default",
+    user_id: UserId,
     size: Annotated[int, Query(description="The longer side, 32 to 1024 pixels.")] = 256,
 ) -> FileResponse:
     if size not in SIZES:

@@ -1,26 +1,30 @@
 """The endpoints: the seed's four, and what a host app needs besides.
 
-Each endpoint is a thin translation of HTTP to one ``PreferenceLearning`` call. JSON bodies are
-read here, whatever their Content-Type (``curl -d`` sends none that says JSON), and checked by the
-same rules as the Python API, so an error names the same field either way.
+Each endpoint is a thin translation of HTTP to one ``PreferenceLearning`` call. Bodies and
+parameters are declared with the service's own input types, so FastAPI checks them by the same
+rules as the Python API (an error names the same field either way) and writes the OpenAPI schema
+from them; bodies are JSON whatever their Content-Type (``bodies.py``).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from tastebud import __version__
+from tastebud.api.bodies import JsonBodies, raw_json
 from tastebud.api.errors import ApiError, detail
 from tastebud.api.spreadsheet import events_csv
-from tastebud.errors import InvalidInput, InvalidJson
-from tastebud.names import canonical
-from tastebud.service import MAX_PAGE, PreferenceLearning
+from tastebud.batches import BatchInput
+from tastebud.errors import InvalidInput
+from tastebud.events import EventInput, check_user_id
+from tastebud.exports import ExportInput
+from tastebud.paging import MAX_PAGE, PageRequest
+from tastebud.service import PreferenceLearning
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", route_class=JsonBodies)
 
 
 async def _learning(request: Request) -> PreferenceLearning:
@@ -31,11 +35,39 @@ async def _learning(request: Request) -> PreferenceLearning:
 
 
 Learning = Annotated[PreferenceLearning, Depends(_learning)]
-UserId = Annotated[str, Query(description="The profile: one person's taste.")]
+
+
+async def _profile(
+    user_id: Annotated[str, Query(description="The profile: one person's taste.")] = "default",
+) -> str:
+    return check_user_id(user_id)
+
+
+async def _profile_for_body(
+    user_id: Annotated[
+        str | None, Query(description="The profile, for a body that names none.")
+    ] = None,
+) -> str | None:
+    return None if user_id is None else check_user_id(user_id)
+
+
+# The profile a request is about, checked (and in NFC) like every user_id.
+UserId = Annotated[str, Depends(_profile)]
+BodyUserId = Annotated[str | None, Depends(_profile_for_body)]
 Available = Annotated[
     list[str] | None,
     Query(description="Candidates to choose from: repeat the parameter, or separate by commas."),
 ]
+
+
+async def _page(
+    limit: Annotated[int, Query(description=f"Items per page (1 to {MAX_PAGE}).")] = 50,
+    cursor: Annotated[str | None, Query(description="The next_cursor of the page before.")] = None,
+) -> PageRequest:
+    return PageRequest.from_text(limit, cursor)
+
+
+Page = Annotated[PageRequest, Depends(_page)]
 
 
 class EventFilters:
@@ -64,53 +96,25 @@ def _names(values: list[str] | None) -> list[str] | None:
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
-async def _json_object(request: Request, schema: str) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        raise ApiError(400, "Empty body", [detail("body", f"must be a JSON object ({schema})")])
-    try:
-        value = json.loads(raw)
-    except UnicodeDecodeError:
-        raise InvalidJson("body", "Invalid JSON: not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        reason = f"Invalid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        raise InvalidJson("body", reason) from None
-    except RecursionError:
-        raise InvalidJson("body", "Invalid JSON: nested too deep") from None
-    except ValueError:  # Python's limit on the digits of an integer (4,300)
-        raise InvalidJson("body", "Invalid JSON: a number with too many digits") from None
-    if not isinstance(value, dict):
-        raise InvalidInput("body", f"must be a JSON object ({schema})")
-    return value
-
-
-def _body(schema: str) -> dict[str, Any]:
-    """The OpenAPI description of a JSON body whose schema is a component."""
-    reference = {"$ref": f"#/components/schemas/{schema}"}
-    return {
-        "requestBody": {"required": True, "content": {"application/json": {"schema": reference}}}
-    }
-
-
-def _one_profile(body: dict[str, Any], user_id: str | None) -> None:
+def in_body(body: Any, user_id: str | None) -> Any:
     """The query's ``user_id`` applies to a body that names none; the two must not disagree."""
     if user_id is None:
-        return
+        return body
     if body.get("user_id") not in (None, user_id):
         raise InvalidInput("user_id", "the body and the query name different profiles")
-    body["user_id"] = user_id
+    return {**body, "user_id": user_id}
 
 
 # -- the seed's four ------------------------------------------------------------------------------
 
 
 @router.get("/preferences/stats", summary="Totals and the best checkpoints and LoRAs")
-async def stats(learning: Learning, user_id: UserId = "default") -> dict[str, Any]:
+async def stats(learning: Learning, user_id: UserId) -> dict[str, Any]:
     return await learning.get_stats(user_id=user_id)
 
 
 @router.get("/preferences/export", summary="Every event and statistic of a profile, as JSON")
-async def export(learning: Learning, user_id: UserId = "default") -> Response:
+async def export(learning: Learning, user_id: UserId) -> Response:
     document = await learning.export_preferences(user_id=user_id)
     # Straight to JSON: FastAPI's encoder would walk 100,000 events a second time.
     return JSONResponse(
@@ -118,14 +122,14 @@ async def export(learning: Learning, user_id: UserId = "default") -> Response:
     )
 
 
+Prompt = Annotated[str, Query(description="The prompt, in Stable Diffusion syntax.")]
+
+
 @router.get(
     "/preferences/recommend/checkpoint", summary="The best checkpoint for a prompt, and why"
 )
 async def recommend_checkpoint(
-    learning: Learning,
-    prompt: Annotated[str, Query(description="The prompt, in Stable Diffusion syntax.")],
-    available: Available = None,
-    user_id: UserId = "default",
+    learning: Learning, prompt: Prompt, user_id: UserId, available: Available = None
 ) -> Response:
     found = await learning.recommend(prompt, _names(available), user_id=user_id)
     # Straight to JSON (as below): the answer is plain data, and FastAPI's encoder walking it
@@ -139,17 +143,20 @@ async def recommend_checkpoint(
 )
 async def explore(
     learning: Learning,
-    prompt: Annotated[str, Query(description="The prompt, in Stable Diffusion syntax.")],
+    prompt: Prompt,
+    user_id: UserId,
     batch: Annotated[int, Query(description="Images in the batch (1 to 64).")] = 8,
     available: Available = None,
     top: Annotated[int, Query(description="Checkpoints to split it across, at most.")] = 3,
     seed: Annotated[int | None, Query(description="Makes the split repeatable.")] = None,
-    user_id: UserId = "default",
 ) -> Response:
     found = await learning.explore(
         prompt, batch, _names(available), top=top, seed=seed, user_id=user_id
     )
     return JSONResponse({**found.to_dict(), "user_id": user_id})
+
+
+Checkpoint = Annotated[str | None, Query(description="The checkpoint they will be used with.")]
 
 
 @router.get(
@@ -158,13 +165,11 @@ async def explore(
 )
 async def recommend_lora_set(
     learning: Learning,
-    prompt: Annotated[str, Query(description="The prompt, in Stable Diffusion syntax.")],
-    checkpoint: Annotated[
-        str | None, Query(description="The checkpoint they will be used with.")
-    ] = None,
+    prompt: Prompt,
+    user_id: UserId,
+    checkpoint: Checkpoint = None,
     most: Annotated[int, Query(description="How many LoRAs at most (1 to 20).")] = 3,
     available: Available = None,
-    user_id: UserId = "default",
 ) -> Response:
     found = await learning.recommend_lora_set(
         prompt, checkpoint, most=most, available_loras=_names(available), user_id=user_id
@@ -175,16 +180,14 @@ async def recommend_lora_set(
 @router.get("/preferences/recommend/loras", summary="The best LoRAs for a prompt and checkpoint")
 async def recommend_loras(
     learning: Learning,
-    prompt: Annotated[str, Query(description="The prompt, in Stable Diffusion syntax.")],
-    checkpoint: Annotated[
-        str | None, Query(description="The checkpoint they will be used with.")
-    ] = None,
+    prompt: Prompt,
+    user_id: UserId,
+    checkpoint: Checkpoint = None,
     count: Annotated[int, Query(description="How many, at most (1 to 100).")] = 3,
     available: Available = None,
     include_avoided: Annotated[
         bool, Query(description="Also list the LoRAs left out for the checkpoint, and why.")
     ] = False,
-    user_id: UserId = "default",
 ) -> Response:
     loras = await learning.explain_loras(
         prompt, checkpoint, count, available_loras=_names(available), user_id=user_id
@@ -195,65 +198,47 @@ async def recommend_loras(
 # -- recording --------------------------------------------------------------------------------
 
 
-@router.post(
-    "/preferences",
-    status_code=201,
-    summary="Record one selected or rejected image",
-    openapi_extra=_body("EventInput"),
-)
+@router.post("/preferences", status_code=201, summary="Record one selected or rejected image")
 async def record(
-    request: Request,
-    learning: Learning,
-    user_id: Annotated[str | None, Query(description="For a body that names none.")] = None,
+    learning: Learning, body: Annotated[EventInput, Body()], user_id: BodyUserId
 ) -> dict[str, Any]:
-    body = await _json_object(request, "an event")
-    _one_profile(body, user_id)
-    event = await learning.record_preference(**body)
+    event = await learning.record_event(in_body(body, user_id))
     return event.to_dict()
 
 
-@router.post(
-    "/preferences/batch",
-    summary="Record a judged batch: 'advance' or 'reject_all'",
-    openapi_extra=_body("BatchInput"),
-)
+@router.post("/preferences/batch", summary="Record a judged batch: 'advance' or 'reject_all'")
 async def record_batch(
-    request: Request,
-    learning: Learning,
-    user_id: Annotated[str | None, Query(description="For a body that names none.")] = None,
+    learning: Learning, body: Annotated[BatchInput, Body()], user_id: BodyUserId
 ) -> dict[str, Any]:
-    body = await _json_object(request, "a batch: images, outcome, selected")
-    _one_profile(body, user_id)
-    for required in ("images", "outcome"):
-        if required not in body:
-            raise InvalidInput(required, "is required")
-    images = body.pop("images")
-    summary = await learning.record_judged_batch(images, **body)
-    kept = len(set(body.get("selected") or ()))
+    batch: BatchInput = in_body(body, user_id)
+    summary = await learning.record_judged(batch)
+    images = len(batch["images"])
+    kept = len(set(batch.get("selected") or ()))
     return {
-        "user_id": canonical(str(body.get("user_id") or "default")),
-        "images": len(images),
+        "user_id": check_user_id(batch.get("user_id") or "default"),  # in NFC
+        "images": images,
         "selected": kept,
-        "rejected": len(images) - kept,
+        "rejected": images - kept,
         "added": summary.added,
         "replaced": summary.replaced,
         "unchanged": summary.unchanged,
     }
 
 
-@router.post(
-    "/preferences/import",
-    summary="Merge an export document into a profile",
-    openapi_extra=_body("Export"),
+EXPORT_BODY = (
+    "An export document (GET /api/preferences/export), of any version 1.x. Its events and review "
+    "queue move into the profile user_id, if given; statistics are recomputed from the events."
 )
+
+
+@router.post("/preferences/import", summary="Merge an export document into a profile")
 async def import_(
-    request: Request, learning: Learning, user_id: UserId = "default"
-) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        raise ApiError(400, "Empty body", [detail("body", "must be an export document")])
+    learning: Learning,
     # The text goes to the import as it is: parsed and checked in one pass.
-    summary = await learning.import_preferences(raw, user_id=user_id)
+    document: Annotated[bytes, raw_json(ExportInput), Body(description=EXPORT_BODY)],
+    user_id: UserId,
+) -> dict[str, Any]:
+    summary = await learning.import_preferences(document, user_id=user_id)
     return {
         "user_id": user_id,
         "added": summary.added,
@@ -268,23 +253,16 @@ async def import_(
 
 @router.get("/preferences", summary="A profile's events, most recently recorded first")
 async def list_preferences(
-    learning: Learning,
-    filters: Filters,
-    user_id: UserId = "default",
-    limit: Annotated[int, Query(description=f"Events per page (1 to {MAX_PAGE}).")] = 50,
-    cursor: Annotated[str | None, Query(description="The next_cursor of the page before.")] = None,
+    learning: Learning, filters: Filters, user_id: UserId, page: Page
 ) -> dict[str, Any]:
-    if cursor is not None and not (cursor.isascii() and cursor.isdigit()):  # "²" is a digit
-        raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
-    page = await learning.list_preferences(
-        user_id=user_id, **filters.given, limit=limit,
-        cursor=None if cursor is None else int(cursor),
-    )  # fmt: skip
+    found = await learning.list_preferences(
+        user_id=user_id, **filters.given, limit=page.limit, cursor=page.cursor
+    )
     return {
         "user_id": user_id,
-        "total": page.total,
-        "preferences": [event.to_dict() for event in page.events],
-        "next_cursor": None if page.next_cursor is None else str(page.next_cursor),
+        "total": found.total,
+        "preferences": [event.to_dict() for event in found.events],
+        "next_cursor": None if found.next_cursor is None else str(found.next_cursor),
     }
 
 
@@ -294,7 +272,7 @@ async def list_preferences(
 async def download_preferences(
     learning: Learning,
     filters: Filters,
-    user_id: UserId = "default",
+    user_id: UserId,
     format: Annotated[str, Query(description="'csv' (a spreadsheet) or 'json'.")] = "csv",
 ) -> Response:
     if format not in ("csv", "json"):
@@ -322,9 +300,7 @@ async def download_preferences(
 
 
 @router.delete("/preferences/{generation_id:path}", summary="Forget one event (undo a mis-click)")
-async def delete(
-    generation_id: str, learning: Learning, user_id: UserId = "default"
-) -> dict[str, Any]:
+async def delete(generation_id: str, learning: Learning, user_id: UserId) -> dict[str, Any]:
     if not await learning.delete_preference(generation_id, user_id=user_id):
         reason = f"no event with this generation id in profile {user_id!r}"
         raise ApiError(404, "Not found", [detail("generation_id", reason)])

@@ -7,7 +7,7 @@ constructor and the store): recording.py, recommending.py, fitting.py (the defau
 
 from __future__ import annotations
 
-from tastebud.service.base import MAX_PAGE
+from tastebud.paging import MAX_PAGE
 from tastebud.service.browsing import OVERVIEW_WEEKS, TOP_CHECKPOINTS, Browsing
 from tastebud.service.fitting import Fitting
 from tastebud.service.recommending import MAX_BATCH, STRENGTH_HISTORY, Recommending

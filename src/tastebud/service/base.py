@@ -2,8 +2,8 @@
 
 ``ServiceBase`` holds the constructor, the lazily opened ``Repository``, ``aclose`` and the
 ``async with`` protocol; the mixins (recording, recommending, ...) subclass it, so each sees
-``database``, ``strategy``, ``half_life_days`` and ``_store()``. Also the page size limit and the
-user_id check that several parts share.
+``database``, ``strategy``, ``half_life_days`` and ``_store()``. Also the user_id check that
+several parts share.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from tastebud.learning.fitted import Fitted
 from tastebud.learning.strategy import Strategy
 from tastebud.settings import DEFAULT_DATABASE
 from tastebud.store.repository import Repository
-
-MAX_PAGE = 500
 
 
 class ServiceBase:

@@ -10,8 +10,9 @@ from tastebud.events import PreferenceEvent, check_user_id
 from tastebud.learning.keys import StatType
 from tastebud.learning.overview import overview
 from tastebud.names import model_key
+from tastebud.paging import PageRequest
 from tastebud.prompt import parse_prompt
-from tastebud.service.base import MAX_PAGE, ServiceBase, _profile
+from tastebud.service.base import ServiceBase, _profile
 from tastebud.store.repository import Page
 
 TOP_CHECKPOINTS = 10
@@ -117,12 +118,7 @@ class Browsing(ServiceBase):
         ``next_cursor`` as ``cursor`` for the next page; ``total`` counts every match.
         """
         user_id = _profile(user_id)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise InvalidInput("limit", f"must be a whole number from 1 to {MAX_PAGE}")
-        if cursor is not None and (
-            isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 1
-        ):
-            raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
+        page = PageRequest(limit, cursor)
         if action not in (None, "selected", "rejected"):
             raise InvalidInput("action", "must be 'selected' or 'rejected'")
         checkpoint_key = None
@@ -143,8 +139,8 @@ class Browsing(ServiceBase):
             keyword=word,
             selected=None if action is None else action == "selected",
             session_id=session_id,
-            limit=limit,
-            before=cursor,
+            limit=page.limit,
+            before=page.cursor,
         )
 
     async def get_preferences(self, *, user_id: str | None = "default") -> list[PreferenceEvent]:

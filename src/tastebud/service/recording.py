@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tastebud.batches import judged_events
+from tastebud.batches import BatchInput, check_batch, judged_events
 from tastebud.errors import InvalidInput
 from tastebud.events import (
     MAX_REQUEST_STATISTICS,
+    EventInput,
     PreferenceEvent,
+    check_event,
+    event_from,
     make_event,
     statistics_of,
 )
@@ -28,7 +31,12 @@ class Recording(ServiceBase):
         ``user_id`` and the rest. Recording a generation id again replaces the earlier event.
         The event is on disk when this returns.
         """
-        event = make_event(**fields)
+        return await self.record_event(check_event(fields))
+
+    async def record_event(self, given: EventInput) -> PreferenceEvent:
+        """``record_preference`` for fields already checked as ``EventInput`` (by
+        ``tastebud.events.check_event``, or by the HTTP API from the same type)."""
+        event = event_from(given)
         await (await self._store()).record([event])
         return event
 
@@ -38,7 +46,7 @@ class Recording(ServiceBase):
         A bulk write for Python callers (no HTTP route takes it): each event is held to the
         limits of one image, the call as a whole is not.
         """
-        return await (await self._store()).record(_checked(events, "events", limit=None))
+        return await (await self._store()).record(_checked(events, "events"))
 
     async def record_judged_batch(
         self,
@@ -58,11 +66,26 @@ class Recording(ServiceBase):
         ``action``; ``session_id``, ``batch_id``, ``stage`` and ``user_id`` given here apply to
         the images that do not name their own. Posting the same batch again changes nothing.
         """
-        fields = judged_events(
-            images=images, outcome=outcome, selected=selected, feedback=feedback, **shared
-        )
-        checked = _checked(fields, "images", limit=MAX_REQUEST_STATISTICS)
-        return await (await self._store()).record(checked)
+        batch = {
+            "images": images, "outcome": outcome, "selected": selected, "feedback": feedback,
+            **shared,
+        }  # fmt: skip
+        return await self.record_judged(check_batch(batch))
+
+    async def record_judged(self, batch: BatchInput) -> WriteSummary:
+        """``record_judged_batch`` for a batch already checked as ``BatchInput`` (by
+        ``tastebud.batches.check_batch``, or by the HTTP API from the same type)."""
+        events = judged_events(batch)
+        counted = 0
+        for index, event in enumerate(events):
+            counted += statistics_of(event)
+            if counted > MAX_REQUEST_STATISTICS:
+                raise InvalidInput(
+                    "images",
+                    f"the first {index + 1} images count towards {counted:,} statistics; at most "
+                    f"{MAX_REQUEST_STATISTICS:,} in one batch: send them in smaller batches",
+                )
+        return await (await self._store()).record(events)
 
     async def delete_preference(self, generation_id: str, *, user_id: str = "default") -> bool:
         """Forget one event (undo a mis-click); statistics follow. False when there was none."""
@@ -71,15 +94,11 @@ class Recording(ServiceBase):
         return bool(removed)
 
 
-def _checked(
-    events: Sequence[Mapping[str, Any]], field: str, *, limit: int | None
-) -> list[PreferenceEvent]:
-    """Every event made and checked, or ``InvalidInput`` naming the first bad one; with a
-    ``limit``, the events may count towards at most that many statistics in all."""
+def _checked(events: Sequence[Mapping[str, Any]], field: str) -> list[PreferenceEvent]:
+    """Every event made and checked, or ``InvalidInput`` naming the first bad one."""
     if isinstance(events, Mapping | str | bytes):
         raise InvalidInput(field, "must be a list of events")
     checked = []
-    counted = 0
     for index, fields in enumerate(events):
         if not isinstance(fields, Mapping):
             raise InvalidInput(f"{field}[{index}]", "must be an object")
@@ -89,13 +108,4 @@ def _checked(
             raise error.within(f"{field}[{index}]") from None
         except TypeError:  # make_event(**{1: ...}): a field name that is not a string
             raise InvalidInput(f"{field}[{index}]", "field names must be strings") from None
-        if limit is None:
-            continue
-        counted += statistics_of(checked[-1])
-        if counted > limit:
-            raise InvalidInput(
-                field,
-                f"the first {index + 1} images count towards {counted:,} statistics; at most "
-                f"{limit:,} in one batch: send them in smaller batches",
-            )
     return checked

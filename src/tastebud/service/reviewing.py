@@ -12,7 +12,8 @@ from dataclasses import replace
 from tastebud.errors import InvalidInput
 from tastebud.events import PreferenceEvent, make_event
 from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation, check_status
-from tastebud.service.base import MAX_PAGE, ServiceBase, _profile
+from tastebud.paging import PageRequest
+from tastebud.service.base import ServiceBase, _profile
 from tastebud.store.queue import QueuePage
 
 
@@ -64,13 +65,8 @@ class Reviewing(ServiceBase):
         user_id = _profile(user_id, everyone_allowed=True)
         if status is not None:
             check_status(status)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise InvalidInput("limit", f"must be a whole number from 1 to {MAX_PAGE}")
-        if cursor is not None and (
-            isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 1
-        ):
-            raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
-        return await (await self._store()).queue_page(user_id, status, limit, cursor)
+        page = PageRequest(limit, cursor)
+        return await (await self._store()).queue_page(user_id, status, page.limit, page.cursor)
 
     async def generation(self, id_: int, *, user_id: str = "default") -> Generation | None:
         """One of the profile's generations by id; None when there is none."""
