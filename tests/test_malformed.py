@@ -40,6 +40,13 @@ MALFORMED = [
     ("DELETE", "/api/preferences/g%001", None, "path", "NUL"),
     ("GET", f"/api/generations/{BIG_ID}/thumbnail", None, "id", "no generation"),
     ("GET", f"/api/generations/{2**31}/image", None, "id", "no generation"),
+    ("GET", "/api/preferences?cursor=1" + "0" * 23, None, "cursor", "next_cursor"),
+    ("GET", "/api/generations?cursor=1" + "0" * 23, None, "cursor", "next_cursor"),
+    ("POST", "/api/preferences/batch",
+     {"images": [{"prompt": "cat", "checkpoint": "a", "generation_id": "g"}], "outcome": "keep"},
+     "outcome", "must be 'advance' or 'reject_all'"),
+    ("GET", "/api/preferences/stats?user_id=", None, "user_id", "must not be empty"),
+    ("POST", "/api/preferences", {**EVENT, "stage": 5_000}, "stage", "at most 1000"),
 ]  # fmt: skip
 
 
@@ -72,6 +79,7 @@ def test_a_malformed_request_is_a_4xx_that_names_the_problem_and_changes_nothing
         details = answer.json()["details"]
         assert details[0]["field"] == field, details
         assert says in details[0]["reason"], details
+        assert "should" not in details[0]["reason"], details  # our words, not pydantic's
         stats = httpx.get(base + "/api/preferences/stats").json()
         assert stats["total_preferences"] == 1
         assert httpx.get(base + "/api/check", timeout=60).json()["ok"]
