@@ -34,7 +34,7 @@ async def test_export_has_the_seed_shape(pl: PreferenceLearning) -> None:
     beach = next(s for s in data["stats"] if s["key"] == "beach:epicrealismxl")
     assert beach["stat_type"] == "keyword_checkpoint"
     assert (beach["selected_count"], beach["total_count"], beach["selection_rate"]) == (1, 1, 1.0)
-    assert beach["confidence"] == pytest.approx(0.05)
+    assert beach["evidence_level"] == pytest.approx(0.05)
     json.dumps(data)  # plain JSON all through
     everyone = await pl.export_preferences(user_id=None)
     assert everyone["total_preferences"] == 3

@@ -77,7 +77,7 @@ async def test_overall_quality(seeded: PreferenceLearning) -> None:
     stats = await seeded.get_stats()
     epic = next(row for row in stats["top_checkpoints"] if row["checkpoint"] == EPIC)
     assert epic == {
-        "checkpoint": EPIC, "selection_rate": 0.65, "total": 120, "selected": 78, "confidence": 1.0,
+        "checkpoint": EPIC, "selection_rate": 0.65, "total": 120, "selected": 78, "evidence_level": 1.0,
     }  # fmt: skip
 
 

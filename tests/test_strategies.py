@@ -15,7 +15,7 @@ from tastebud.learning.explain import explain_choice, label
 from tastebud.learning.explore import explore
 from tastebud.learning.families import canonical_family, compatible
 from tastebud.learning.keys import cells
-from tastebud.learning.rates import fitted_strength
+from tastebud.learning.rates import fitted_pseudo_count
 from tastebud.learning.strengths import Use, preferred_strength
 
 STRATEGIES: list[Strategy] = [SeedStrategy(), BayesStrategy(), DefaultStrategy()]
@@ -110,9 +110,9 @@ def test_prior_strengths_are_fitted_from_the_spread_of_rates() -> None:
     # Rates that differ far beyond sampling noise: a weak prior. Identical rates: the strongest.
     spread = [(90.0, 100.0, 0.5), (10.0, 100.0, 0.5), (50.0, 100.0, 0.5), (80.0, 100.0, 0.5)]
     same = [(50.0, 100.0, 0.5)] * 4
-    assert fitted_strength(spread, 10.0) < 5.0
-    assert fitted_strength(same, 10.0) == 1000.0
-    assert fitted_strength(spread[:2], 10.0) == 10.0  # too few cells: the default
+    assert fitted_pseudo_count(spread, 10.0) < 5.0
+    assert fitted_pseudo_count(same, 10.0) == 1000.0
+    assert fitted_pseudo_count(spread[:2], 10.0) == 10.0  # too few cells: the default
 
 
 def test_other_profiles_move_a_newcomers_prior() -> None:

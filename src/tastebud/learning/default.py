@@ -173,9 +173,10 @@ class DefaultStrategy:
                     key=candidates[index],
                     score=scores[index],
                     evidence=evidence_used,
-                    confidence=min(evidence_used / 20.0, 1.0),
+                    evidence_level=min(evidence_used / 20.0, 1.0),
                     keywords=tuple(found.said[index]),
-                    strength=standing.levels.strength + (own[1] if own is not None else 0.0),
+                    pseudo_count=standing.levels.pseudo_count
+                    + (own[1] if own is not None else 0.0),
                     overall=overall,
                     prompt_gap=gap_of[index],
                 )
@@ -318,7 +319,7 @@ class DefaultStrategy:
         if not (has_cell.any() or has_theirs.any()):
             return None
         cells = {candidates[i]: (kept[i], total[i]) for i in np.flatnonzero(has_cell).tolist()}
-        lift = keyword_lift(cells, levels.rates, levels.strength)
+        lift = keyword_lift(cells, levels.rates, levels.pseudo_count)
         if self.relevance:
             variance = pooled_variance(
                 kind.spreads.get(word),

@@ -1,7 +1,7 @@
 """Explore mode: split a batch across the most promising checkpoints by Thompson sampling.
 
-Each candidate's score is read as a Beta posterior, ``Beta(score * strength, (1 - score) *
-strength)`` (``Scored.strength`` is how many images the score is worth). A draw from every
+Each candidate's score is read as a Beta posterior, ``Beta(score * pseudo_count, (1 - score) *
+pseudo_count)`` (``Scored.pseudo_count`` is how many images the score is worth). A draw from every
 posterior picks the checkpoint whose draw is highest: a checkpoint with little history has a wide
 posterior and wins some draws while it is promising, and a checkpoint that keeps disappointing
 stops winning. The batch goes to the ``top`` checkpoints most likely to be best, one draw per
@@ -61,8 +61,11 @@ def explore(
 
 
 def _shape(item: Scored) -> tuple[float, float]:
-    strength = max(item.strength, 2.0)
-    return (max(item.score * strength, _MIN_SHAPE), max((1.0 - item.score) * strength, _MIN_SHAPE))
+    pseudo_count = max(item.pseudo_count, 2.0)
+    return (
+        max(item.score * pseudo_count, _MIN_SHAPE),
+        max((1.0 - item.score) * pseudo_count, _MIN_SHAPE),
+    )
 
 
 def _wins(

@@ -81,7 +81,7 @@ def fit_spreads(
                 rates[key] = found.profile_rate
     spreads: dict[str, Spread] = {}
     for word, word_cells in by_word.items():
-        lift = keyword_lift(word_cells, rates, found.strength)
+        lift = keyword_lift(word_cells, rates, found.pseudo_count)
         spreads[word] = spread(
             (kept, total, expected_rate(rates[key], lift))
             for key, (kept, total) in word_cells.items()

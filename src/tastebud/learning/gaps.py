@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from tastebud.learning.keys import StatType
 from tastebud.learning.levels import Parents, parents
 from tastebud.learning.rates import Counts2, Rates, expits, logits
-from tastebud.learning.relevance import prior_strengths
+from tastebud.learning.relevance import prior_pseudo_counts
 from tastebud.learning.strategy import Evidence
 
 
@@ -91,13 +91,13 @@ def gaps_of(
     variance, and what its overall rate moved by ``lift`` predicts."""
     kept, total, their_kept, their_total = counts
     expected = base = expits(standing.base + lift)  # ``levels.expected_rate`` of each
-    strength = prior_strengths(variance, expected)
+    pseudo_count = prior_pseudo_counts(variance, expected)
     # Other profiles' record of the words moves the prior.
-    theirs = (their_kept + strength * standing.others) / (their_total + strength)
+    theirs = (their_kept + pseudo_count * standing.others) / (their_total + pseudo_count)
     expected = np.where(
         has_theirs, np.clip(expected + theirs - standing.others, 0.01, 0.99), expected
     )
-    rate = np.where(has_cell, (kept + strength * expected) / (total + strength), expected)
+    rate = np.where(has_cell, (kept + pseudo_count * expected) / (total + pseudo_count), expected)
     return logits(rate) - logits(base)
 
 

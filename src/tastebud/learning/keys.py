@@ -58,7 +58,7 @@ class Counts(NamedTuple):
         return self.selected / self.total if self.total else 0.0
 
     @property
-    def confidence(self) -> float:
+    def evidence_level(self) -> float:
         """The seed's evidence level: ``min(n / 20, 1)``."""
         return min(self.total / 20.0, 1.0)
 

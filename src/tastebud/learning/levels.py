@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from tastebud.learning.keys import Cell, StatType
 from tastebud.learning.rates import (
-    DEFAULT_CHECKPOINT_STRENGTH,
-    PROFILE_STRENGTH,
+    DEFAULT_CHECKPOINT_PSEUDO_COUNT,
+    PROFILE_PSEUDO_COUNT,
     Counts2,
     clip_rate,
     expit,
-    fitted_strength,
+    fitted_pseudo_count,
     logit,
     others_of,
     shrunk_rate,
@@ -74,7 +74,7 @@ class Parents:
 
     profile_rate: float
     others_rate: float
-    strength: float
+    pseudo_count: float
     """Images a candidate's prior is worth (fitted from the candidates' spread)."""
     rates: Mapping[str, float]
     """Each candidate's overall rate, shrunk toward the profile's and moved by other profiles."""
@@ -89,14 +89,14 @@ def parents(
     profile = mine((StatType.PROFILE, "", ""))
     others_profile = others_of(everyone((StatType.PROFILE, "", "")), profile)
     others_rate = shrunk_rate(others_profile, 0.5, 2.0)
-    profile_rate = shrunk_rate(profile, others_rate, PROFILE_STRENGTH)
-    strength = fitted_strength(
+    profile_rate = shrunk_rate(profile, others_rate, PROFILE_PSEUDO_COUNT)
+    pseudo_count = fitted_pseudo_count(
         (
             (found[0], found[1], profile_rate)
             for found in (mine((overall_type, key, "")) for key in candidates)
             if found is not None
         ),
-        DEFAULT_CHECKPOINT_STRENGTH,
+        DEFAULT_CHECKPOINT_PSEUDO_COUNT,
     )
     rates: dict[str, float] = {}
     others: dict[str, float] = {}
@@ -106,14 +106,14 @@ def parents(
         theirs = others_of(everyone(cell), own)
         lift = 0.0
         if theirs is not None:
-            lift = shrunk_rate(theirs, others_rate, strength) - others_rate
-        rates[key] = shrunk_rate(own, clip_rate(profile_rate + lift), strength)
-        others[key] = shrunk_rate(theirs, others_rate, strength)
-    return Parents(profile_rate, others_rate, strength, rates, others)
+            lift = shrunk_rate(theirs, others_rate, pseudo_count) - others_rate
+        rates[key] = shrunk_rate(own, clip_rate(profile_rate + lift), pseudo_count)
+        others[key] = shrunk_rate(theirs, others_rate, pseudo_count)
+    return Parents(profile_rate, others_rate, pseudo_count, rates, others)
 
 
 def keyword_lift(
-    cells: Mapping[str, Counts2], rates: Mapping[str, float], strength: float
+    cells: Mapping[str, Counts2], rates: Mapping[str, float], pseudo_count: float
 ) -> float:
     """How far a keyword moves the candidates' rates whatever the candidate (log-odds).
 
@@ -136,7 +136,7 @@ def keyword_lift(
         return 0.0
     base = expected / seen
     share = (tried - 1) / tried
-    return share * (logit(shrunk_rate((kept, seen), base, strength)) - logit(base))
+    return share * (logit(shrunk_rate((kept, seen), base, pseudo_count)) - logit(base))
 
 
 def expected_rate(parent: float, lift: float) -> float:

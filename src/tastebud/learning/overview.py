@@ -85,8 +85,8 @@ def overview(
             {
                 "checkpoint": checkpoint_name(cell[1]),
                 **_counts(found),
-                "evidence_level": round(found.confidence, 4),
-                "label": label(found.confidence),
+                "evidence_level": round(found.evidence_level, 4),
+                "label": label(found.evidence_level),
             }
             for cell, found in checkpoints[:TOP_CHECKPOINTS]
         ],

@@ -1,5 +1,5 @@
 """The arithmetic of selection rates, shared by the strategies: shrunk rates, log-odds, and
-prior strengths fitted by the method of moments."""
+prior pseudo-counts fitted by the method of moments."""
 
 from __future__ import annotations
 
@@ -15,20 +15,20 @@ Rates = NDArray[np.float64]
 Counts2 = tuple[float, float]
 """(selected, total): counts, or weights where a history is decayed."""
 
-DEFAULT_CHECKPOINT_STRENGTH = 10.0
+DEFAULT_CHECKPOINT_PSEUDO_COUNT = 10.0
 """Images a checkpoint's rate is worth before its own, when too few checkpoints have history to
 fit it: ten images move a checkpoint halfway from the profile's average."""
-PROFILE_STRENGTH = 10.0
+PROFILE_PSEUDO_COUNT = 10.0
 """Images a profile's overall rate is worth before its own, toward all profiles' rate."""
-MIN_STRENGTH, MAX_STRENGTH = 2.0, 1000.0
+MIN_PSEUDO_COUNT, MAX_PSEUDO_COUNT = 2.0, 1000.0
 EDGE = 1e-4
 
 
-def shrunk_rate(found: Counts2 | None, prior: float, strength: float) -> float:
-    """A Beta posterior mean: ``found`` pulled toward ``prior``, worth ``strength`` images."""
+def shrunk_rate(found: Counts2 | None, prior: float, pseudo_count: float) -> float:
+    """A Beta posterior mean: ``found`` pulled toward ``prior``, worth ``pseudo_count`` images."""
     if found is None:
         return prior
-    return (found[0] + strength * prior) / (found[1] + strength)
+    return (found[0] + pseudo_count * prior) / (found[1] + pseudo_count)
 
 
 def logit(p: float) -> float:
@@ -59,10 +59,10 @@ def clip_rate(p: float) -> float:
     return min(max(p, 0.01), 0.99)
 
 
-def fitted_strength(cells: Iterable[tuple[float, float, float]], default: float) -> float:
-    """A prior strength fitted by the method of moments, from (selected, total, prior) of cells.
+def fitted_pseudo_count(cells: Iterable[tuple[float, float, float]], default: float) -> float:
+    """A prior pseudo-count fitted by the method of moments, from (selected, total, prior) of cells.
 
-    Under a Beta-Binomial with strength ``k``, true rates spread around their priors with
+    Under a Beta-Binomial with pseudo_count ``k``, true rates spread around their priors with
     variance ``p(1-p) / (k + 1)``; what the observed rates spread beyond sampling noise estimates
     it. ``default`` when fewer than 3 cells or 30 images have history.
     """
@@ -79,9 +79,11 @@ def fitted_strength(cells: Iterable[tuple[float, float, float]], default: float)
         return default
     variance = (spread - expected) / (images - count)
     mean_noise = expected / count
-    if variance <= mean_noise / (MAX_STRENGTH + 1):
-        return MAX_STRENGTH  # no more spread than sampling explains: the level above says it all
-    return min(max(mean_noise / variance - 1.0, MIN_STRENGTH), MAX_STRENGTH)
+    if variance <= mean_noise / (MAX_PSEUDO_COUNT + 1):
+        return (
+            MAX_PSEUDO_COUNT  # no more spread than sampling explains: the level above says it all
+        )
+    return min(max(mean_noise / variance - 1.0, MIN_PSEUDO_COUNT), MAX_PSEUDO_COUNT)
 
 
 def others_of(pooled: Counts2 | None, own: Counts2 | None) -> Counts2 | None:

@@ -85,7 +85,7 @@ def pooled_variance(own: Spread | None, typical: float, borrowed: Iterable[Sprea
     return max(weighed / images, FLOOR)
 
 
-def prior_strength(variance: float, expected: float, most: float = 1000.0) -> float:
+def prior_pseudo_count(variance: float, expected: float, most: float = 1000.0) -> float:
     """Images a cell's prior is worth, for a Beta prior of this variance around ``expected``."""
     room = expected * (1.0 - expected)
     if variance >= room / 3.0:
@@ -93,8 +93,8 @@ def prior_strength(variance: float, expected: float, most: float = 1000.0) -> fl
     return min(room / variance - 1.0, most)
 
 
-def prior_strengths(variance: float, expected: Rates, most: float = 1000.0) -> Rates:
-    """``prior_strength`` for each of several expected rates."""
+def prior_pseudo_counts(variance: float, expected: Rates, most: float = 1000.0) -> Rates:
+    """``prior_pseudo_count`` for each of several expected rates."""
     room = expected * (1.0 - expected)
     return np.where(variance >= room / 3.0, 2.0, np.minimum(room / variance - 1.0, most))
 

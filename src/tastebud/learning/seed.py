@@ -5,6 +5,9 @@ For a candidate and one keyword of the prompt::
     confidence = min(n / 20, 1)          n = this profile's images of (keyword, candidate)
     score      = confidence * personal + (1 - confidence) * global
 
+(The seed's ``confidence`` here is what tastebud calls the evidence level; tastebud's
+``confidence`` is the estimated keep rate, the seed's meaning in its two endpoints.)
+
 ``personal`` is the profile's selection rate for the (keyword, candidate) cell; ``global`` is the
 same cell pooled over all profiles, backing off to the candidate's pooled overall rate when the cell
 is empty everywhere, then to 0.5.
@@ -33,8 +36,8 @@ FALLBACK_RATE = 0.5
 
 def seed_blend(personal: Counts, global_rate: float) -> float:
     """The seed's formula: trust the profile's own rate in proportion to its evidence."""
-    confidence = personal.confidence
-    return confidence * personal.rate + (1.0 - confidence) * global_rate
+    weight = personal.evidence_level  # what the seed calls confidence
+    return weight * personal.rate + (1.0 - weight) * global_rate
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,8 @@ class SeedStrategy:
             )
             if checkpoint and self._clashes(checkpoint, candidate, evidence):
                 result = Scored(
-                    result.key, result.score, result.evidence, result.confidence,
-                    result.keywords, avoided=True, strength=result.strength,
+                    result.key, result.score, result.evidence, result.evidence_level,
+                    result.keywords, avoided=True, pseudo_count=result.pseudo_count,
                     overall=result.overall,
                 )  # fmt: skip
             scored.append(result)
@@ -139,9 +142,9 @@ class SeedStrategy:
             key=candidate,
             score=score,
             evidence=round(used),
-            confidence=min(used / 20.0, 1.0),
+            evidence_level=min(used / 20.0, 1.0),
             keywords=tuple(seen),
-            strength=used + 2.0,
+            pseudo_count=used + 2.0,
             overall=(round(mine_overall.selected), round(mine_overall.total)),
         )
 

@@ -70,14 +70,14 @@ class Scored:
     score: float
     evidence: int
     """Images of this profile behind the score."""
-    confidence: float
+    evidence_level: float
     """The seed's evidence level, ``min(evidence / 20, 1)``."""
     keywords: tuple[KeywordEvidence, ...] = ()
     avoided: bool = False
     """A LoRA that clashes with the checkpoint: ranked last and not recommended."""
-    strength: float = 2.0
+    pseudo_count: float = 2.0
     """How many images the score is worth, as a Beta posterior's ``alpha + beta``: Explore mode
-    samples ``Beta(score * strength, (1 - score) * strength)``."""
+    samples ``Beta(score * pseudo_count, (1 - score) * pseudo_count)``."""
     overall: tuple[int, int] = (0, 0)
     """This profile's (selected, total) images of the candidate, whatever the prompt."""
     prompt_gap: float = 0.0

@@ -44,7 +44,7 @@ class Browsing(ServiceBase):
                     "selection_rate": round(row.counts.rate, 4),
                     "total": row.counts.total,
                     "selected": row.counts.selected,
-                    "confidence": round(row.counts.confidence, 4),
+                    "evidence_level": round(row.counts.evidence_level, 4),
                 }
                 for row in cells[:TOP_CHECKPOINTS]
             ]

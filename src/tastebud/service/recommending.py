@@ -61,7 +61,7 @@ class Recommending(Fitting):
         """
         _, scored, names = await self._ranked(prompt, available_checkpoints, user_id)
         return [
-            RankedCheckpoint(names[item.key], item.score, item.evidence, item.confidence)
+            RankedCheckpoint(names[item.key], item.score, item.evidence, item.evidence_level)
             for item in scored
         ]
 
@@ -104,7 +104,7 @@ class Recommending(Fitting):
         """
         keywords, scored, names = await self._ranked(prompt, available_checkpoints, user_id)
         ranking = [
-            RankedCheckpoint(names[item.key], item.score, item.evidence, item.confidence)
+            RankedCheckpoint(names[item.key], item.score, item.evidence, item.evidence_level)
             for item in scored
         ]
         explained = explain_choice(keywords, scored, names, "checkpoint")
@@ -113,8 +113,8 @@ class Recommending(Fitting):
             checkpoint=names[best.key] if best else None,
             confidence=best.score if best else 0.0,
             evidence=best.evidence if best else 0,
-            evidence_level=best.confidence if best else 0.0,
-            label=label(best.confidence if best else 0.0),
+            evidence_level=best.evidence_level if best else 0.0,
+            label=label(best.evidence_level if best else 0.0),
             why=explained.why,
             reasons=explained.evidence,
             keywords=list(keywords),

@@ -66,7 +66,7 @@ class Upkeep(ServiceBase):
                     "selected_count": row.counts.selected,
                     "total_count": row.counts.total,
                     "selection_rate": row.counts.rate,
-                    "confidence": row.counts.confidence,
+                    "evidence_level": row.counts.evidence_level,
                 }
                 for row in stats
             ],
