@@ -55,7 +55,7 @@ async def test_the_fitted_state_survives_a_restart_and_equals_a_fresh_fit(databa
         before = await first.recommend("sunset at the beach", ["animagineXL", "epicrealismXL"])
     assert fitted.events == len(BEACHES) * 6 * 2
     async with PreferenceLearning(database=database) as second:
-        stored = await second._state("default")
+        stored = await second.fitting._state("default")
         assert to_json(stored) == to_json(fitted)
         after = await second.recommend("sunset at the beach", ["animagineXL", "epicrealismXL"])
         assert after == before
@@ -69,14 +69,14 @@ async def test_the_fitted_state_survives_a_restart_and_equals_a_fresh_fit(databa
 
 async def test_a_growing_history_is_refitted_in_the_background(pl: PreferenceLearning) -> None:
     await pl.record_batch(_judged(BEACHES, "epicrealismXL", "animagineXL"))
-    assert (await pl._state("default")).events == 0
+    assert (await pl.fitting._state("default")).events == 0
     await pl.recommend("beach", ["epicrealismXL", "animagineXL"])  # sees a stale state
     await pl.settled()
-    assert (await pl._stored_state("default")).events == 60
+    assert (await pl.fitting._stored_state("default")).events == 60
     await pl.record_batch(_judged(FORESTS, "animagineXL", "epicrealismXL"))
     await pl.recommend("forest", ["epicrealismXL", "animagineXL"])
     await pl.settled()
-    assert (await pl._stored_state("default")).events == 96
+    assert (await pl.fitting._stored_state("default")).events == 96
 
 
 async def test_each_profile_has_its_own_fitted_state(pl: PreferenceLearning) -> None:

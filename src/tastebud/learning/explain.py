@@ -13,6 +13,7 @@ from typing import Any
 
 from tastebud.learning.keys import Counts
 from tastebud.learning.strategy import Scored
+from tastebud.learning.strengths import PreferredStrength
 
 HIGH_CONFIDENCE = 0.75
 """Evidence level from which a recommendation is "High confidence": 15 images or more."""
@@ -187,6 +188,27 @@ def explain_choice(
         sentences.append(f"New here: no history for {quoted} yet")
     evidence.extend({"kind": "new", "keyword": word} for word in new)
     return Explanation(". ".join(sentences) + ".", evidence)
+
+
+def explain_strength(
+    explained: Explanation,
+    lora: str,
+    preferred: PreferredStrength,
+    checkpoint: str | None,
+) -> Explanation:
+    """A chosen LoRA's reason, with the strength it is best kept at ("Strength 0.8 with
+    epicrealismXL: 12 of 15 kept.")."""
+    where = f" with {checkpoint}" if preferred.checkpoint and checkpoint else ""
+    return Explanation(
+        explained.why[:-1]
+        + f". Strength {preferred.strength:g}{where}: {preferred.selected} of "
+        f"{preferred.total} kept.",
+        [*explained.evidence, {
+            "kind": "strength", "lora": lora, "strength": preferred.strength,
+            "selected": preferred.selected, "total": preferred.total,
+            "checkpoint": checkpoint if preferred.checkpoint else None,
+        }],
+    )  # fmt: skip
 
 
 def explain_avoided(lora: str, checkpoint: str, selected: int, total: int) -> Explanation:

@@ -1,80 +1,31 @@
-"""The core every part of ``PreferenceLearning`` builds on: opening and closing the store.
+"""What every part of ``PreferenceLearning`` is given: the store, opened on first use.
 
-``ServiceBase`` holds the constructor, the lazily opened ``Repository``, ``aclose`` and the
-``async with`` protocol; the mixins (recording, recommending, ...) subclass it, so each sees
-``database``, ``strategy``, ``half_life_days`` and ``_store()``. Also the user_id check that
-several parts share.
+``StoreOpener`` opens the ``Repository`` (and migrates it) at the first call that needs it and
+closes it in ``aclose``; each part (recording, recommending, the review queue, ...) is given the
+one opener of its ``PreferenceLearning``. Also the ``user_id`` check the parts share.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, overload
+from typing import Any, overload
 
-from tastebud.errors import DatabaseUnavailable, InvalidInput
+from tastebud.errors import DatabaseUnavailable
 from tastebud.events import check_user_id
-from tastebud.learning.default import DefaultStrategy
-from tastebud.learning.fitted import Fitted
-from tastebud.learning.strategy import Strategy
-from tastebud.settings import DEFAULT_DATABASE
 from tastebud.store.repository import Repository
 
 
-class ServiceBase:
-    """The database, the strategy and the half-life, and the store opened on first use."""
+class StoreOpener:
+    """The database's ``Repository``, opened and migrated by the first ``get()``."""
 
-    def __init__(
-        self,
-        database: str | Path = DEFAULT_DATABASE,
-        *,
-        strategy: Strategy | None = None,
-        half_life_days: float | None = None,
-        durable: bool = True,
-        refit_in_background: bool = True,
-    ) -> None:
-        if half_life_days is not None and not half_life_days > 0:
-            raise InvalidInput("half_life_days", f"must be more than 0, not {half_life_days}")
+    def __init__(self, database: str | Path, *, durable: bool = True) -> None:
         self.database = database
-        self.strategy: Strategy = strategy or DefaultStrategy()
-        # The default strategy's fitted state per profile: (read at, state), and the refits
-        # under way in the background (service/fitting.py).
-        self._fitted: dict[str, tuple[float, Fitted]] = {}
-        self._versions: dict[str, tuple[int, str] | None] = {}
-        self._strategies: dict[str, DefaultStrategy] = {}
-        self._refits: dict[str, asyncio.Task[Fitted]] = {}
-        self._refit_locks: dict[str, asyncio.Lock] = {}
-        # A server refits in the background; a short-lived process (the CLI) refits before it
-        # answers, since a background task would not outlive it.
-        self.refit_in_background = refit_in_background
-        self.half_life_days = half_life_days
         self._durable = durable
         self._repository: Repository | None = None
         self._opening = asyncio.Lock()
 
-    async def __aenter__(self) -> Self:
-        await self._store()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the database connections; the object may be opened again by a later call."""
-        for task in list(self._refits.values()):
-            task.cancel()
-        await asyncio.gather(*self._refits.values(), return_exceptions=True)
-        if self._repository is not None:
-            repository, self._repository = self._repository, None
-            await repository.close()
-
-    async def _store(self) -> Repository:
+    async def get(self) -> Repository:
         if self._repository is None:
             async with self._opening:
                 if self._repository is None:
@@ -89,6 +40,12 @@ class ServiceBase:
                         raise
                     self._repository = repository
         return self._repository
+
+    async def aclose(self) -> None:
+        """Close the connections; a later ``get()`` opens them again."""
+        if self._repository is not None:
+            repository, self._repository = self._repository, None
+            await repository.close()
 
 
 @overload

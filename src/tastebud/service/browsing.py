@@ -12,20 +12,25 @@ from tastebud.learning.overview import overview
 from tastebud.names import model_key
 from tastebud.paging import PageRequest
 from tastebud.prompt import parse_prompt
-from tastebud.service.base import ServiceBase, _profile
+from tastebud.service.base import StoreOpener, _profile
+from tastebud.service.fitting import Fitting
 from tastebud.store.repository import Page
 
 TOP_CHECKPOINTS = 10
 OVERVIEW_WEEKS = 52
 
 
-class Browsing(ServiceBase):
-    """``PreferenceLearning``'s reads of a profile's statistics and events."""
+class Browsing:
+    """Reads of a profile's statistics and events, and its profiles."""
+
+    def __init__(self, store: StoreOpener, fitting: Fitting) -> None:
+        self.store = store
+        self.fitting = fitting
 
     async def get_stats(self, *, user_id: str = "default") -> dict[str, Any]:
         """Totals and the top checkpoints and LoRAs, in the shape of the seed's stats endpoint."""
         user_id = _profile(user_id)
-        store = await self._store()
+        store = await self.store.get()
         rows = await store.statistics(
             user_id, [StatType.PROFILE, StatType.CHECKPOINT, StatType.LORA]
         )
@@ -65,7 +70,7 @@ class Browsing(ServiceBase):
         keywords, and the selection rate of each of the last 52 weeks.
         """
         user_id = _profile(user_id)
-        store = await self._store()
+        store = await self.store.get()
         rows = await store.statistics(
             user_id,
             [StatType.PROFILE, StatType.CHECKPOINT, StatType.CHECKPOINT_LORA,
@@ -82,12 +87,12 @@ class Browsing(ServiceBase):
 
     async def list_profiles(self) -> dict[str, int]:
         """Every profile on the database with its number of events, by name."""
-        return await (await self._store()).profile_totals()
+        return await (await self.store.get()).profile_totals()
 
     async def create_profile(self, user_id: str) -> bool:
         """Make an empty profile (to switch to before anything is recorded); False if it exists."""
         user_id = check_user_id(user_id)
-        return await (await self._store()).create_profile(user_id)
+        return await (await self.store.get()).create_profile(user_id)
 
     async def delete_profile(self, user_id: str) -> int | None:
         """Delete a profile and everything of it (events, statistics, review queue, fitted
@@ -95,9 +100,8 @@ class Browsing(ServiceBase):
         another profile changes. (A second server worker forgets it at its next write of it, and
         its copy of the fitted state within 30 seconds.)"""
         user_id = check_user_id(user_id)
-        removed = await (await self._store()).delete_profile(user_id)
-        for kept in (self._fitted, self._versions, self._strategies):
-            kept.pop(user_id, None)
+        removed = await (await self.store.get()).delete_profile(user_id)
+        self.fitting.forget(user_id)
         return removed
 
     async def list_preferences(
@@ -133,7 +137,7 @@ class Browsing(ServiceBase):
             found = parse_prompt(keyword).keywords
             # A stop word or punctuation leaves no keyword: look for it as written.
             word = found[0] if len(found) == 1 else keyword.strip().lower()
-        return await (await self._store()).page(
+        return await (await self.store.get()).page(
             user_id,
             checkpoint=checkpoint_key,
             keyword=word,
@@ -146,4 +150,4 @@ class Browsing(ServiceBase):
     async def get_preferences(self, *, user_id: str | None = "default") -> list[PreferenceEvent]:
         """Every stored event of a profile (or of all profiles with ``user_id=None``), oldest first."""
         user_id = _profile(user_id, everyone_allowed=True)
-        return await (await self._store()).events(user_id)
+        return await (await self.store.get()).events(user_id)

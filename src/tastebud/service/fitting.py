@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 
 from tastebud.events import PreferenceEvent
 from tastebud.learning.default import DefaultStrategy
 from tastebud.learning.fitted import NOTHING_FITTED, Fitted, from_json, to_json
 from tastebud.learning.keys import StatType
 from tastebud.learning.refitting import Judged, refit_profile
-from tastebud.learning.strategy import Strategy
-from tastebud.service.base import ServiceBase, _profile
+from tastebud.learning.strategy import Block, Evidence, Strategy
+from tastebud.service.base import StoreOpener, _profile
 
 REFIT_EVENTS = 20
 """New events, at least, before a question starts a refit."""
@@ -51,8 +52,24 @@ def _batches(events: list[PreferenceEvent]) -> list[list[Judged]]:
     return found
 
 
-class Fitting(ServiceBase):
-    """``PreferenceLearning``'s fitted state, per profile."""
+class Fitting:
+    """The default strategy's fitted state of each profile, and its refits."""
+
+    def __init__(
+        self, store: StoreOpener, strategy: Strategy, *, refit_in_background: bool = True
+    ) -> None:
+        self.store = store
+        self.strategy = strategy
+        # Per profile: (read at, state), the version it was read at, the strategy object made
+        # with it, and the refits under way in the background.
+        self._fitted: dict[str, tuple[float, Fitted]] = {}
+        self._versions: dict[str, tuple[int, str] | None] = {}
+        self._strategies: dict[str, DefaultStrategy] = {}
+        self._refits: dict[str, asyncio.Task[Fitted]] = {}
+        self._refit_locks: dict[str, asyncio.Lock] = {}
+        # A server refits in the background; a short-lived process (the CLI) refits before it
+        # answers, since a background task would not outlive it.
+        self.refit_in_background = refit_in_background
 
     async def refit(self, user_id: str = "default") -> Fitted:
         """Refit the profile's state now and keep it in the store; returns it."""
@@ -65,11 +82,22 @@ class Fitting(ServiceBase):
         while self._refits:
             await asyncio.gather(*list(self._refits.values()), return_exceptions=True)
 
+    async def cancel(self) -> None:
+        """Stop the refits under way (the service is closing)."""
+        for task in list(self._refits.values()):
+            task.cancel()
+        await asyncio.gather(*self._refits.values(), return_exceptions=True)
+
+    def forget(self, user_id: str) -> None:
+        """Drop what is kept in memory of a profile (it was deleted)."""
+        for kept in (self._fitted, self._versions, self._strategies):
+            kept.pop(user_id, None)
+
     def _refit_lock(self, user_id: str) -> asyncio.Lock:
         return self._refit_locks.setdefault(user_id, asyncio.Lock())
 
     async def _refit(self, user_id: str) -> Fitted:
-        store = await self._store()
+        store = await self.store.get()
         strategy = self.strategy if isinstance(self.strategy, DefaultStrategy) else None
         rows = await store.statistics(user_id, FIT_TYPES)
         counts = {row.cell: (float(row.counts.selected), float(row.counts.total)) for row in rows}
@@ -91,7 +119,7 @@ class Fitting(ServiceBase):
         return fitted
 
     async def _stored_state(self, user_id: str) -> Fitted:
-        found = await (await self._store()).fitted_state(user_id)
+        found = await (await self.store.get()).fitted_state(user_id)
         return NOTHING_FITTED if found is None else from_json(json.loads(found[1]))
 
     async def _state(self, user_id: str) -> Fitted:
@@ -101,7 +129,7 @@ class Fitting(ServiceBase):
             return cached[1]
         # Parsing the state costs tens of milliseconds at 100,000 events, and a new state object
         # forgets what the strategy worked out: read it again only when it was refitted.
-        version = await (await self._store()).fitted_version(user_id)
+        version = await (await self.store.get()).fitted_version(user_id)
         if cached is not None and version is not None and self._versions.get(user_id) == version:
             self._fitted[user_id] = (time.monotonic(), cached[1])
             return cached[1]
@@ -110,7 +138,7 @@ class Fitting(ServiceBase):
         self._versions[user_id] = version  # read before the state: at worst read again once
         return fitted
 
-    async def _strategy_for(self, user_id: str) -> Strategy:
+    async def strategy_for(self, user_id: str) -> Strategy:
         """The service's strategy, reading the profile's fitted state where it has one."""
         if not isinstance(self.strategy, DefaultStrategy):
             return self.strategy
@@ -121,7 +149,26 @@ class Fitting(ServiceBase):
             known = self._strategies[user_id] = self.strategy.with_fitted(fitted)
         return known
 
-    async def _refitted(self, user_id: str, strategy: Strategy, events: float) -> Strategy:
+    async def with_evidence(
+        self,
+        user_id: str,
+        blocks: Callable[[Strategy], list[Block]],
+        half_life_days: float | None,
+    ) -> tuple[Strategy, Evidence]:
+        """The strategy to answer a question with, and the statistics it asks for (``blocks``
+        of the strategy): read again from a refitted state when this question showed it stale."""
+        store = await self.store.get()
+        strategy = await self.strategy_for(user_id)
+        evidence = await store.evidence(user_id, blocks(strategy), half_life_days=half_life_days)
+        events = evidence.mine((StatType.PROFILE, "", "")).total
+        if (refitted := await self.refitted(user_id, strategy, events)) is not strategy:
+            strategy = refitted
+            evidence = await store.evidence(
+                user_id, blocks(strategy), half_life_days=half_life_days
+            )
+        return strategy, evidence
+
+    async def refitted(self, user_id: str, strategy: Strategy, events: float) -> Strategy:
         """The strategy to answer with, refitting first or in the background when it is stale.
 
         Stale means the profile has grown by ``REFIT_SHARE`` (at least ``REFIT_EVENTS`` events)

@@ -16,14 +16,17 @@ from tastebud.events import (
     make_event,
     statistics_of,
 )
-from tastebud.service.base import ServiceBase, _profile
+from tastebud.service.base import StoreOpener, _profile
 from tastebud.store.repository import WriteSummary
 
 
-class Recording(ServiceBase):
-    """``PreferenceLearning``'s writes of preference events."""
+class Recording:
+    """Writes of preference events: one, a batch, a judged batch, and undoing one."""
 
-    async def record_preference(self, **fields: Any) -> PreferenceEvent:
+    def __init__(self, store: StoreOpener) -> None:
+        self.store = store
+
+    async def record_preference(self, /, **fields: Any) -> PreferenceEvent:
         """Record one selected or rejected image; returns the stored event.
 
         Takes the fields of ``tastebud.events.make_event``: ``prompt``, ``checkpoint``,
@@ -37,7 +40,7 @@ class Recording(ServiceBase):
         """``record_preference`` for fields already checked as ``EventInput`` (by
         ``tastebud.events.check_event``, or by the HTTP API from the same type)."""
         event = event_from(given)
-        await (await self._store()).record([event])
+        await (await self.store.get()).record([event])
         return event
 
     async def record_batch(self, events: Sequence[Mapping[str, Any]]) -> WriteSummary:
@@ -46,10 +49,11 @@ class Recording(ServiceBase):
         A bulk write for Python callers (no HTTP route takes it): each event is held to the
         limits of one image, the call as a whole is not.
         """
-        return await (await self._store()).record(_checked(events, "events"))
+        return await (await self.store.get()).record(_checked(events, "events"))
 
     async def record_judged_batch(
         self,
+        /,
         images: Sequence[Mapping[str, Any]],
         *,
         outcome: str,
@@ -85,12 +89,12 @@ class Recording(ServiceBase):
                     f"the first {index + 1} images count towards {counted:,} statistics; at most "
                     f"{MAX_REQUEST_STATISTICS:,} in one batch: send them in smaller batches",
                 )
-        return await (await self._store()).record(events)
+        return await (await self.store.get()).record(events)
 
     async def delete_preference(self, generation_id: str, *, user_id: str = "default") -> bool:
         """Forget one event (undo a mis-click); statistics follow. False when there was none."""
         user_id = _profile(user_id)
-        removed = await (await self._store()).delete(user_id, [generation_id])
+        removed = await (await self.store.get()).delete(user_id, [generation_id])
         return bool(removed)
 
 

@@ -13,12 +13,15 @@ from tastebud.errors import InvalidInput
 from tastebud.events import PreferenceEvent, make_event
 from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation, check_status
 from tastebud.paging import PageRequest
-from tastebud.service.base import ServiceBase, _profile
+from tastebud.service.base import StoreOpener, _profile
 from tastebud.store.queue import QueuePage
 
 
-class Reviewing(ServiceBase):
-    """``PreferenceLearning``'s generations awaiting review, and judging them."""
+class Reviewing:
+    """The review queue: generations awaiting review, and judging them."""
+
+    def __init__(self, store: StoreOpener) -> None:
+        self.store = store
 
     async def add_generations(
         self, found: Sequence[Generation], *, user_id: str = "default", dry_run: bool = False
@@ -45,7 +48,7 @@ class Reviewing(ServiceBase):
                 continue
             usable.append(mine)
             events[item.content_hash] = event
-        stored = await (await self._store()).add_generations(
+        stored = await (await self.store.get()).add_generations(
             user_id, usable, events, dry_run=dry_run
         )
         return {**outcomes, **stored}
@@ -66,12 +69,12 @@ class Reviewing(ServiceBase):
         if status is not None:
             check_status(status)
         page = PageRequest(limit, cursor)
-        return await (await self._store()).queue_page(user_id, status, page.limit, page.cursor)
+        return await (await self.store.get()).queue_page(user_id, status, page.limit, page.cursor)
 
     async def generation(self, id_: int, *, user_id: str = "default") -> Generation | None:
         """One of the profile's generations by id; None when there is none."""
         user_id = _profile(user_id)
-        return (await (await self._store()).generations(user_id, [id_])).get(id_)
+        return (await (await self.store.get()).generations(user_id, [id_])).get(id_)
 
     async def review_generations(
         self,
@@ -132,7 +135,7 @@ class Reviewing(ServiceBase):
                 raise InvalidInput(field, "must be generation ids (whole numbers)")
             wanted += ids
         wanted = list(dict.fromkeys(wanted))
-        store = await self._store()
+        store = await self.store.get()
         found = await store.generations(user_id, wanted)
         for field, ids, _, _ in groups:
             missing = [id_ for id_ in ids if id_ not in found]

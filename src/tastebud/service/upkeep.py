@@ -10,7 +10,7 @@ from typing import Any
 
 from tastebud.exports import EXPORT_VERSION, events_from_export
 from tastebud.learning.keys import stat_key
-from tastebud.service.base import ServiceBase, _profile
+from tastebud.service.base import StoreOpener, _profile
 from tastebud.store.repository import CheckReport, WriteSummary
 
 _pauses = 0
@@ -41,14 +41,17 @@ def collector_paused() -> Iterator[None]:
                     gc.enable()
 
 
-class Upkeep(ServiceBase):
-    """``PreferenceLearning``'s export, import, check, repair and ping."""
+class Upkeep:
+    """Export, import, check, repair and ping."""
+
+    def __init__(self, store: StoreOpener) -> None:
+        self.store = store
 
     async def export_preferences(self, *, user_id: str | None = "default") -> dict[str, Any]:
         """Every event, statistic and image of the review queue of a profile (all profiles with
         ``user_id=None``) as JSON data."""
         user_id = _profile(user_id, everyone_allowed=True)
-        events, stats, generations = await (await self._store()).export(user_id)
+        events, stats, generations = await (await self.store.get()).export(user_id)
         return {
             "version": EXPORT_VERSION,
             "total_preferences": len(events),
@@ -85,7 +88,7 @@ class Upkeep(ServiceBase):
         """
         with collector_paused():
             events, generations = events_from_export(data, user_id=user_id)
-            store = await self._store()
+            store = await self.store.get()
             summary = await store.record(events, newer_wins=True)
             if generations:
                 # After the events (a retry of a failed import finds them and goes on).
@@ -97,14 +100,14 @@ class Upkeep(ServiceBase):
 
         Raises ``tastebud.errors.DatabaseUnavailable`` when it cannot be reached.
         """
-        store = await self._store()
+        store = await self.store.get()
         await store.ping()
         return store.db.dialect
 
     async def check(self) -> CheckReport:
         """Compare every statistic with a recomputation from the events."""
-        return await (await self._store()).check()
+        return await (await self.store.get()).check()
 
     async def repair(self) -> CheckReport:
         """Rebuild the statistics from the events; returns what was wrong before."""
-        return await (await self._store()).repair()
+        return await (await self.store.get()).repair()
