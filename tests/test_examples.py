@@ -12,6 +12,7 @@ the output the text shows.
 - Python: every ``python`` block of docs/ runs (top-level ``await`` allowed, as in
   ``python -m asyncio``), and a value shown in a ``# comment`` beside an expression is its value.
   (The README's own block has its test in test_readme.py.)
+- The seed's design document: its four curl lines answer.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 DOCUMENTED = "http://localhost:8001"
 SHARED_PNG = ROOT.parent / "shared" / "data" / "png"
+SEED = ROOT.parent / "shared" / "seed" / "preference-learning-system.md"
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +120,20 @@ def test_every_curl_example_answers_as_shown(server: tuple[str, Path, Path]) -> 
     assert shown >= 2
     exported = json.loads((folder / "my_preferences.json").read_text())
     assert exported["total_preferences"] > 0
+
+
+def test_the_seed_documents_curl_examples_answer(server: tuple[str, Path, Path]) -> None:
+    """The design document tastebud grew from shows its four endpoints with curl."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed (apt-get install curl)")
+    if not SEED.is_file():
+        pytest.skip(f"the seed document {SEED} is absent")
+    base, _, folder = server
+    commands = re.findall(r"^curl .*$", SEED.read_text(), re.MULTILINE)
+    assert len(commands) == 4
+    for command in commands:
+        status, body = _curl(command, base, folder)
+        assert status == 200, (command, body)
 
 
 def _tastebud(line: str, database: Path, folder: Path, home: Path) -> str:
