@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from tastebud.errors import InvalidInput
+from tastebud.problems import whole_number
 
 MAX_PAGE = 500
 # Cursors are row ids: PostgreSQL's bigint holds ids up to 2^63 - 1.
@@ -21,12 +21,12 @@ class PageRequest:
     cursor: int | None = None
 
     def __post_init__(self) -> None:
-        if not _whole(self.limit) or not 1 <= self.limit <= MAX_PAGE:
-            raise InvalidInput("limit", f"must be a whole number from 1 to {MAX_PAGE}")
-        if self.cursor is not None and (
-            not _whole(self.cursor) or not 1 <= self.cursor <= _MAX_CURSOR
-        ):
-            raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
+        whole_number("limit", self.limit, 1, MAX_PAGE)
+        if self.cursor is not None:
+            try:
+                whole_number("cursor", self.cursor, 1, _MAX_CURSOR)
+            except InvalidInput:
+                raise InvalidInput("cursor", "must be the next_cursor of an earlier page") from None
 
     @classmethod
     def from_text(cls, limit: int, cursor: str | None) -> PageRequest:
@@ -36,7 +36,3 @@ class PageRequest:
         if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 19:  # "²" is a digit
             raise InvalidInput("cursor", "must be the next_cursor of an earlier page")
         return cls(limit, int(cursor))
-
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

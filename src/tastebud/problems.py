@@ -89,3 +89,14 @@ def describe_problem(problem: Mapping[str, Any]) -> tuple[str, str]:
         except (KeyError, IndexError):
             reason = None
     return place, reason or str(problem["msg"])
+
+
+def whole_number(field: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """``value`` if it is a whole number (``True`` is not one) from ``low`` to ``high``; else
+    ``InvalidInput`` naming the field and the range. The one check of the Python API's
+    counts, limits and ids (the HTTP API's come checked by their declared types)."""
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if whole and (low is None or value >= low) and (high is None or value <= high):
+        return int(value)
+    within = f" from {low} to {high}" if low is not None and high is not None else ""
+    raise InvalidInput(field, f"must be a whole number{within}")

@@ -24,6 +24,7 @@ from tastebud.learning.pairs import worth_enabling
 from tastebud.learning.strategy import Evidence, Scored
 from tastebud.learning.strengths import Use, preferred_strength
 from tastebud.names import model_key
+from tastebud.problems import whole_number
 from tastebud.prompt import parse_prompt
 from tastebud.recommendations import LoraScore, LoraSet
 from tastebud.service.base import StoreOpener, _profile
@@ -94,8 +95,7 @@ class RecommendingLoras:
         another model family; at most ``most``. ``left_out`` says why each other LoRA was not
         enabled.
         """
-        if isinstance(most, bool) or not isinstance(most, int) or not 1 <= most <= 20:
-            raise InvalidInput("most", "must be a whole number from 1 to 20")
+        whole_number("most", most, 1, 20)
         found = await self._choose(prompt, checkpoint, most, available_loras, user_id, smart=True)
         enabled = [lora for lora in found if not lora.avoided]
         tags = " ".join(f"<lora:{lora.name}:{lora.strength or 1.0:g}>" for lora in enabled)
@@ -123,8 +123,7 @@ class RecommendingLoras:
         worth enabling (``learning.pairs.worth_enabling``), the rest left out with the reason.
         """
         user_id = _profile(user_id)
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
-            raise InvalidInput("count", "must be a whole number from 1 to 100")
+        whole_number("count", count, 1, 100)
         store = await self.store.get()
         keywords = parse_prompt(prompt_text(prompt)).keywords
         checkpoint_key = await _checkpoint_key(store, checkpoint, user_id)

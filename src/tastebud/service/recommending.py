@@ -9,13 +9,13 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from tastebud.errors import InvalidInput
 from tastebud.learning.explain import (
     explain_choice,
     label,
 )
 from tastebud.learning.explore import explore as explore_batch
 from tastebud.learning.strategy import Scored
+from tastebud.problems import whole_number
 from tastebud.prompt import parse_prompt
 from tastebud.recommendations import (
     Allocation,
@@ -122,11 +122,10 @@ class Recommending:
         evenly. Each image carries its propensity: pass it as ``propensity`` when recording the
         judgement. ``seed`` makes the split repeatable.
         """
-        for field, value, most in (("batch", batch, MAX_BATCH), ("top", top, 20)):
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
-                raise InvalidInput(field, f"must be a whole number from 1 to {most}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise InvalidInput("seed", "must be a whole number")
+        whole_number("batch", batch, 1, MAX_BATCH)
+        whole_number("top", top, 1, 20)
+        if seed is not None:
+            whole_number("seed", seed)
         keywords, scored, names = await self._ranked(prompt, available_checkpoints, user_id)
         slots = explore_batch(scored, batch, top, random.Random(seed))
         by_key = {item.key: item for item in scored}
