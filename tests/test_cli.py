@@ -47,6 +47,18 @@ def test_every_option_says_what_it_takes_in_words() -> None:
         assert code == 0 and "<" not in options, (command, options)
 
 
+def test_arguments_are_named_plainly_in_the_help() -> None:
+    """ "tastebud recommend [OPTIONS] PROMPT" and "PROMPT  The prompt...": not Typer's
+    "{PROMPT}" and "PROMPT <str>"."""
+    for command, argument in (("recommend", "PROMPT"), ("record", "PROMPT"),
+                              ("forget", "GENERATION_ID"), ("import-images", "FOLDER")):  # fmt: skip
+        code, out, _ = tastebud(command, "--help")
+        assert code == 0
+        assert f"Usage: tastebud {command} [OPTIONS] {argument}\n" in out, out
+        arguments = out.split("Arguments:", 1)[1].split("Options:", 1)[0]
+        assert arguments.split()[0] == argument and "<" not in arguments, arguments
+
+
 def test_demo_fills_its_own_profile_once(db: Path) -> None:
     code, out, err = tastebud("demo", "--db", db)
     assert code == 0, err

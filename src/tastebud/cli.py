@@ -20,6 +20,7 @@ from tastebud.cli_common import (
     AsJson,
     Database,
     HalfLife,
+    PlainHelp,
     User,
     _errors_as_one_line,
     _option,
@@ -94,7 +95,7 @@ def _everything(
 # -- the main job -------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=PlainHelp)
 def serve(
     db: Database = DATABASE,
     host: Annotated[str, _option("host", "--host")] = setting("host").default,
@@ -173,7 +174,7 @@ def serve(
         )  # fmt: skip
 
 
-@app.command()
+@app.command(cls=PlainHelp)
 def demo(db: Database = DATABASE) -> None:
     """Fill the 'demo' profile with a simulated history, and show what tastebud learned.
 
@@ -200,7 +201,7 @@ async def _fill_demo(learning: PreferenceLearning) -> int:
 # -- recording and recommending -------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=PlainHelp)
 def record(
     prompt: Annotated[str, typer.Argument(metavar="PROMPT", help="The image's prompt.")],
     checkpoint: Annotated[
@@ -269,7 +270,7 @@ def _lora(text: str) -> dict[str, Any]:
         raise typer.BadParameter(reason, param_hint="--lora") from None
 
 
-@app.command()
+@app.command(cls=PlainHelp)
 def recommend(
     prompt: Annotated[
         str, typer.Argument(metavar="PROMPT", help="The prompt you are about to generate.")
@@ -307,7 +308,7 @@ def recommend(
     terminal.show_recommendation(found, loras)
 
 
-@app.command()
+@app.command(cls=PlainHelp)
 def loras(
     prompt: Annotated[
         str, typer.Argument(metavar="PROMPT", help="The prompt you are about to generate.")
@@ -340,7 +341,7 @@ def loras(
     terminal.show_lora_set(found)
 
 
-@app.command()
+@app.command(cls=PlainHelp)
 def explore(
     prompt: Annotated[
         str, typer.Argument(metavar="PROMPT", help="The prompt you are about to generate.")
@@ -385,7 +386,7 @@ def explore(
 # -- what has been learned ----------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=PlainHelp)
 def stats(user: User = "default", db: Database = DATABASE, as_json: AsJson = False) -> None:
     """Show totals and the checkpoints and LoRAs you keep most.
 
@@ -410,21 +411,21 @@ def stats(user: User = "default", db: Database = DATABASE, as_json: AsJson = Fal
         terminal.show_stats(found)
 
 
-app.command()(profiles)
-app.command()(forget)
-app.command("forget-profile")(forget_profile)
+app.command(cls=PlainHelp)(profiles)
+app.command(cls=PlainHelp)(forget)
+app.command("forget-profile", cls=PlainHelp)(forget_profile)
 
 
 # -- export, import, check ------------------------------------------------------------------------
 
 
-app.command("export")(export)
-app.command("import")(import_)
+app.command("export", cls=PlainHelp)(export)
+app.command("import", cls=PlainHelp)(import_)
 # The image commands (cli_images.py), registered here to keep their place in the help.
-app.command("import-images")(import_images_command)
-app.command()(watch)
-app.command()(check)
-app.command()(repair)
+app.command("import-images", cls=PlainHelp)(import_images_command)
+app.command(cls=PlainHelp)(watch)
+app.command(cls=PlainHelp)(check)
+app.command(cls=PlainHelp)(repair)
 
 
 # -- plumbing -----------------------------------------------------------------------------------

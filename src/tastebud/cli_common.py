@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
+from typer.core import TyperCommand
 
 from tastebud import terminal
 from tastebud.errors import TastebudError
@@ -33,6 +34,30 @@ _METAVARS = {
     "allowed_hosts": "HOSTS", "workers": "N", "max_body_mb": "MB", "max_import_mb": "MB",
     "image_folders": "FOLDERS", "thumbnail_folder": "FOLDER", "half_life_days": "DAYS",
 }  # fmt: skip
+
+
+class PlainHelp(TyperCommand):
+    """A command whose help names its arguments plainly: ``tastebud recommend [OPTIONS] PROMPT``
+    and ``PROMPT  The prompt ...``, not Typer's ``{PROMPT}`` and ``PROMPT <str>``."""
+
+    # (Typer's own copy of click's Context and HelpFormatter, which it keeps private.)
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                arguments.append((param.metavar or str(param.name).upper(), record[1]))
+            else:
+                options.append(record)
+        for title, records in (("Arguments", arguments), ("Options", options)):
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
 
 
 def _option(name: str, *flags: str) -> Any:
