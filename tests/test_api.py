@@ -407,6 +407,11 @@ async def test_openapi_describes_the_bodies(api: httpx.AsyncClient) -> None:
     ):
         content = schema["paths"][path]["post"]["requestBody"]["content"]
         assert content["application/json"]["schema"]["$ref"] == f"#/components/schemas/{body}"
+    # Errors are described as they are answered (not FastAPI's {"detail": [...]}).
+    assert "HTTPValidationError" not in components
+    errors = schema["paths"]["/api/preferences"]["post"]["responses"]["4XX"]
+    assert errors["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert components["ErrorBody"]["required"] == ["status", "error", "details"]
     # Any 1.x export imports: the schema says a string, not one version.
     assert components["ExportInput"]["properties"]["version"] == {
         "type": "string", "title": "Version"

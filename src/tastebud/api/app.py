@@ -36,7 +36,8 @@ tastebud learns which Stable Diffusion checkpoints and LoRAs a person likes from
 keep and reject, and recommends them for the next prompt.
 
 Every endpoint takes `user_id` (default `"default"`). Every error has one shape:
-`{"status": 422, "error": "Invalid input", "details": [{"field": "...", "reason": "..."}]}`.
+`{"status": 422, "error": "Invalid input", "details": [{"field": "...", "reason": "..."}]}`
+(the OpenAPI schema's `ErrorBody`, declared for every 4XX and 5XX answer).
 """
 
 

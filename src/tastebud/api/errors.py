@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from typing_extensions import TypedDict
 
 from tastebud.errors import DatabaseUnavailable, InvalidInput, InvalidJson
 from tastebud.problems import describe_problem
@@ -24,6 +25,26 @@ from tastebud.problems import describe_problem
 log = logging.getLogger("tastebud.api")
 
 Detail = dict[str, str]
+
+
+class ErrorDetail(TypedDict):
+    field: str
+    reason: str
+
+
+class ErrorBody(TypedDict):
+    """Every error the API answers: its status, a short title, and the fields it is about."""
+
+    status: int
+    error: str
+    details: list[ErrorDetail]
+
+
+# The routers declare it, so the OpenAPI document describes the errors as they are answered.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "Refused: the details name what is wrong"},
+    "5XX": {"model": ErrorBody, "description": "The database is unavailable, or a bug"},
+}
 
 
 class ApiError(Exception):

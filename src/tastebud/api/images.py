@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field, StrictBool, StrictInt
 from typing_extensions import TypedDict
 
 from tastebud.api.bodies import JsonBodies
-from tastebud.api.errors import ApiError, detail
+from tastebud.api.errors import ERROR_RESPONSES, ApiError, detail
 from tastebud.api.routes import BodyUserId, Learning, Page, UserId, in_body
 from tastebud.errors import InvalidInput
 from tastebud.events import UserId as UserIdRule
@@ -19,7 +19,7 @@ from tastebud.importers.folders import Rules, image_files, import_images, invoke
 from tastebud.problems import NO_NUL
 from tastebud.settings import Settings
 
-router = APIRouter(prefix="/api", route_class=JsonBodies)
+router = APIRouter(prefix="/api", route_class=JsonBodies, responses=ERROR_RESPONSES)
 MAX_REVIEW = 1_000
 
 

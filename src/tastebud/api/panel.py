@@ -18,7 +18,7 @@ from pydantic import ConfigDict, StrictStr
 from typing_extensions import TypedDict
 
 from tastebud.api.bodies import JsonBodies
-from tastebud.api.errors import ApiError, detail
+from tastebud.api.errors import ERROR_RESPONSES, ApiError, detail
 from tastebud.api.files import Outside, open_inside
 from tastebud.api.routes import Learning, UserId
 from tastebud.api.thumbnails import SIZES, thumbnail
@@ -29,7 +29,7 @@ from tastebud.generations import Generation
 from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings
 
-router = APIRouter(prefix="/api", route_class=JsonBodies)
+router = APIRouter(prefix="/api", route_class=JsonBodies, responses=ERROR_RESPONSES)
 
 
 class TokenInput(TypedDict):

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from tastebud import __version__
 from tastebud.api.bodies import JsonBodies, raw_json
-from tastebud.api.errors import ApiError, detail
+from tastebud.api.errors import ERROR_RESPONSES, ApiError, detail
 from tastebud.api.spreadsheet import events_csv
 from tastebud.batches import BatchInput
 from tastebud.errors import InvalidInput
@@ -24,7 +24,7 @@ from tastebud.exports import ExportInput
 from tastebud.paging import MAX_PAGE, PageRequest
 from tastebud.service import PreferenceLearning
 
-router = APIRouter(prefix="/api", route_class=JsonBodies)
+router = APIRouter(prefix="/api", route_class=JsonBodies, responses=ERROR_RESPONSES)
 
 
 async def _learning(request: Request) -> PreferenceLearning:
