@@ -73,9 +73,12 @@ def _set_up() -> Path:
 
 
 LINTERS = [
-    ["ruff", "check", "src", "tests", "bench"],
-    ["ruff", "format", "--check", "src", "tests", "bench"],
+    ["ruff", "check", "src", "tests", "bench", "integrations"],
+    ["ruff", "format", "--check", "src", "tests", "bench", "integrations"],
     ["mypy", "--strict", "src/tastebud"],
+    # The ComfyUI pack runs inside ComfyUI, not as part of the package: checked on its own.
+    ["mypy", "--strict", "integrations/comfyui/__init__.py", "integrations/comfyui/client.py",
+     "integrations/comfyui/nodes.py"],
 ]
 
 
