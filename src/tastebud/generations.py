@@ -65,6 +65,8 @@ class Generation:
             "image_path": self.path,
             "timestamp": self.made_at,
             "user_id": self.user_id,
+            # Drawn by Explore mode in tastebud's ComfyUI node: the chance it had.
+            "propensity": self.metadata.get("propensity"),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -55,10 +55,11 @@ def install() -> None:
     sys.modules["nodes"] = nodes
 
 
-def save_image(path: Path, extra_pnginfo: dict[str, Any]) -> None:
-    """ComfyUI's SaveImage as far as metadata goes: each key of ``extra_pnginfo`` becomes a PNG
-    text chunk holding its JSON."""
+def save_image(path: Path, prompt: dict[str, Any], extra_pnginfo: dict[str, Any]) -> None:
+    """ComfyUI's SaveImage as far as metadata goes: the queued graph as the text chunk
+    ``prompt``, and each key of ``extra_pnginfo`` as a text chunk holding its JSON."""
     info = PngInfo()
+    info.add_text("prompt", json.dumps(prompt))
     for key, value in extra_pnginfo.items():
         info.add_text(key, json.dumps(value))
     Image.new("RGB", (64, 64), (200, 120, 40)).save(path, pnginfo=info)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import types
@@ -9,6 +10,12 @@ from pathlib import Path
 
 from comfyui_stand_ins import INSTALLED, LOADED, save_image
 from PIL import Image
+
+from tastebud import PreferenceLearning
+from tastebud.events import PreferenceEvent
+from tastebud.importers.folders import Rules, image_files, import_images
+
+PACK = Path(__file__).resolve().parents[1]
 
 PROMPT = "a beach at sunset, golden hour"
 
@@ -96,9 +103,12 @@ def test_the_lora_node_applies_the_enabled_loras_at_their_strengths(
     assert extra["tastebud"] == {"loras": [{"name": "add_detail.safetensors", "strength": 0.6}]}
 
 
-def test_a_saved_png_carries_the_provenance(
+def test_a_saved_png_carries_the_provenance_and_its_judgement_the_propensity(
     pack: types.ModuleType, tastebud: str, tmp_path: Path
 ) -> None:
+    """Explore draws a checkpoint; the example workflow's SaveImage writes the PNG; tastebud's
+    importer finds it in a favourites folder: the event is of the checkpoint and LoRAs the
+    nodes chose, with the propensity Explore drew the checkpoint with."""
     extra: dict[str, object] = {"workflow": {"nodes": []}}
     name = pack.NODE_CLASS_MAPPINGS["TastebudCheckpoint"]().choose(
         PROMPT, server=tastebud, user_id="demo", mode="explore", extra_pnginfo=extra
@@ -106,8 +116,28 @@ def test_a_saved_png_carries_the_provenance(
     pack.NODE_CLASS_MAPPINGS["TastebudLoras"]().apply(
         "M", "C", PROMPT, name, server=tastebud, user_id="demo", extra_pnginfo=extra
     )
-    save_image(tmp_path / "ComfyUI_00001_.png", extra)
-    with Image.open(tmp_path / "ComfyUI_00001_.png") as image:
+    graph = json.loads((PACK / "examples" / "tastebud_checkpoint.json").read_text())
+    graph["3"]["inputs"]["text"] = PROMPT
+    kept = tmp_path / "output" / "best"
+    kept.mkdir(parents=True)
+    save_image(kept / "ComfyUI_00001_.png", graph, extra)
+    with Image.open(kept / "ComfyUI_00001_.png") as image:
         carried = json.loads(image.text["tastebud"])  # type: ignore[attr-defined]
     assert carried["checkpoint"] == name and carried["user_id"] == "demo"
-    assert 0.0 < carried["propensity"] <= 1.0 and "loras" in carried
+    assert 0.0 < carried["propensity"] <= 1.0
+
+    event = asyncio.run(_imported(tmp_path / "output", tmp_path / "imported.db"))
+    assert event.action == "selected" and event.checkpoint == name
+    assert event.propensity == carried["propensity"]
+    assert [lora.name for lora in event.loras] == [lora["name"] for lora in carried["loras"]]
+    assert "beach" in event.keywords
+
+
+async def _imported(folder: Path, database: Path) -> PreferenceEvent:
+    rules = Rules(selected=((folder / "best").resolve(),))
+    async with PreferenceLearning(database) as learning:
+        report = await import_images(learning, image_files(folder, recursive=True), root=folder,
+                                     rules=rules)  # fmt: skip
+        assert report.selected == 1, report
+        (event,) = await learning.get_preferences()
+    return event

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from tastebud.importers.metadata.files import Container
+from tastebud.importers.metadata.provenance import Provenance
 from tastebud.importers.metadata.value import ImageMetadata, LoraRef, ModelRef
 from tastebud.importers.metadata.values import as_float, first_set
 from tastebud.names import model_key
@@ -130,7 +131,12 @@ def _embeddings(text: str) -> Iterator[str]:
             yield name
 
 
-def finish(draft: Draft, container: Container, hashes: Mapping[str, str] | None) -> ImageMetadata:
+def finish(
+    draft: Draft,
+    container: Container,
+    hashes: Mapping[str, str] | None,
+    provenance: Provenance | None = None,
+) -> ImageMetadata:
     tagged: list[LoraRef] = []
     prompt = _take_lora_tags(draft.prompt, tagged).strip()
     negative = _take_lora_tags(draft.negative, tagged).strip()
@@ -144,11 +150,15 @@ def finish(draft: Draft, container: Container, hashes: Mapping[str, str] | None)
     for name, value in draft.lora_hashes.items():
         # A LoRA that A1111 hashed but whose tag is gone (an extension took it) was still used.
         loras.setdefault(model_key(name), LoraRef(name, 1.0, value or None))
+    for lora in provenance.loras if provenance else ():  # what tastebud's LoRA node applied
+        loras.setdefault(model_key(lora.name), lora)
     embeddings = dict.fromkeys(
         name for name in (*draft.embeddings, *_embeddings(prompt), *_embeddings(negative)) if name
     )
     checkpoints: dict[str, ModelRef] = {}
-    for ref in draft.checkpoints:
+    # The checkpoint tastebud's node loaded comes first: the graph names only the node.
+    chosen = (ModelRef(provenance.checkpoint),) if provenance and provenance.checkpoint else ()
+    for ref in (*chosen, *draft.checkpoints):
         ref = _named(ref, hashes)
         if ref.name:
             known = checkpoints.setdefault(model_key(ref.name), ref)
@@ -170,6 +180,8 @@ def finish(draft: Draft, container: Container, hashes: Mapping[str, str] | None)
         cfg_scale=draft.cfg_scale,
         width=width,
         height=height,
+        recommendation_id=provenance.recommendation_id if provenance else None,
+        propensity=provenance.propensity if provenance else None,
     )
 
 

@@ -26,6 +26,7 @@ from tastebud.importers.metadata.formats import (
     read_swarm_ui,
     read_tensor_art,
 )
+from tastebud.importers.metadata.provenance import read_provenance
 from tastebud.importers.metadata.value import ImageMetadata, Unreadable, UnreadableImage
 
 __all__ = ["load_hash_map", "read_metadata"]
@@ -61,7 +62,7 @@ def read_metadata(
         raise UnreadableImage(name, f"cannot be read ({error.strerror or error})") from None
     if draft is None:
         raise UnreadableImage(name, _NO_METADATA)
-    return finish(draft, image, hashes)
+    return finish(draft, image, hashes, read_provenance(image.texts))
 
 
 def load_hash_map(path: str | os.PathLike[str]) -> dict[str, str]:

@@ -77,6 +77,8 @@ class ImageMetadata:
     cfg_scale: float | None = None
     width: int | None = None
     height: int | None = None
+    recommendation_id: str | None = None  # set by tastebud's own nodes (provenance.py)
+    propensity: float | None = None  # the chance Explore mode drew the checkpoint with
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: checkpoints and LoRAs as lists of dicts, None fields kept."""
@@ -96,6 +98,8 @@ class ImageMetadata:
             "cfg_scale": self.cfg_scale,
             "width": self.width,
             "height": self.height,
+            "recommendation_id": self.recommendation_id,
+            "propensity": self.propensity,
         }
 
     @classmethod
@@ -133,6 +137,8 @@ class ImageMetadata:
             cfg_scale=None if cfg_scale is None else float(cfg_scale),
             width=_optional(data, "width", int, ""),
             height=_optional(data, "height", int, ""),
+            recommendation_id=_optional(data, "recommendation_id", str, ""),
+            propensity=_optional(data, "propensity", float, ""),
         )
 
 

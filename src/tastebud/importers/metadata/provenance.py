@@ -1,0 +1,66 @@
+"""What tastebud's own nodes wrote into an image: the PNG text chunk ``tastebud``.
+
+The ComfyUI pack (integrations/comfyui) puts its choice into ``extra_pnginfo``, which ComfyUI's
+SaveImage writes as a text chunk of JSON: the recommendation's id, the checkpoint it loaded, the
+LoRAs it applied and, in Explore mode, the probability with which the checkpoint was drawn (its
+propensity). Read back, it names the checkpoint and LoRAs for sure (the graph shows only
+tastebud's nodes, not what they chose), and the propensity goes with the judgement's event.
+Anything malformed in it is ignored: it never makes an image unreadable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tastebud.importers.metadata.value import LoraRef
+
+PROVENANCE_KEY = "tastebud"
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    recommendation_id: str | None = None
+    checkpoint: str | None = None
+    loras: tuple[LoraRef, ...] = ()
+    propensity: float | None = None
+
+
+def read_provenance(texts: Mapping[str, str]) -> Provenance | None:
+    """The ``tastebud`` chunk's content, or None where there is none (or it is not ours)."""
+    raw = texts.get(PROVENANCE_KEY)
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    loras = tuple(
+        LoraRef(item["name"], float(item.get("strength", 1.0)))
+        for item in data.get("loras") or ()
+        if isinstance(item, dict)
+        and _text(item.get("name"))
+        and _number(item.get("strength", 1.0)) is not None
+    )
+    propensity = _number(data.get("propensity"))
+    return Provenance(
+        recommendation_id=_text(data.get("recommendation_id")),
+        checkpoint=_text(data.get("checkpoint")),
+        loras=loras,
+        propensity=propensity if propensity is not None and 0.0 < propensity <= 1.0 else None,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
