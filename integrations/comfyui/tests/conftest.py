@@ -14,8 +14,9 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import comfyui_stand_ins
 import pytest
+
+from . import comfyui_stand_ins
 
 PACK = Path(__file__).resolve().parents[1]
 

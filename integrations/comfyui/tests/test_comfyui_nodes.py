@@ -8,12 +8,13 @@ import math
 import types
 from pathlib import Path
 
-from comfyui_stand_ins import INSTALLED, LOADED, save_image
 from PIL import Image
 
 from tastebud import PreferenceLearning
 from tastebud.events import PreferenceEvent
 from tastebud.importers.folders import Rules, image_files, import_images
+
+from .comfyui_stand_ins import INSTALLED, LOADED, save_image
 
 PACK = Path(__file__).resolve().parents[1]
 

@@ -523,7 +523,7 @@ function rankingCard(ranking) {
       h("thead", {}, h("tr", {}, h("th", { scope: "col", class: "num" }, "#"), h("th", { scope: "col" }, "Checkpoint and evidence"), h("th", { scope: "col" }, "Score"), h("th", { scope: "col", class: "num" }, "Evidence"))),
       h("tbody", {}, ranking.map((r, i) => h("tr", {},
         h("td", { class: "num" }, String(i + 1)),
-        h("td", { class: "name", title: r.checkpoint }, h("span", { class: "block" }, breakable(short(r.checkpoint))), badge(evidenceLabel(r.evidence_level ?? r.confidence))),
+        h("td", { class: "name", title: r.checkpoint }, h("span", { class: "block" }, breakable(short(r.checkpoint))), badge(evidenceLabel(r.evidence_level))),
         h("td", { class: "bar-cell" }, h("div", { class: "bar-line" }, bar(r.score, `score ${pct(r.score)}`), h("span", { class: "num small" }, pct(r.score)))),
         h("td", { class: "num" }, plural(r.evidence, "image"))))))));
 }
