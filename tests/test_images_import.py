@@ -378,6 +378,30 @@ async def test_images_starred_in_invokeai_count_as_kept(
     assert invokeai_starred(root) == invokeai_starred(images)
 
 
+async def test_images_saved_with_a1111s_save_button_count_as_kept(
+    pl: PreferenceLearning, shared_data: Path, tmp_path: Path
+) -> None:
+    # A1111 / Forge's layout: generations in outputs/txt2img-images/<date>/; the Save button
+    # copies the image to log/images/ (and appends a line to log/log.csv).
+    root = tmp_path / "stable-diffusion-webui"
+    made = root / "outputs" / "txt2img-images" / "2026-12-01"
+    saved = root / "log" / "images"
+    made.mkdir(parents=True)
+    saved.mkdir(parents=True)
+    names = ("lora_lora.png", "sdxl_sdxl_simple_example.png", "lcm_lcm_basic_example.png")
+    for number, name in enumerate(names):
+        shutil.copyfile(shared_data / "png" / "comfyui_examples" / name, made / f"0000{number}.png")
+    shutil.copyfile(made / "00001.png", saved / "00001-1.png")
+    (root / "log" / "log.csv").write_text("prompt,seed,width,height,sampler,cfgs,steps,filename\n")
+    report = await _import(pl, root)
+    assert (report.selected, report.queued) == (1, 2)
+    kept = (await pl.list_generations("selected")).generations
+    assert (
+        len(kept) == 1
+        and kept[0].content_hash == hashlib.sha256((made / "00001.png").read_bytes()).hexdigest()
+    )
+
+
 async def test_a_reviewed_page_advances_in_one_transaction(api: httpx.AsyncClient) -> None:
     learning: PreferenceLearning = api._transport.app.state.preferences  # type: ignore[attr-defined]
     settings: Settings = api._transport.app.state.settings  # type: ignore[attr-defined]

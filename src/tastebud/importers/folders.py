@@ -6,7 +6,7 @@ What counts as kept or thrown away, first rule that applies:
 2. starred in an image browser that keeps its favourites in a readable file (InvokeAI's
    ``databases/invokeai.db``, found beside the folder or above it);
 3. under a folder named like a favourites folder (``favourites``, ``starred`` as SwarmUI names
-   it, ``keep``...);
+   it, ``keep``...), or in A1111 / Forge's ``log/images``, where its Save button copies an image;
 4. anything else joins the review queue.
 
 A file is known by the hash of its bytes, so importing a folder again, or a copy of an image,
@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation
@@ -55,9 +56,14 @@ class Rules:
             return REJECTED
         if resolved in self.starred:
             return SELECTED
-        inside = path.relative_to(root).parts[:-1] if path.is_relative_to(root) else ()
-        if any(part.lower() in FAVOURITE_FOLDERS for part in inside):
+        inside = [
+            part.lower()
+            for part in (path.relative_to(root).parts[:-1] if path.is_relative_to(root) else ())
+        ]
+        if any(part in FAVOURITE_FOLDERS for part in inside):
             return SELECTED
+        if ("log", "images") in pairwise(inside):
+            return SELECTED  # A1111 / Forge's Save button copies an image to log/images
         return UNREVIEWED
 
 
