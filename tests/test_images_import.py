@@ -402,6 +402,30 @@ async def test_images_saved_with_a1111s_save_button_count_as_kept(
     )
 
 
+async def test_images_starred_in_swarmui_count_as_kept(
+    pl: PreferenceLearning, tmp_path: Path
+) -> None:
+    # SwarmUI writes its star into the image's own metadata (sui_image_params.is_starred), as
+    # well as copying the image to Starred/ (which counts already).
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    folder = tmp_path / "Output" / "local" / "raw" / "2026-12-01"
+    folder.mkdir(parents=True)
+    for number, starred in enumerate((True, False, None)):
+        params: dict[str, Any] = {"prompt": f"a lake at dawn {number}", "model": "juggernautXL",
+                                  "seed": number, "steps": 20}  # fmt: skip
+        if starred is not None:
+            params["is_starred"] = starred
+        info = PngInfo()
+        info.add_text("parameters", json.dumps({"sui_image_params": params}))
+        Image.new("RGB", (32, 32), (number * 50, 0, 0)).save(folder / f"{number}.png", pnginfo=info)
+    report = await _import(pl, tmp_path / "Output")
+    assert (report.selected, report.queued) == (1, 2), report
+    (kept,) = (await pl.list_generations("selected")).generations
+    assert Path(kept.path).name == "0.png" and kept.metadata["starred"] is True
+
+
 async def test_a_reviewed_page_advances_in_one_transaction(api: httpx.AsyncClient) -> None:
     learning: PreferenceLearning = api._transport.app.state.preferences  # type: ignore[attr-defined]
     settings: Settings = api._transport.app.state.settings  # type: ignore[attr-defined]

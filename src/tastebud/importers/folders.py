@@ -4,7 +4,8 @@ What counts as kept or thrown away, first rule that applies:
 
 1. under a folder given as ``selected`` or ``rejected``;
 2. starred in an image browser that keeps its favourites in a readable file (InvokeAI's
-   ``databases/invokeai.db``, found beside the folder or above it);
+   ``databases/invokeai.db``, found beside the folder or above it), or in the image file itself
+   (SwarmUI's ``sui_image_params.is_starred``);
 3. under a folder named like a favourites folder (``favourites``, ``starred`` as SwarmUI names
    it, ``keep``...), or in A1111 / Forge's ``log/images``, where its Save button copies an image;
 4. anything else joins the review queue.
@@ -172,6 +173,8 @@ def read_generation(path: Path, status: str, hashes: dict[str, str] | None = Non
         return Read(path, None, f"unexpected {type(error).__name__}: {error}")
     if not metadata.checkpoints:
         return Read(path, None, "no checkpoint in its metadata")
+    if status == UNREVIEWED and metadata.starred:
+        status = SELECTED  # starred where it was made (SwarmUI writes is_starred into the file)
     return Read(
         path,
         Generation(

@@ -47,6 +47,7 @@ class Draft:
     cfg_scale: float | None = None
     width: int | None = None
     height: int | None = None
+    starred: bool = False  # marked a favourite in the file itself (SwarmUI's is_starred)
 
     def fill_from(self, other: Draft | None) -> Draft:
         """Take from ``other`` what this draft lacks; its models only lend their hashes."""
@@ -180,6 +181,7 @@ def finish(
         cfg_scale=draft.cfg_scale,
         width=width,
         height=height,
+        starred=draft.starred,
         recommendation_id=provenance.recommendation_id if provenance else None,
         propensity=provenance.propensity if provenance else None,
     )

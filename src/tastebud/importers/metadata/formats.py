@@ -87,6 +87,7 @@ def read_swarm_ui(texts: Mapping[str, str]) -> Draft | None:
     if data is None or not isinstance(params := data.get("sui_image_params"), dict):
         return None
     draft = json_draft(params, "SwarmUI")
+    draft.starred = params.get("is_starred") is True  # its star, in the file (newer SwarmUI)
     models = data.get("sui_models")
     if isinstance(models, list):
         known = {

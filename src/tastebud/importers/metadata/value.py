@@ -77,6 +77,7 @@ class ImageMetadata:
     cfg_scale: float | None = None
     width: int | None = None
     height: int | None = None
+    starred: bool = False  # marked a favourite in the file itself (SwarmUI's is_starred)
     recommendation_id: str | None = None  # set by tastebud's own nodes (provenance.py)
     propensity: float | None = None  # the chance Explore mode drew the checkpoint with
 
@@ -98,6 +99,7 @@ class ImageMetadata:
             "cfg_scale": self.cfg_scale,
             "width": self.width,
             "height": self.height,
+            "starred": self.starred,
             "recommendation_id": self.recommendation_id,
             "propensity": self.propensity,
         }
@@ -137,6 +139,7 @@ class ImageMetadata:
             cfg_scale=None if cfg_scale is None else float(cfg_scale),
             width=_optional(data, "width", int, ""),
             height=_optional(data, "height", int, ""),
+            starred=data.get("starred") is True,
             recommendation_id=_optional(data, "recommendation_id", str, ""),
             propensity=_optional(data, "propensity", float, ""),
         )
