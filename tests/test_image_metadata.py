@@ -711,3 +711,44 @@ def test_from_dict_names_the_wrong_field() -> None:
     with pytest.raises(InvalidInput) as caught:
         ImageMetadata.from_dict(data)
     assert caught.value.field == "loras[0].strength"
+
+
+# --- What tastebud's own nodes wrote (provenance.py) --------------------------------------------
+
+A1111_TEXT = "a lake at dawn\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Model: lakeModel_v1"
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        "{not json",
+        "[1, 2]",
+        json.dumps({"propensity": 7, "checkpoint": 3, "loras": [{"name": ""}, "x"]}),
+        json.dumps({"propensity": True, "loras": [{"name": "a", "strength": "strong"}]}),
+    ],
+)
+def test_a_malformed_tastebud_chunk_is_ignored(tmp_path: Path, chunk: str) -> None:
+    path = tmp_path / "lake.png"
+    info = PngInfo()
+    info.add_text("parameters", A1111_TEXT)
+    info.add_text("tastebud", chunk)
+    Image.new("RGB", (8, 8), "white").save(path, pnginfo=info)
+    found = read_metadata(path)
+    assert [ref.name for ref in found.checkpoints] == ["lakeModel_v1"]
+    assert found.loras == () and found.propensity is None
+
+
+def test_the_tastebud_chunk_names_the_checkpoint_first_and_adds_its_loras(tmp_path: Path) -> None:
+    path = tmp_path / "lake.png"
+    info = PngInfo()
+    info.add_text("parameters", A1111_TEXT.replace("dawn", "dawn <lora:film:0.4>"))
+    info.add_text("tastebud", json.dumps({
+        "checkpoint": "sdxl/chosen.safetensors", "propensity": 0.25, "recommendation_id": "r1",
+        "loras": [{"name": "add_detail.safetensors", "strength": 0.6}],
+    }))  # fmt: skip
+    Image.new("RGB", (8, 8), "white").save(path, pnginfo=info)
+    found = read_metadata(path)
+    assert [ref.name for ref in found.checkpoints] == ["sdxl/chosen.safetensors", "lakeModel_v1"]
+    loras = [(lora.name, lora.strength) for lora in found.loras]
+    assert loras == [("film", 0.4), ("add_detail.safetensors", 0.6)]  # the file's, then the node's
+    assert (found.propensity, found.recommendation_id) == (0.25, "r1")

@@ -4,13 +4,8 @@ against a real ``tastebud serve`` on a loopback port."""
 from __future__ import annotations
 
 import importlib.util
-import signal
-import socket
-import subprocess
 import sys
-import time
 import types
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +14,9 @@ import pytest
 from . import comfyui_stand_ins
 
 PACK = Path(__file__).resolve().parents[1]
+# tastebud's own tests start and stop a real server; the pack's use the same helper.
+sys.path.insert(0, str(PACK.parents[1] / "tests"))
+from test_server import _free_port, serving
 
 
 @pytest.fixture(scope="session")
@@ -40,38 +38,13 @@ def _forget_loads() -> None:
     comfyui_stand_ins.LOADED.clear()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def tastebud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``tastebud serve --demo`` on a loopback port; yields its address."""
-    port = _free_port()
+    """A real ``tastebud serve --demo`` on a loopback port (tastebud's own test helper);
+    yields its address."""
     database = tmp_path_factory.mktemp("tastebud") / "preferences.db"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tastebud", "serve", "--demo", "--db", str(database),
-         "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # a readiness wait, not a timing check: up to a minute
-            if process.poll() is not None:
-                raise AssertionError(f"tastebud stopped: {process.communicate()}")
-            try:
-                urllib.request.urlopen(base + "/api/health", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("tastebud did not answer within a minute")
+    with serving("--demo", "--db", str(database)) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=60)
 
 
 @pytest.fixture

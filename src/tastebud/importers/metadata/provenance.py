@@ -10,13 +10,11 @@ Anything malformed in it is ignored: it never makes an image unreadable.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from tastebud.importers.metadata.value import LoraRef
+from tastebud.importers.metadata.values import as_float, as_text, json_object
 
 PROVENANCE_KEY = "tastebud"
 
@@ -31,36 +29,20 @@ class Provenance:
 
 def read_provenance(texts: Mapping[str, str]) -> Provenance | None:
     """The ``tastebud`` chunk's content, or None where there is none (or it is not ours)."""
-    raw = texts.get(PROVENANCE_KEY)
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(data, dict):
+    data = json_object(texts.get(PROVENANCE_KEY))
+    if data is None:
         return None
     loras = tuple(
-        LoraRef(item["name"], float(item.get("strength", 1.0)))
+        LoraRef(name, strength)
         for item in data.get("loras") or ()
         if isinstance(item, dict)
-        and _text(item.get("name"))
-        and _number(item.get("strength", 1.0)) is not None
+        and (name := as_text(item.get("name")))
+        and (strength := as_float(item.get("strength", 1.0))) is not None
     )
-    propensity = _number(data.get("propensity"))
+    propensity = as_float(data.get("propensity"))
     return Provenance(
-        recommendation_id=_text(data.get("recommendation_id")),
-        checkpoint=_text(data.get("checkpoint")),
+        recommendation_id=as_text(data.get("recommendation_id")),
+        checkpoint=as_text(data.get("checkpoint")),
         loras=loras,
         propensity=propensity if propensity is not None and 0.0 < propensity <= 1.0 else None,
     )
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
