@@ -72,7 +72,7 @@ class JsonBodies(APIRoute):
         handler = super().get_route_handler()
         if self.body_field is None:
             return handler
-        raw = self.body_field.field_info.metadata and any(
+        raw = any(
             isinstance(rule, PlainValidator) and rule.func is _as_given
             for rule in self.body_field.field_info.metadata
         )
@@ -86,7 +86,7 @@ class JsonBodies(APIRoute):
             scope = {**request.scope, "headers": [*headers, _JSON]}
             parsed = _JsonRequest(scope, request.receive)
             parsed._body = body  # read once: the stream is spent
-            parsed.raw = bool(raw)
+            parsed.raw = raw
             parsed.parsed = None if raw else parse_json(body)
             return await handler(parsed)
 
