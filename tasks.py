@@ -78,7 +78,7 @@ LINTERS = [
     ["mypy", "--strict", "src/tastebud"],
     # The ComfyUI pack runs inside ComfyUI, not as part of the package: checked on its own.
     ["mypy", "--strict", "integrations/comfyui/__init__.py", "integrations/comfyui/client.py",
-     "integrations/comfyui/nodes.py"],
+     "integrations/comfyui/nodes.py", "integrations/comfyui/picker.py"],
 ]
 
 

@@ -27,14 +27,14 @@ PROVENANCE = "tastebud"
 """The key of ``extra_pnginfo`` (a PNG text chunk once saved) that holds what tastebud chose."""
 
 
-def _server_inputs() -> dict[str, Any]:
+def server_inputs() -> dict[str, Any]:
     return {
         "server": ("STRING", {"default": client.DEFAULT_SERVER}),
         "user_id": ("STRING", {"default": "default"}),
     }
 
 
-def _provenance(extra_pnginfo: Any) -> dict[str, Any]:
+def provenance_of(extra_pnginfo: Any) -> dict[str, Any]:
     """The ``"tastebud"`` entry of this run's ``extra_pnginfo`` (a throwaway one without)."""
     if not isinstance(extra_pnginfo, dict):
         return {}
@@ -53,7 +53,7 @@ class TastebudCheckpoint:
         return {
             "required": {"prompt": ("STRING", {"multiline": True, "default": ""})},
             "optional": {
-                **_server_inputs(),
+                **server_inputs(),
                 "mode": (["best", "explore"], {"default": "best"}),
                 "fallback": (installed,),
             },
@@ -117,7 +117,7 @@ class TastebudCheckpoint:
         if self._loaded is None or self._loaded[0] != name:
             self._loaded = (name, tuple(nodes.CheckpointLoaderSimple().load_checkpoint(name)))
         model, clip, vae = self._loaded[1][:3]
-        _provenance(extra_pnginfo).update({
+        provenance_of(extra_pnginfo).update({
             "recommendation_id": uuid.uuid4().hex, "user_id": user_id, "mode": mode,
             "checkpoint": name, "confidence": confidence, "propensity": propensity,
         })  # fmt: skip
@@ -136,7 +136,7 @@ class TastebudLoras:
                 "prompt": ("STRING", {"multiline": True, "default": ""}),
                 "ckpt_name": ("STRING", {"default": ""}),
             },
-            "optional": {**_server_inputs(), "most": ("INT", {"default": 3, "min": 1, "max": 20})},
+            "optional": {**server_inputs(), "most": ("INT", {"default": 3, "min": 1, "max": 20})},
             "hidden": {"extra_pnginfo": "EXTRA_PNGINFO"},
         }
 
@@ -182,7 +182,7 @@ class TastebudLoras:
         for name, strength in enabled:
             model, clip = loader.load_lora(model, clip, name, strength, strength)[:2]
         tags = " ".join(f"<lora:{name}:{strength:g}>" for name, strength in enabled)
-        _provenance(extra_pnginfo)["loras"] = [
+        provenance_of(extra_pnginfo)["loras"] = [
             {"name": name, "strength": strength} for name, strength in enabled
         ]
         return (model, clip, tags)

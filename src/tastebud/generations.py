@@ -39,8 +39,9 @@ class Generation:
 
     @property
     def generation_id(self) -> str:
-        """The generation id of the preference event that judging this image records."""
-        return f"image:{self.content_hash}"
+        """The generation id of the preference event that judging this image records: the one
+        tastebud's picker node recorded it under, or else from the file's content."""
+        return str(self.metadata.get("generation_id") or f"image:{self.content_hash}")
 
     @property
     def checkpoint(self) -> str | None:

@@ -22,13 +22,17 @@ PROMPT = "a beach at sunset, golden hour"
 
 
 def test_the_node_names_are_the_published_contract(pack: types.ModuleType) -> None:
-    assert set(pack.NODE_CLASS_MAPPINGS) == {"TastebudCheckpoint", "TastebudLoras"}
+    assert set(pack.NODE_CLASS_MAPPINGS) == {
+        "TastebudCheckpoint",
+        "TastebudLoras",
+        "TastebudPicker",
+    }
     for name, node in pack.NODE_CLASS_MAPPINGS.items():
         assert name in pack.NODE_DISPLAY_NAME_MAPPINGS
         assert callable(getattr(node(), node.FUNCTION))
         assert len(node.RETURN_TYPES) == len(node.RETURN_NAMES)
-        assert node.INPUT_TYPES()["hidden"] == {"extra_pnginfo": "EXTRA_PNGINFO"}
-        assert math.isnan(node.IS_CHANGED())  # asks again on every queued run
+        assert node.INPUT_TYPES()["hidden"]["extra_pnginfo"] == "EXTRA_PNGINFO"
+        assert math.isnan(node.IS_CHANGED())  # runs again on every queued run
     choices = pack.NODE_CLASS_MAPPINGS["TastebudCheckpoint"].INPUT_TYPES()["optional"]
     assert choices["fallback"] == (INSTALLED["checkpoints"],)
 

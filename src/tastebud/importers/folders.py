@@ -173,6 +173,8 @@ def read_generation(path: Path, status: str, hashes: dict[str, str] | None = Non
         return Read(path, None, f"unexpected {type(error).__name__}: {error}")
     if not metadata.checkpoints:
         return Read(path, None, "no checkpoint in its metadata")
+    if status == UNREVIEWED and metadata.picked is not None:
+        status = SELECTED if metadata.picked else REJECTED  # judged in tastebud's picker node
     if status == UNREVIEWED and metadata.starred:
         status = SELECTED  # starred where it was made (SwarmUI writes is_starred into the file)
     return Read(

@@ -80,6 +80,9 @@ class ImageMetadata:
     starred: bool = False  # marked a favourite in the file itself (SwarmUI's is_starred)
     recommendation_id: str | None = None  # set by tastebud's own nodes (provenance.py)
     propensity: float | None = None  # the chance Explore mode drew the checkpoint with
+    # Judged already in tastebud's picker node: kept (True) or rejected (False), under this id.
+    picked: bool | None = None
+    generation_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: checkpoints and LoRAs as lists of dicts, None fields kept."""
@@ -102,6 +105,8 @@ class ImageMetadata:
             "starred": self.starred,
             "recommendation_id": self.recommendation_id,
             "propensity": self.propensity,
+            "picked": self.picked,
+            "generation_id": self.generation_id,
         }
 
     @classmethod
@@ -142,7 +147,16 @@ class ImageMetadata:
             starred=data.get("starred") is True,
             recommendation_id=_optional(data, "recommendation_id", str, ""),
             propensity=_optional(data, "propensity", float, ""),
+            picked=_flag(data, "picked"),
+            generation_id=_optional(data, "generation_id", str, ""),
         )
+
+
+def _flag(data: Mapping[str, Any], key: str) -> bool | None:
+    value = data.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raise InvalidInput(key, "must be true, false or null")
 
 
 def _number(value: float | None, default: float) -> float:
