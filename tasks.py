@@ -76,9 +76,10 @@ LINTERS = [
     ["ruff", "check", "src", "tests", "bench", "integrations"],
     ["ruff", "format", "--check", "src", "tests", "bench", "integrations"],
     ["mypy", "--strict", "src/tastebud"],
-    # The ComfyUI pack runs inside ComfyUI, not as part of the package: checked on its own.
+    # The integrations run inside their hosts, not as part of the package: checked on their own.
     ["mypy", "--strict", "integrations/comfyui/__init__.py", "integrations/comfyui/client.py",
      "integrations/comfyui/nodes.py", "integrations/comfyui/picker.py"],
+    ["mypy", "--strict", "integrations/a1111/scripts/tastebud.py"],
 ]
 
 

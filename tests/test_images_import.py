@@ -243,6 +243,38 @@ async def test_the_server_reads_only_the_folders_it_was_given(
     assert wrong.status_code == 422 and wrong.json()["details"][0]["field"] == "status"
 
 
+async def test_import_of_named_files_reads_only_those(
+    api: httpx.AsyncClient, outputs: Path, tmp_path: Path
+) -> None:
+    """What a generator's extension sends after a run: the files it just saved."""
+    day1 = sorted(image_files(outputs / "day1", recursive=False))
+    named = [str(day1[0]), day1[1].name]  # absolute, or relative to the folder
+    outside = tmp_path / "elsewhere.png"
+    shutil.copy(day1[2], outside)
+    refused = await api.post(
+        "/api/images/import",
+        json={"folder": str(outputs / "day1"), "files": [*named, str(outside)]},
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["details"][0]["field"] == "files[2]"
+    escaping = await api.post(
+        "/api/images/import", json={"folder": str(outputs / "day1"), "files": ["../day1/x.png",
+                                                                              "../../x.png"]},
+    )  # fmt: skip
+    assert escaping.json()["details"][0]["field"] == "files[1]"
+    assert (await api.get("/api/generations")).json()["total"] == 0  # refused: nothing read
+
+    done = await api.post(
+        "/api/images/import", json={"folder": str(outputs / "day1"), "files": named}
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["read"], done.json()["queued"]) == (2, 2)
+    paths = {item["path"] for item in (await api.get("/api/generations")).json()["generations"]}
+    assert paths == {str(day1[0].resolve()), str(day1[1].resolve())}
+    empty = await api.post("/api/images/import", json={"folder": str(outputs), "files": []})
+    assert empty.status_code == 422 and empty.json()["details"][0]["field"] == "files"
+
+
 async def test_without_image_folders_the_server_reads_none(database: str, outputs: Path) -> None:
     app = create_app(Settings(database=database))
     async with httpx.AsyncClient(

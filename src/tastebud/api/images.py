@@ -35,6 +35,14 @@ class ImageImport(TypedDict, total=False):
         ]
     ]
     recursive: Annotated[StrictBool, Field(description="Also the folders inside it.")]
+    files: Annotated[
+        list[Annotated[str, Field(min_length=1, pattern=NO_NUL)]],
+        Field(
+            min_length=1,
+            max_length=MAX_REVIEW,
+            description="Only these image files, each inside folder: what a generator just saved.",
+        ),
+    ]
     selected: Annotated[
         str, Field(min_length=1, pattern=NO_NUL, description="Images under it were kept.")
     ]
@@ -84,6 +92,16 @@ def _allowed(settings: Settings, field: str, given: str) -> Path:
     return folder
 
 
+def _inside(folder: Path, field: str, given: str) -> Path:
+    """A file named in ``files``, if it is inside ``folder``; 403 if not."""
+    path = Path(given).expanduser()
+    path = (folder / path if not path.is_absolute() else path).resolve()
+    if not path.is_relative_to(folder):
+        reason = f"{given!r} is not inside the folder {str(folder)!r}"
+        raise ApiError(403, "Forbidden", [detail(field, reason)])
+    return path
+
+
 @router.post(
     "/images/import",
     summary="Import a folder of generated images: metadata in, kept / rejected / review queue",
@@ -104,9 +122,12 @@ async def import_folder(
         rejected=(_allowed(settings, "rejected", rejected),) if rejected else (),
         starred=invokeai_starred(folder),
     )
+    files = given.get("files")
     report = await import_images(
         learning,
-        image_files(folder, recursive=given.get("recursive", False)),
+        [_inside(folder, f"files[{i}]", name) for i, name in enumerate(files)]
+        if files is not None
+        else image_files(folder, recursive=given.get("recursive", False)),
         root=folder,
         rules=rules,
         user_id=given.get("user_id", "default"),

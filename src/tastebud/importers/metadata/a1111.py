@@ -67,6 +67,8 @@ def a1111_draft(text: str, generator: str, *, require_settings: bool = False) ->
             draft.checkpoints.append(
                 ModelRef(match[1], as_hash(match[2])) if match else ModelRef(extra)
             )
+    chosen = settings.get("tastebud")  # what tastebud's extension chose, as JSON
+    draft.provenance = json.dumps(chosen) if isinstance(chosen, dict) else as_text(chosen)
     draft.lora_hashes.update(_name_hash_list(settings.get("lora hashes")))
     draft.embeddings.extend(_name_hash_list(settings.get("ti hashes")))
     for key, value in hashes.items():

@@ -48,12 +48,14 @@ class Draft:
     width: int | None = None
     height: int | None = None
     starred: bool = False  # marked a favourite in the file itself (SwarmUI's is_starred)
+    provenance: str | None = None  # what tastebud's A1111 extension wrote in the infotext
 
     def fill_from(self, other: Draft | None) -> Draft:
         """Take from ``other`` what this draft lacks; its models only lend their hashes."""
         if other is None:
             return self
         self.prompt = self.prompt or other.prompt
+        self.provenance = self.provenance or other.provenance
         self.negative = self.negative or other.negative
         self.seed = first_set(self.seed, other.seed)
         self.sampler = first_set(self.sampler, other.sampler)

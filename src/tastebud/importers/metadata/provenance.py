@@ -1,10 +1,12 @@
-"""What tastebud's own nodes wrote into an image: the PNG text chunk ``tastebud``.
+"""What tastebud's own integrations wrote into an image: the JSON object ``tastebud``.
 
 The ComfyUI pack (integrations/comfyui) puts its choice into ``extra_pnginfo``, which ComfyUI's
-SaveImage writes as a text chunk of JSON: the recommendation's id, the checkpoint it loaded, the
-LoRAs it applied and, in Explore mode, the probability with which the checkpoint was drawn (its
-propensity). Read back, it names the checkpoint and LoRAs for sure (the graph shows only
-tastebud's nodes, not what they chose), and the propensity goes with the judgement's event.
+SaveImage writes as a PNG text chunk ``tastebud``; the A1111 / Forge extension
+(integrations/a1111) writes the same object as the infotext's ``tastebud`` setting. It holds the
+recommendation's id, the checkpoint loaded, the LoRAs applied and, in Explore mode, the
+probability with which the checkpoint was drawn (its propensity). Read back, it names the
+checkpoint and LoRAs for sure (a ComfyUI graph shows only tastebud's nodes, not what they chose),
+and the propensity goes with the judgement's event.
 Anything malformed in it is ignored: it never makes an image unreadable.
 
 The picker node (``TastebudPicker``) records its batch in tastebud itself and adds ``picked``: the
@@ -18,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PIL import Image
@@ -40,9 +41,9 @@ class Provenance:
     rejected: frozenset[str] = frozenset()
 
 
-def read_provenance(texts: Mapping[str, str]) -> Provenance | None:
-    """The ``tastebud`` chunk's content, or None where there is none (or it is not ours)."""
-    data = json_object(texts.get(PROVENANCE_KEY))
+def read_provenance(text: str | None) -> Provenance | None:
+    """What the ``tastebud`` object says, or None where there is none (or it is not ours)."""
+    data = json_object(text)
     if data is None:
         return None
     loras = tuple(

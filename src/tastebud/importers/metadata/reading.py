@@ -26,7 +26,7 @@ from tastebud.importers.metadata.formats import (
     read_swarm_ui,
     read_tensor_art,
 )
-from tastebud.importers.metadata.provenance import read_provenance, with_verdict
+from tastebud.importers.metadata.provenance import PROVENANCE_KEY, read_provenance, with_verdict
 from tastebud.importers.metadata.value import ImageMetadata, Unreadable, UnreadableImage
 
 __all__ = ["load_hash_map", "read_metadata"]
@@ -62,7 +62,7 @@ def read_metadata(
         raise UnreadableImage(name, f"cannot be read ({error.strerror or error})") from None
     if draft is None:
         raise UnreadableImage(name, _NO_METADATA)
-    provenance = read_provenance(image.texts)
+    provenance = read_provenance(image.texts.get(PROVENANCE_KEY) or draft.provenance)
     return with_verdict(finish(draft, image, hashes, provenance), provenance, name)
 
 
