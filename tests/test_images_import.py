@@ -12,6 +12,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from tastebud.importers.folders import (
     Rules,
     image_files,
     import_images,
-    invokeai_starred,
+    invokeai_kept,
 )
 from tastebud.importers.watch import watch
 from tastebud.names import model_key
@@ -402,19 +403,85 @@ async def test_images_starred_in_invokeai_count_as_kept(
             [("lora_lora.png", True), ("sdxl_sdxl_simple_example.png", False)],
         )
     connection.close()
-    report = await _import(pl, images, starred=invokeai_starred(images))
+    report = await _import(pl, images, starred=invokeai_kept(images))
     assert (report.selected, report.queued) == (1, 2)
     kept = await pl.list_generations("selected")
     assert [Path(item.path).name for item in kept.generations] == ["lora_lora.png"]
     # Imported from the InvokeAI root, the database is found all the same.
-    assert invokeai_starred(root) == invokeai_starred(images)
+    assert invokeai_kept(root) == invokeai_kept(images)
+
+
+def test_images_on_an_invokeai_favourites_board_count_as_kept(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # InvokeAI's boards: boards (board_id, board_name) and board_images (board_id, image_name).
+    root = tmp_path / "invokeai"
+    images = root / "outputs" / "images"
+    images.mkdir(parents=True)
+    (root / "databases").mkdir()
+    with closing(sqlite3.connect(root / "databases" / "invokeai.db")) as connection, connection:
+        connection.execute("CREATE TABLE images (image_name TEXT PRIMARY KEY, starred BOOLEAN)")
+        connection.execute("CREATE TABLE boards (board_id TEXT PRIMARY KEY, board_name TEXT)")
+        connection.execute("CREATE TABLE board_images (board_id TEXT, image_name TEXT)")
+        connection.executemany("INSERT INTO images VALUES (?, 0)", [("a.png",), ("b.png",),
+                                                                      ("c.png",)])  # fmt: skip
+        connection.executemany(
+            "INSERT INTO boards VALUES (?, ?)",
+            [("1", " Favorites "), ("2", "Portfolio"), ("3", "Trash")],
+        )
+        connection.executemany(
+            "INSERT INTO board_images VALUES (?, ?)",
+            [("1", "a.png"), ("2", "b.png"), ("3", "c.png")],
+        )
+    assert invokeai_kept(images) == {(images / "a.png").resolve()}
+    assert invokeai_kept(images, frozenset({"portfolio"})) == {
+        (images / "a.png").resolve(), (images / "b.png").resolve()
+    }  # fmt: skip
+
+
+async def test_a_subfolder_named_in_kept_folders_counts_as_kept(
+    database: str, shared_data: Path, tmp_path: Path
+) -> None:
+    # ComfyUI writes everything to output/; this person moves keepers to output/portfolio/.
+    output = tmp_path / "ComfyUI" / "output"
+    (output / "portfolio").mkdir(parents=True)
+    examples = shared_data / "png" / "comfyui_examples"
+    shutil.copyfile(examples / "lora_lora.png", output / "ComfyUI_00001_.png")
+    shutil.copyfile(examples / "sdxl_sdxl_simple_example.png", output / "portfolio" / "b.png")
+    body = {"folder": str(output), "recursive": True, "dry_run": True}
+    for kept_folders, selected in [(None, 0), ("Portfolio, picks", 1)]:
+        settings = Settings(database=database, image_folders=str(output), kept_folders=kept_folders)
+        app = create_app(settings)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
+        ) as client:
+            report = (await client.post("/api/images/import", json=body)).json()
+        await app.state.preferences.aclose()
+        assert (report["selected"], report["queued"]) == (selected, 2 - selected), kept_folders
+
+
+def test_import_images_takes_kept_folders_from_the_environment(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "ComfyUI" / "output"
+    (output / "portfolio").mkdir(parents=True)
+    examples = shared_data / "png" / "comfyui_examples"
+    shutil.copyfile(examples / "lora_lora.png", output / "ComfyUI_00001_.png")
+    shutil.copyfile(examples / "sdxl_sdxl_simple_example.png", output / "portfolio" / "b.png")
+    db = str(tmp_path / "cli.db")
+    ran = CliRunner().invoke(
+        cli, ["import-images", str(output), "-r", "--json", "--db", db],
+        env={"TASTEBUD_KEPT_FOLDERS": "portfolio"},
+    )  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.output)["selected"] == 1
 
 
 async def test_images_saved_with_a1111s_save_button_count_as_kept(
     pl: PreferenceLearning, shared_data: Path, tmp_path: Path
 ) -> None:
     # A1111 / Forge's layout: generations in outputs/txt2img-images/<date>/; the Save button
-    # copies the image to log/images/ (and appends a line to log/log.csv).
+    # saves the image again to log/images/ (and appends a line to log/images/log.csv).
     root = tmp_path / "stable-diffusion-webui"
     made = root / "outputs" / "txt2img-images" / "2026-12-01"
     saved = root / "log" / "images"
@@ -424,7 +491,7 @@ async def test_images_saved_with_a1111s_save_button_count_as_kept(
     for number, name in enumerate(names):
         shutil.copyfile(shared_data / "png" / "comfyui_examples" / name, made / f"0000{number}.png")
     shutil.copyfile(made / "00001.png", saved / "00001-1.png")
-    (root / "log" / "log.csv").write_text("prompt,seed,width,height,sampler,cfgs,steps,filename\n")
+    (saved / "log.csv").write_text("prompt,seed,width,height,sampler,cfgs,steps,filename\n")
     report = await _import(pl, root)
     assert (report.selected, report.queued) == (1, 2)
     kept = (await pl.list_generations("selected")).generations
@@ -456,6 +523,16 @@ async def test_images_starred_in_swarmui_count_as_kept(
     assert (report.selected, report.queued) == (1, 2), report
     (kept,) = (await pl.list_generations("selected")).generations
     assert Path(kept.path).name == "0.png" and kept.metadata["starred"] is True
+
+    # An older SwarmUI writes no is_starred: its star is the copy in Output/local/Starred/.
+    starred = tmp_path / "Output" / "local" / "Starred" / "2026-12-01"
+    starred.mkdir(parents=True)
+    shutil.copyfile(folder / "2.png", starred / "2.png")
+    again = await _import(pl, tmp_path / "Output")
+    assert (again.selected, again.unchanged) == (1, 3), again
+    kept_now = (await pl.list_generations("selected")).generations
+    assert sorted(Path(item.path).name for item in kept_now) == ["0.png", "2.png"]
+    assert len((await pl.list_generations(None, limit=100)).generations) == 3  # one image each
 
 
 async def test_a_reviewed_page_advances_in_one_transaction(api: httpx.AsyncClient) -> None:

@@ -114,6 +114,9 @@ def serve(
     image_folders: Annotated[str | None, _option("image_folders", "--image-folders")] = setting(
         "image_folders"
     ).default,
+    kept_folders: Annotated[str | None, _option("kept_folders", "--kept-folders")] = setting(
+        "kept_folders"
+    ).default,
     thumbnail_folder: Annotated[str, _option("thumbnail_folder", "--thumbnail-folder")] = setting(
         "thumbnail_folder"
     ).default,
@@ -139,7 +142,8 @@ def serve(
             database=db, host=host, port=port, token=token, allowed_hosts=allowed_hosts,
             workers=workers,
             max_body_mb=max_body_mb, max_import_mb=max_import_mb, half_life_days=half_life_days,
-            image_folders=image_folders, thumbnail_folder=thumbnail_folder,
+            image_folders=image_folders, kept_folders=kept_folders,
+            thumbnail_folder=thumbnail_folder,
         )  # fmt: skip
         if demo:
             _run(_fill_demo, db)

@@ -17,10 +17,12 @@ from tastebud.cli_common import (
     Database,
     User,
     _errors_as_one_line,
+    _option,
     _run,
     err,
 )
 from tastebud.errors import InvalidInput
+from tastebud.settings import kept_names
 
 if TYPE_CHECKING:
     from tastebud.service import PreferenceLearning
@@ -43,6 +45,7 @@ RejectedFolders = Annotated[
         help="Images under this folder were rejected (repeat for more).",
     ),
 ]
+KeptFolders = Annotated[str | None, _option("kept_folders", "--kept-folders")]
 HashMap = Annotated[
     Path | None,
     typer.Option(
@@ -54,8 +57,10 @@ HashMap = Annotated[
 ]
 
 
-def _rules(folder: Path, selected: list[Path] | None, rejected: list[Path] | None) -> Rules:
-    from tastebud.importers.folders import Rules, invokeai_starred
+def _rules(
+    folder: Path, selected: list[Path] | None, rejected: list[Path] | None, kept: str | None
+) -> Rules:
+    from tastebud.importers.folders import Rules, invokeai_kept
 
     for given in (folder, *(selected or ()), *(rejected or ())):
         if not given.is_dir():
@@ -63,7 +68,8 @@ def _rules(folder: Path, selected: list[Path] | None, rejected: list[Path] | Non
     return Rules(
         selected=tuple(path.resolve() for path in selected or ()),
         rejected=tuple(path.resolve() for path in rejected or ()),
-        starred=invokeai_starred(folder),
+        starred=invokeai_kept(folder, kept_names(kept)),
+        kept_names=kept_names(kept),
     )
 
 
@@ -76,6 +82,7 @@ def import_images_command(
     ] = False,
     selected: SelectedFolders = None,
     rejected: RejectedFolders = None,
+    kept_folders: KeptFolders = None,
     hashes: HashMap = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")
@@ -87,7 +94,8 @@ def import_images_command(
     """Learn from the images you already have: read each one's prompt, checkpoint and LoRAs.
 
     Images under --selected folders, in folders named like favourites (Favorites, Starred,
-    keep) or starred in InvokeAI count as kept; under --rejected as rejected; the rest wait in
+    keep, or a name in --kept-folders), saved with A1111's Save button (log/images), or starred
+    or on a favourites board in InvokeAI count as kept; under --rejected as rejected; the rest wait in
     the review queue. Importing again changes nothing.
 
     \b
@@ -99,7 +107,7 @@ def import_images_command(
     from tastebud.importers.metadata import load_hash_map
 
     with _errors_as_one_line():
-        rules = _rules(folder, selected, rejected)
+        rules = _rules(folder, selected, rejected, kept_folders)
         hash_map = load_hash_map(hashes) if hashes is not None else None
         files = list(image_files(folder, recursive=recursive))
         with terminal.progress() as progress:
@@ -127,6 +135,7 @@ def watch(
     ] = True,
     selected: SelectedFolders = None,
     rejected: RejectedFolders = None,
+    kept_folders: KeptFolders = None,
     hashes: HashMap = None,
     user: User = "default",
     db: Database = DATABASE,
@@ -141,7 +150,7 @@ def watch(
     from tastebud.importers.watch import watch as watch_folder
 
     with _errors_as_one_line():
-        rules = _rules(folder, selected, rejected)
+        rules = _rules(folder, selected, rejected, kept_folders)
         hash_map = load_hash_map(hashes) if hashes is not None else None
         err.print(f"watching {folder} for new images (stop: Ctrl-C)", highlight=False)
 

@@ -100,6 +100,15 @@ class Settings:
             f"{os.pathsep!r}. Without it, the server reads no image folder.",
         ),
     )
+    kept_folders: str | None = field(
+        default=None,
+        metadata=_about(
+            "TASTEBUD_KEPT_FOLDERS",
+            "More folder names whose images count as kept, separated by commas: the subfolder "
+            "you move keepers into, or an InvokeAI board (besides Favorites, Starred, keep, "
+            "best and the like).",
+        ),
+    )
     thumbnail_folder: str = field(
         default="data/thumbnails",
         metadata=_about(
@@ -185,6 +194,11 @@ class Settings:
         )
 
     @property
+    def kept_folder_names(self) -> frozenset[str]:
+        """The names ``kept_folders`` gives, lowercased."""
+        return kept_names(self.kept_folders)
+
+    @property
     def extra_hosts(self) -> tuple[str, ...]:
         """The names ``allowed_hosts`` gives, lowercased."""
         text = self.allowed_hosts or ""
@@ -248,3 +262,8 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False  # a host name: it may resolve to anything
+
+
+def kept_names(text: str | None) -> frozenset[str]:
+    """Folder names, separated by commas, as the rules compare them: lowercased."""
+    return frozenset(name.strip().lower() for name in (text or "").split(",") if name.strip())

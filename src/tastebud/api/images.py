@@ -15,7 +15,7 @@ from tastebud.api.routes import BodyUserId, Learning, Page, UserId, in_body
 from tastebud.errors import InvalidInput
 from tastebud.events import UserId as UserIdRule
 from tastebud.generations import STATUSES
-from tastebud.importers.folders import Rules, image_files, import_images, invokeai_starred
+from tastebud.importers.folders import Rules, image_files, import_images, invokeai_kept
 from tastebud.problems import NO_NUL
 from tastebud.settings import Settings
 
@@ -120,7 +120,8 @@ async def import_folder(
     rules = Rules(
         selected=(_allowed(settings, "selected", selected),) if selected else (),
         rejected=(_allowed(settings, "rejected", rejected),) if rejected else (),
-        starred=invokeai_starred(folder),
+        starred=invokeai_kept(folder, settings.kept_folder_names),
+        kept_names=settings.kept_folder_names,
     )
     files = given.get("files")
     report = await import_images(

@@ -22,6 +22,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -48,6 +49,8 @@ class Rules:
     rejected: tuple[Path, ...] = ()
     starred: frozenset[Path] = frozenset()
     """Files an image browser marks as favourites (resolved paths)."""
+    kept_names: frozenset[str] = frozenset()
+    """More folder names (lowercased) whose images were kept: the person's own keepers folder."""
 
     def status_of(self, path: Path, root: Path) -> str:
         resolved = path.resolve()
@@ -61,7 +64,7 @@ class Rules:
             part.lower()
             for part in (path.relative_to(root).parts[:-1] if path.is_relative_to(root) else ())
         ]
-        if any(part in FAVOURITE_FOLDERS for part in inside):
+        if any(part in FAVOURITE_FOLDERS or part in self.kept_names for part in inside):
             return SELECTED
         if ("log", "images") in pairwise(inside):
             return SELECTED  # A1111 / Forge's Save button copies an image to log/images
@@ -112,11 +115,13 @@ def is_image_name(name: str) -> bool:
     return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
 
 
-def invokeai_starred(folder: Path) -> frozenset[Path]:
-    """Images InvokeAI marks as starred, where its database sits beside ``folder`` or above it.
+def invokeai_kept(folder: Path, kept_names: frozenset[str] = frozenset()) -> frozenset[Path]:
+    """Images InvokeAI marks as kept, where its database sits beside ``folder`` or above it:
+    starred, or on a board named like a favourites folder (or one of ``kept_names``).
 
     InvokeAI keeps its outputs in ``<root>/outputs/images`` and its records in
-    ``<root>/databases/invokeai.db``, whose ``images`` table has a ``starred`` column.
+    ``<root>/databases/invokeai.db``: the ``images`` table has a ``starred`` column, and
+    ``board_images`` puts an image on one of the ``boards``.
     """
     folder = folder.resolve()
     for root in (folder, *folder.parents[:3]):
@@ -124,12 +129,21 @@ def invokeai_starred(folder: Path) -> frozenset[Path]:
         if not database.is_file():
             continue
         images = root / "outputs" / "images"
+        names = kept_names | FAVOURITE_FOLDERS
         try:
-            with sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True) as connection:
-                names = connection.execute("SELECT image_name FROM images WHERE starred").fetchall()
+            with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as connection:
+                kept = connection.execute("SELECT image_name FROM images WHERE starred").fetchall()
+                tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+                if {"boards", "board_images"} <= tables:
+                    kept += connection.execute(
+                        "SELECT board_images.image_name FROM board_images JOIN boards"
+                        " ON boards.board_id = board_images.board_id"
+                        f" WHERE lower(trim(boards.board_name)) IN ({','.join('?' * len(names))})",
+                        sorted(names),
+                    ).fetchall()
         except sqlite3.Error:
             return frozenset()  # another version's layout: no favourites rather than no import
-        return frozenset((images / name).resolve() for (name,) in names)
+        return frozenset((images / name).resolve() for (name,) in kept)
     return frozenset()
 
 
