@@ -439,15 +439,20 @@ def test_images_on_an_invokeai_favourites_board_count_as_kept(
     }  # fmt: skip
 
 
-async def test_a_subfolder_named_in_kept_folders_counts_as_kept(
-    database: str, shared_data: Path, tmp_path: Path
-) -> None:
-    # ComfyUI writes everything to output/; this person moves keepers to output/portfolio/.
+def comfyui_output(shared_data: Path, tmp_path: Path) -> Path:
+    """ComfyUI writes everything to output/; this person moves keepers to output/portfolio/."""
     output = tmp_path / "ComfyUI" / "output"
     (output / "portfolio").mkdir(parents=True)
     examples = shared_data / "png" / "comfyui_examples"
     shutil.copyfile(examples / "lora_lora.png", output / "ComfyUI_00001_.png")
     shutil.copyfile(examples / "sdxl_sdxl_simple_example.png", output / "portfolio" / "b.png")
+    return output
+
+
+async def test_a_subfolder_named_in_kept_folders_counts_as_kept(
+    database: str, shared_data: Path, tmp_path: Path
+) -> None:
+    output = comfyui_output(shared_data, tmp_path)
     body = {"folder": str(output), "recursive": True, "dry_run": True}
     for kept_folders, selected in [(None, 0), ("Portfolio, picks", 1)]:
         settings = Settings(database=database, image_folders=str(output), kept_folders=kept_folders)
@@ -463,11 +468,7 @@ async def test_a_subfolder_named_in_kept_folders_counts_as_kept(
 def test_import_images_takes_kept_folders_from_the_environment(
     shared_data: Path, tmp_path: Path
 ) -> None:
-    output = tmp_path / "ComfyUI" / "output"
-    (output / "portfolio").mkdir(parents=True)
-    examples = shared_data / "png" / "comfyui_examples"
-    shutil.copyfile(examples / "lora_lora.png", output / "ComfyUI_00001_.png")
-    shutil.copyfile(examples / "sdxl_sdxl_simple_example.png", output / "portfolio" / "b.png")
+    output = comfyui_output(shared_data, tmp_path)
     db = str(tmp_path / "cli.db")
     ran = CliRunner().invoke(
         cli, ["import-images", str(output), "-r", "--json", "--db", db],

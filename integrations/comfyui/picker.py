@@ -179,8 +179,10 @@ def judged_batch(
     loras = [lora for lora in provenance.get("loras") or () if isinstance(lora, dict)]
     if loras:
         image["loras"] = loras
-    if isinstance(provenance.get("propensity"), float):
-        image["propensity"] = provenance["propensity"]
+    if provenance.get("checkpoint") == checkpoint and isinstance(
+        provenance.get("propensity"), float
+    ):
+        image["propensity"] = provenance["propensity"]  # the chance of the checkpoint judged
     return {
         "outcome": answer.outcome,
         "selected": [ids[i] for i in answer.kept],

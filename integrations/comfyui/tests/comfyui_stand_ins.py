@@ -5,6 +5,7 @@ tensors have, ``[batch, height, width, 3]`` floats in 0..1, which index the same
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import types
@@ -115,6 +116,20 @@ def install() -> None:
         "folder_paths": folder_paths, "nodes": nodes, "server": server, "comfy": comfy,
         "comfy.model_management": model_management,
     })  # fmt: skip
+
+
+def load_pack(folder: Path) -> types.ModuleType:
+    """The node pack in ``folder``, imported into the stand-in as ComfyUI imports a folder of
+    ``custom_nodes``."""
+    install()
+    spec = importlib.util.spec_from_file_location(
+        "tastebud_comfyui", folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["tastebud_comfyui"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _bytes(image: Any) -> Any:

@@ -3,7 +3,6 @@ against a real ``tastebud serve`` on a loopback port."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import types
 from collections.abc import Iterator
@@ -22,15 +21,7 @@ from test_server import _free_port, serving
 @pytest.fixture(scope="session")
 def pack() -> types.ModuleType:
     """The node pack, imported as ComfyUI imports a folder of ``custom_nodes``."""
-    comfyui_stand_ins.install()
-    spec = importlib.util.spec_from_file_location(
-        "tastebud_comfyui", PACK / "__init__.py", submodule_search_locations=[str(PACK)]
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["tastebud_comfyui"] = module
-    spec.loader.exec_module(module)
-    return module
+    return comfyui_stand_ins.load_pack(PACK)
 
 
 @pytest.fixture(autouse=True)
