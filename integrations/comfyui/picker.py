@@ -260,6 +260,8 @@ class TastebudPicker:
 
         ids = [pixel_id(image) for image in images]
         kept = set(answer.kept)
+        if checkpoint:
+            provenance.setdefault("checkpoint", checkpoint)  # what the saved copies were made with
         provenance["picked"] = {
             "kept": [ids[i] for i in sorted(kept)],
             "rejected": [ids[i] for i in range(count) if i not in kept],

@@ -17,6 +17,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from tastebud import PreferenceLearning
+from tastebud.generations import Generation
+from tastebud.importers.watch import watch
+
 from .comfyui_stand_ins import COMFYUI, InterruptProcessingException, batch, save_image
 from .conftest import PACK, serving
 
@@ -63,11 +67,13 @@ def images_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tastebud_with_images(
-    tmp_path_factory: pytest.TempPathFactory, images_folder: Path
-) -> Iterator[str]:
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("picker") / "preferences.db"
+
+
+@pytest.fixture(scope="module")
+def tastebud_with_images(database: Path, images_folder: Path) -> Iterator[str]:
     """A real tastebud that may import ComfyUI's output folder."""
-    database = tmp_path_factory.mktemp("picker") / "preferences.db"
     with serving("--db", str(database), "--image-folders", str(images_folder)) as base:
         yield base
 
@@ -143,6 +149,51 @@ async def test_a_kept_pick_is_recorded_once_and_only_the_kept_images_go_on(
     assert sorted((e["generation_id"], e["action"]) for e in events(server, user)) == sorted(
         (e["generation_id"], e["action"]) for e in recorded
     )  # the same four judgements: none added, none changed
+
+
+async def test_the_watcher_finds_picked_images_judged_already(
+    pack: types.ModuleType,
+    page: Page,
+    tastebud_with_images: str,
+    database: Path,
+    tmp_path: Path,
+) -> None:
+    """``tastebud watch`` on ComfyUI's output, beside the server: the picker's keeper and a
+    rejected image saved after the pick keep their verdicts and ids; no event is added."""
+    server, user = tastebud_with_images, "picker-watch"
+    images = batch(2, seed=5)
+    extra: dict[str, Any] = {}
+    running = asyncio.create_task(asyncio.to_thread(
+        picker(pack).pick, images, PROMPT, ckpt_name=CHECKPOINT, server=server, user_id=user,
+        extra_pnginfo=extra,
+    ))  # fmt: skip
+    shown = await page.shown()
+    await page.answer(shown["pick_id"], {"outcome": "advance", "kept": [1]})
+    await running
+    recorded = {(e["generation_id"], e["action"]) for e in events(server, user)}
+
+    output = tmp_path / "output"
+    output.mkdir()
+    graph = json.loads((PACK / "examples" / "tastebud_checkpoint.json").read_text())
+    async with PreferenceLearning(database) as learning:
+        stop = asyncio.Event()
+        rounds: list[Any] = []
+        watching = asyncio.create_task(
+            watch(learning, output, user_id=user, stop=stop, on_report=rounds.append)
+        )
+        await asyncio.sleep(0.5)  # let the watcher start before the first write
+        for index in (0, 1):
+            save_image(output / f"ComfyUI_{index:05}_.png", graph, extra, images[index])
+        found: list[Generation] = []
+        for _ in range(100):  # a readiness wait: up to 20 s on a slow machine
+            found = (await learning.list_generations(None, user_id=user)).generations
+            if len(found) == 2:
+                break
+            await asyncio.sleep(0.2)
+        stop.set()
+        await watching
+    assert {(item.generation_id, item.status) for item in found} == recorded, rounds
+    assert {(e["generation_id"], e["action"]) for e in events(server, user)} == recorded
 
 
 async def test_reject_all_is_recorded_and_stops_the_run(
@@ -252,3 +303,16 @@ async def test_a_bad_answer_is_refused_with_the_reason_and_the_pick_still_waits(
 async def test_a_body_that_is_not_json_is_refused(page: Page) -> None:
     response = await page.client.post("/tastebud/picker/abc", data=b"{nope")
     assert response.status == 400 and (await response.json()) == {"error": "the body is not JSON"}
+
+
+def test_the_propensity_goes_only_with_the_checkpoint_it_was_drawn_for(
+    pack: types.ModuleType,
+) -> None:
+    drawn = {"checkpoint": CHECKPOINT, "propensity": 0.35, "loras": [{"name": "x", "strength": 1}]}
+    answer = pack.picker.Answer("advance", (1,))
+    same = pack.picker.judged_batch(["a", "b"], answer, PROMPT, drawn, CHECKPOINT, "u")
+    assert [image["propensity"] for image in same["images"]] == [0.35, 0.35]
+    assert same["selected"] == ["b"] and same["images"][0]["loras"] == drawn["loras"]
+    # ckpt_name names another checkpoint than the one Explore drew: no propensity to claim.
+    other = pack.picker.judged_batch(["a", "b"], answer, PROMPT, drawn, "sd15/other", "u")
+    assert all("propensity" not in image for image in other["images"])
