@@ -7,6 +7,7 @@ laid out the way people keep their outputs (never into the repository).
 from __future__ import annotations
 
 import asyncio
+import csv
 import hashlib
 import json
 import shutil
@@ -500,6 +501,30 @@ async def test_images_saved_with_a1111s_save_button_count_as_kept(
         len(kept) == 1
         and kept[0].content_hash == hashlib.sha256((made / "00001.png").read_bytes()).hexdigest()
     )
+
+
+async def test_a1111s_save_log_marks_the_saved_images_in_a_folder_of_any_name(
+    pl: PreferenceLearning, shared_data: Path, tmp_path: Path
+) -> None:
+    # The Save button's folder is a setting ("Directory for saving images using the Save
+    # button"); whatever its name, the button appends to the log.csv in it: the header, then a
+    # line per click naming the file it saved (in a dated subfolder with "save to subdirectory").
+    saved = tmp_path / "Pictures" / "sd-saved"
+    (saved / "2026-12-01").mkdir(parents=True)
+    examples = shared_data / "png" / "comfyui_examples"
+    shutil.copyfile(examples / "lora_lora.png", saved / "00003-1234.png")
+    shutil.copyfile(examples / "sdxl_sdxl_simple_example.png", saved / "2026-12-01" / "00004-1.png")
+    shutil.copyfile(examples / "lcm_lcm_basic_example.png", saved / "notes-not-saved.png")
+    with (saved / "log.csv").open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["prompt", "seed", "width", "height", "sampler", "cfgs", "steps",
+                         "filename", "negative_prompt"])  # fmt: skip
+        writer.writerow(["a, b", 1234, 512, 512, "Euler a", 7, 20, "00003-1234.png", "x"])
+        writer.writerow(["c", 1, 512, 512, "Euler a", 7, 20, "2026-12-01/00004-1.png", ""])
+    report = await _import(pl, tmp_path / "Pictures")
+    assert (report.selected, report.queued) == (2, 1), report
+    kept = {Path(item.path).name for item in (await pl.list_generations("selected")).generations}
+    assert kept == {"00003-1234.png", "00004-1.png"}
 
 
 async def test_images_starred_in_swarmui_count_as_kept(

@@ -7,7 +7,8 @@ What counts as kept or thrown away, first rule that applies:
    ``databases/invokeai.db``, found beside the folder or above it), or in the image file itself
    (SwarmUI's ``sui_image_params.is_starred``);
 3. under a folder named like a favourites folder (``favourites``, ``starred`` as SwarmUI names
-   it, ``keep``...), or in A1111 / Forge's ``log/images``, where its Save button copies an image;
+   it, ``keep``...), or saved with A1111 / Forge's Save button: in ``log/images``, or listed in
+   the ``log.csv`` the button keeps in whatever folder it saves to;
 4. anything else joins the review queue.
 
 A file is known by the hash of its bytes, so importing a folder again, or a copy of an image,
@@ -17,6 +18,7 @@ changes nothing; a file that cannot be read is a line in the report, never the e
 from __future__ import annotations
 
 import asyncio
+import csv
 import hashlib
 import os
 import sqlite3
@@ -51,6 +53,10 @@ class Rules:
     """Files an image browser marks as favourites (resolved paths)."""
     kept_names: frozenset[str] = frozenset()
     """More folder names (lowercased) whose images were kept: the person's own keepers folder."""
+    _save_logs: dict[Path, tuple[int, frozenset[str]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """Each folder's A1111 Save-button log as last read, with the log's modification time."""
 
     def status_of(self, path: Path, root: Path) -> str:
         resolved = path.resolve()
@@ -68,7 +74,29 @@ class Rules:
             return SELECTED
         if ("log", "images") in pairwise(inside):
             return SELECTED  # A1111 / Forge's Save button copies an image to log/images
+        if self._saved_with_the_save_button(path, root):
+            return SELECTED
         return UNREVIEWED
+
+    def _saved_with_the_save_button(self, path: Path, root: Path) -> bool:
+        """Listed in the log.csv of A1111's Save button, in its folder or one above it (the
+        button may save into dated subfolders), up to ``root``."""
+        for folder in path.parents:
+            if path.relative_to(folder).as_posix() in self._save_log(folder):
+                return True
+            if folder == root or not folder.is_relative_to(root):
+                return False
+        return False
+
+    def _save_log(self, folder: Path) -> frozenset[str]:
+        try:
+            changed = (folder / "log.csv").stat().st_mtime_ns
+        except OSError:
+            return frozenset()
+        known = self._save_logs.get(folder)
+        if known is None or known[0] != changed:  # read again once the button appends to it
+            known = self._save_logs[folder] = (changed, a1111_save_log(folder))
+        return known[1]
 
 
 @dataclass
@@ -145,6 +173,27 @@ def invokeai_kept(folder: Path, kept_names: frozenset[str] = frozenset()) -> fro
             return frozenset()  # another version's layout: no favourites rather than no import
         return frozenset((images / name).resolve() for (name,) in kept)
     return frozenset()
+
+
+A1111_SAVE_LOG = ["prompt", "seed", "width", "height", "sampler", "cfgs", "steps", "filename"]
+"""The first columns of the log.csv that A1111 / Forge's Save button appends to."""
+
+
+def a1111_save_log(folder: Path) -> frozenset[str]:
+    """The files (relative to ``folder``, with ``/``) that A1111's Save button logged in
+    ``folder/log.csv``; none where there is no such log. The button saves to a folder of the
+    person's choosing (``log/images`` by default), so the log, not the folder's name, says it."""
+    try:
+        with (folder / "log.csv").open(newline="", encoding="utf-8") as file:
+            rows = csv.reader(file)
+            if next(rows, [])[: len(A1111_SAVE_LOG)] != A1111_SAVE_LOG:
+                return frozenset()
+            column = len(A1111_SAVE_LOG) - 1
+            return frozenset(
+                Path(row[column]).as_posix() for row in rows if len(row) > column and row[column]
+            )
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return frozenset()
 
 
 def is_complete(data: bytes) -> bool:
