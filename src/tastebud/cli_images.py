@@ -94,9 +94,9 @@ def import_images_command(
     """Learn from the images you already have: read each one's prompt, checkpoint and LoRAs.
 
     Images under --selected folders, in folders named like favourites (Favorites, Starred,
-    keep, or a name in --kept-folders), saved with A1111's Save button (log/images or its log.csv), or starred
-    or on a favourites board in InvokeAI count as kept; under --rejected as rejected; the rest wait in
-    the review queue. Importing again changes nothing.
+    keep, or a name in --kept-folders), saved with A1111's Save button (log/images or its
+    log.csv), or starred or on a favourites board in InvokeAI count as kept; under --rejected
+    as rejected; the rest wait in the review queue. Importing again changes nothing.
 
     \b
     Example:
