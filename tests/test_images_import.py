@@ -264,6 +264,15 @@ async def test_import_of_named_files_reads_only_those(
                                                                               "../../x.png"]},
     )  # fmt: skip
     assert escaping.json()["details"][0]["field"] == "files[1]"
+    (outputs / "day1" / "link.png").symlink_to(outside)  # inside by name, outside in fact
+    linked = await api.post(
+        "/api/images/import", json={"folder": str(outputs / "day1"), "files": ["link.png"]}
+    )
+    assert linked.status_code == 403 and linked.json()["details"][0]["field"] == "files[0]"
+    notes = await api.post(
+        "/api/images/import", json={"folder": str(outputs / "day1"), "files": [named[1], "a.txt"]}
+    )
+    assert notes.status_code == 422 and "is not a PNG, JPEG or WebP file" in notes.text
     assert (await api.get("/api/generations")).json()["total"] == 0  # refused: nothing read
 
     done = await api.post(

@@ -117,11 +117,13 @@ class Picks:
             while not pick.answered.wait(min(POLL_SECONDS, max(deadline - time.monotonic(), 0))):
                 interrupted()
                 if time.monotonic() >= deadline:
-                    return None
-            return pick.answer
+                    break
         finally:
             with self._lock:
                 self._waiting.pop(pick_id, None)
+        # Read after the pick is closed: an answer that came in just before the deadline, and
+        # was told it was taken, is the answer; after the close no answer is taken.
+        return pick.answer
 
     def waiting(self) -> list[str]:
         with self._lock:
@@ -168,13 +170,15 @@ def pixel_id(image: Any) -> str:
 
 def judged_batch(
     ids: Sequence[str],
-    answer: Answer,
+    kept: set[str],
     prompt: str,
     provenance: Mapping[str, Any],
     checkpoint: str,
     user_id: str,
 ) -> dict[str, Any]:
-    """The body of ``POST /api/preferences/batch`` for an answered pick."""
+    """The body of ``POST /api/preferences/batch`` for an answered pick: the images by pixel id
+    (two identical images are one image, kept if either was), the ``kept`` ones selected."""
+    ids = list(dict.fromkeys(ids))
     image: dict[str, Any] = {"prompt": prompt, "checkpoint": checkpoint}
     loras = [lora for lora in provenance.get("loras") or () if isinstance(lora, dict)]
     if loras:
@@ -184,8 +188,8 @@ def judged_batch(
     ):
         image["propensity"] = provenance["propensity"]  # the chance of the checkpoint judged
     return {
-        "outcome": answer.outcome,
-        "selected": [ids[i] for i in answer.kept],
+        "outcome": "advance" if kept else "reject_all",
+        "selected": [generation_id for generation_id in ids if generation_id in kept],
         "batch_id": "pick:" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:32],
         "user_id": user_id,
         "images": [{**image, "generation_id": generation_id} for generation_id in ids],
@@ -259,24 +263,29 @@ class TastebudPicker:
             return (images, f"{reason}: all {count} images passed on, nothing recorded")
 
         ids = [pixel_id(image) for image in images]
-        kept = set(answer.kept)
+        kept = {ids[i] for i in answer.kept}
         if checkpoint:
             provenance.setdefault("checkpoint", checkpoint)  # what the saved copies were made with
+        # Added to what an earlier picker of the same run wrote: its images may be saved too.
+        earlier = provenance.get("picked")
+        picked: dict[str, Any] = earlier if isinstance(earlier, dict) else {}
         provenance["picked"] = {
-            "kept": [ids[i] for i in sorted(kept)],
-            "rejected": [ids[i] for i in range(count) if i not in kept],
-        }
-        status = f"kept {len(kept)} of {count}"
+            "kept": list(dict.fromkeys([*picked.get("kept", []), *sorted(kept)])),
+            "rejected": list(dict.fromkeys(
+                [*picked.get("rejected", []), *(i for i in ids if i not in kept)]
+            )),
+        }  # fmt: skip
+        status = f"kept {len(answer.kept)} of {count}"
         if not checkpoint:
             status += ": not recorded, no checkpoint (connect ckpt_name)"
         else:
-            body = judged_batch(ids, answer, prompt, provenance, checkpoint, user_id)
+            body = judged_batch(ids, kept, prompt, provenance, checkpoint, user_id)
             try:
                 client.post(server, "/api/preferences/batch", body)
                 status += ", recorded in tastebud"
             except client.Unreachable as error:
                 status += f": not recorded, {error}"
-        if not kept:
+        if not answer.kept:
             # Nothing to pass on: the rest of this run stops, as ComfyUI's Cancel would stop it.
             print(f"[tastebud] {status}")
             raise comfy.model_management.InterruptProcessingException()

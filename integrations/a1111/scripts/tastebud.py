@@ -18,6 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -127,32 +128,44 @@ def choose(p: Any, mode: str, with_loras: bool, server: str, user_id: str) -> No
 
 
 def send(files: list[str], kept: bool = False) -> None:
-    """Import the saved files into tastebud: awaiting review, or kept."""
+    """Import the saved files into tastebud: awaiting review, or kept. One request per folder
+    (a generation saves into one; on Windows, folders may even be on different drives)."""
     if not files or not LAST.on:
         return
-    body: dict[str, Any] = {
-        "folder": os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]),
-        "files": [os.path.abspath(f) for f in files],
-        "user_id": LAST.user_id,
-    }
-    if kept:
-        body["selected"] = body["folder"]
-    try:
-        report = ask(LAST.server, "/api/images/import", body=body)
-    except Unreachable as error:
-        say(f"the images were not sent: {error} (start tastebud with --image-folders covering "
-            f"{body['folder']})")  # fmt: skip
-        return
-    say(f"sent {report['read']} images: {report['selected']} kept, {report['queued']} to review")
+    folders: dict[str, list[str]] = {}
+    for name in files:
+        folders.setdefault(os.path.dirname(name), []).append(name)
+    for folder, names in folders.items():
+        body: dict[str, Any] = {"folder": folder, "files": names, "user_id": LAST.user_id}
+        if kept:
+            body["selected"] = folder
+        try:
+            report = ask(LAST.server, "/api/images/import", body=body)
+        except Unreachable as error:
+            say(f"the images were not sent: {error} (start tastebud with --image-folders "
+                f"covering {folder})")  # fmt: skip
+            continue
+        say(f"sent {report['read']} images: {report['selected']} kept, "
+            f"{report['queued']} to review")  # fmt: skip
+
+
+# What a generation saves besides its images: the grid of a batch, and the copies "before
+# highres fix", "before face restoration" and "before color correction" (A1111's suffixes).
+NOT_AN_IMAGE_OF_THE_BATCH = ("-before-highres-fix", "-before-face-restoration",
+                             "-before-color-correction")  # fmt: skip
 
 
 def on_image_saved(params: Any) -> None:
-    filename = os.path.abspath(params.filename)
-    outdir_save = os.path.abspath(shared.opts.outdir_save)
-    if os.path.commonpath([filename, outdir_save]) == outdir_save:
-        send([filename], kept=True)  # the Save button: the person kept this one
-    elif id(params.p) in SAVED:
-        SAVED[id(params.p)].append(filename)
+    filename = Path(params.filename).absolute()
+    if filename.is_relative_to(Path(shared.opts.outdir_save).absolute()):
+        send([str(filename)], kept=True)  # the Save button: the person kept this one
+        return
+    saved = SAVED.get(id(params.p))
+    grids = getattr(params.p, "outpath_grids", None)
+    if saved is None or (grids and filename.is_relative_to(Path(grids).absolute())):
+        return
+    if not filename.stem.endswith(NOT_AN_IMAGE_OF_THE_BATCH):
+        saved.append(str(filename))
 
 
 class TastebudScript(scripts.Script):  # type: ignore[misc]  # A1111's, untyped here

@@ -48,6 +48,7 @@ class Processing:
         self.seed = 1234
         self.override_settings: dict[str, Any] = {}
         self.extra_generation_params: dict[str, Any] = {}
+        self.outpath_grids = str(HOST.root / "outputs" / "txt2img-grids")
 
 
 def install() -> None:
@@ -129,10 +130,14 @@ def generate(script: Any, p: Processing, args: list[Any], count: int = 2) -> lis
     script.before_process(p, *args)
     text = infotext(p)
     folder = HOST.root / "outputs" / "txt2img-images" / "2026-12-01"
-    saved = [
-        save_image(p, folder, f"{index:05}-{p.seed + index}.png", text, (40 * index, 90, 160))
-        for index in range(count)
-    ]
+    saved = []
+    for index in range(count):
+        name = f"{index:05}-{p.seed + index}"
+        # With "save a copy before highres fix" on, that copy first, then the image itself.
+        save_image(p, folder, f"{name}-before-highres-fix.png", text, (40 * index, 90, 150))
+        saved.append(save_image(p, folder, f"{name}.png", text, (40 * index, 90, 160)))
+    if count > 1:  # the batch's grid, in its own folder
+        save_image(p, Path(p.outpath_grids) / "2026-12-01", "grid-0000.png", text, (0, 0, 0))
     script.postprocess(p, types.SimpleNamespace(images=[], infotexts=[text] * count), *args)
     return saved
 

@@ -15,7 +15,13 @@ from tastebud.api.routes import BodyUserId, Learning, Page, UserId, in_body
 from tastebud.errors import InvalidInput
 from tastebud.events import UserId as UserIdRule
 from tastebud.generations import STATUSES
-from tastebud.importers.folders import Rules, image_files, import_images, invokeai_kept
+from tastebud.importers.folders import (
+    Rules,
+    image_files,
+    import_images,
+    invokeai_kept,
+    is_image_name,
+)
 from tastebud.problems import NO_NUL
 from tastebud.settings import Settings
 
@@ -99,6 +105,8 @@ def _inside(folder: Path, field: str, given: str) -> Path:
     if not path.is_relative_to(folder):
         reason = f"{given!r} is not inside the folder {str(folder)!r}"
         raise ApiError(403, "Forbidden", [detail(field, reason)])
+    if not is_image_name(path.name):
+        raise InvalidInput(field, f"{given!r} is not a PNG, JPEG or WebP file")
     return path
 
 

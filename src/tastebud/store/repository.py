@@ -160,7 +160,8 @@ class Repository:
         ``events`` holds, by content hash, the event of each generation found already judged
         (kept in a favourites folder, say). Returns each content hash's outcome: ``"added"``,
         ``"judged"`` (stored and unreviewed, now judged) or ``"unchanged"``. A generation that
-        was judged before keeps its judgement. With ``dry_run`` nothing is written.
+        was judged before keeps its judgement, and so does an event already stored under the
+        generation id. With ``dry_run`` nothing is written.
         """
 
         def work(connection: sa.Connection, ids: Lookup) -> dict[str, str]:
@@ -193,7 +194,9 @@ class Repository:
                 queue.set_status(connection, row_ids, status, now)
             if to_record:
                 latest = {(event.user_id, event.generation_id): event for event in to_record}
-                self._writer.record(connection, ids, latest, False)
+                # A judgement recorded another way stays: the picker's, with its batch, for an
+                # image it judged that a later SaveImage wrote to the folder.
+                self._writer.record(connection, ids, latest, False, keep_stored=True)
             return outcomes
 
         if dry_run:

@@ -44,8 +44,11 @@ class Writer:
         ids: Lookup,
         latest: dict[tuple[str, str], PreferenceEvent],
         newer_wins: bool,
+        *,
+        keep_stored: bool = False,
     ) -> WriteSummary:
-        """Store the events (one per generation id) and move their statistics; see Repository."""
+        """Store the events (one per generation id) and move their statistics; see Repository.
+        With ``keep_stored``, an event already stored under a generation id stays as it is."""
         summary = WriteSummary()
         profile_ids = ids.profile_ids({user for user, _ in latest}, create=True)
         self._lock(connection, profile_ids, latest)
@@ -60,7 +63,7 @@ class Writer:
                 inserts.append(event)
                 continue
             row_id, old = stored[place]
-            if same_event(old, event):
+            if keep_stored or same_event(old, event):
                 summary.unchanged += 1
             elif newer_wins and old.timestamp > event.timestamp:
                 summary.kept_newer += 1
