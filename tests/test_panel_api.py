@@ -76,6 +76,7 @@ async def test_an_empty_profile_has_an_empty_overview(api: httpx.AsyncClient) ->
     found = (await api.get("/api/preferences/overview", params={"user_id": "nobody"})).json()
     assert found["totals"] == {"selected": 0, "rejected": 0, "total": 0}
     assert found["checkpoints"] == found["weeks"] == found["heatmap"]["keywords"] == []
+    assert found["waiting"] == 0
 
 
 async def test_profiles_are_listed_and_made(api: httpx.AsyncClient) -> None:

@@ -190,6 +190,27 @@ def test_overview_of_an_empty_profile_says_what_to_do(page: Page, server: dict[s
     expect(page.locator("#overview [data-total=total]")).to_have_text("400")
 
 
+def test_overview_counts_the_images_waiting_for_review(page: Page, server: dict[str, Any]) -> None:
+    # A profile with its images imported and none judged yet: not "nothing recorded".
+    images = server["root"] / "images"
+    body = {"folder": str(images), "recursive": True, "user_id": "importer"}
+    report = httpx.post(server["base"] + "/api/images/import", json=body, timeout=120)
+    assert report.status_code == 200 and report.json()["queued"] == 15, report.text
+    page.goto(server["base"] + "/?user_id=importer")
+    empty = page.locator("#overview .empty")
+    expect(empty).to_contain_text("Nothing judged yet for profile “importer”")
+    expect(empty).to_contain_text("15 images are waiting for review")
+    empty.get_by_role("link", name="Review").click()
+    expect(page).to_have_url(re.compile(r"#/review$"))
+    # The demo profile has judged images and its own 15 waiting: the totals say both.
+    page.goto(server["base"] + "/?user_id=demo")
+    waiting = _api(server, "/api/generations", user_id="demo")["total"]
+    assert waiting > 0
+    expect(page.locator("#overview .waiting")).to_contain_text(
+        f"{waiting} images are waiting for review"
+    )
+
+
 # -- recommend --------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from tastebud.errors import InvalidInput
 from tastebud.events import PreferenceEvent, check_user_id
+from tastebud.generations import UNREVIEWED
 from tastebud.learning.keys import StatType
 from tastebud.learning.overview import overview
 from tastebud.names import model_key
@@ -67,7 +68,8 @@ class Browsing:
 
         Totals, the checkpoints with most images and their evidence, the LoRAs that work and
         those that clash with a checkpoint, a keyword x checkpoint table of the most used
-        keywords, and the selection rate of each of the last 52 weeks.
+        keywords, the selection rate of each of the last 52 weeks, and how many images wait in
+        the review queue.
         """
         user_id = _profile(user_id)
         store = await self.store.get()
@@ -83,7 +85,8 @@ class Browsing:
             await store.known_models("lora", user_id),
             await store.judged_times(user_id, since),
         )
-        return {"user_id": user_id, **found}
+        waiting = (await store.queue_page(user_id, UNREVIEWED, 1, None)).total
+        return {"user_id": user_id, **found, "waiting": waiting}
 
     async def list_profiles(self) -> dict[str, int]:
         """Every profile on the database with its number of events, by name."""

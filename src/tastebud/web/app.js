@@ -330,7 +330,19 @@ async function loadOverview() {
   }
 }
 
-function emptyOverview() {
+function waitingLine(waiting) {
+  const images = waiting === 1 ? "1 image is" : `${waiting.toLocaleString()} images are`;
+  return h("p", { class: "waiting" }, `${images} waiting for review: judge them on the `,
+    h("a", { href: "#/review" }, "Review"), " page.");
+}
+
+function emptyOverview(waiting) {
+  if (waiting) {
+    return h("div", { class: "empty" },
+      h("h2", {}, `Nothing judged yet for profile “${state.user}”`),
+      waitingLine(waiting),
+      h("p", {}, "Each image you keep or reject there teaches tastebud your taste."));
+  }
   return h("div", { class: "empty" },
     h("h2", {}, `Nothing recorded yet for profile “${state.user}”`),
     h("p", {}, "tastebud learns from the images you keep and reject. To start:"),
@@ -345,7 +357,7 @@ function emptyOverview() {
 
 function overviewView(data) {
   const totals = data.totals || { selected: 0, rejected: 0, total: 0 };
-  if (!totals.total) return emptyOverview();
+  if (!totals.total) return emptyOverview(data.waiting || 0);
   return h("div", { class: "stack" },
     h("section", { class: "card", "aria-labelledby": "totals-title" },
       h("h2", { id: "totals-title" }, `Profile “${data.user_id || state.user}”`),
@@ -353,7 +365,8 @@ function overviewView(data) {
         h("div", {}, h("dt", {}, "Selected"), h("dd", { "data-total": "selected" }, totals.selected.toLocaleString())),
         h("div", {}, h("dt", {}, "Rejected"), h("dd", { "data-total": "rejected" }, totals.rejected.toLocaleString())),
         h("div", {}, h("dt", {}, "Judged"), h("dd", { "data-total": "total" }, totals.total.toLocaleString())),
-        h("div", {}, h("dt", {}, "Kept overall"), h("dd", {}, pct(totals.selected / totals.total))))),
+        h("div", {}, h("dt", {}, "Kept overall"), h("dd", {}, pct(totals.selected / totals.total)))),
+      data.waiting ? waitingLine(data.waiting) : null),
     h("div", { class: "grid-2" }, checkpointsCard(data.checkpoints || []), lorasCard(data)),
     heatmapCard(data.heatmap),
     weeksCard(data.weeks || []));
