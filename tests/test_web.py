@@ -278,8 +278,13 @@ def test_review_with_the_keyboard_records_and_undoes(page: Page, server: dict[st
     expect(thumbs.first).to_be_focused()
     outline = thumbs.first.evaluate("el => getComputedStyle(el).outlineStyle")
     assert outline == "solid"  # the focus is visible
-    caption = thumbs.first.locator(".caption")
-    expect(caption).to_have_css("opacity", "1")  # prompt and checkpoint shown on focus
+    # Prompt and checkpoint are shown under every image, not only on hover or focus.
+    last = thumbs.last.locator(".caption")
+    expect(last).to_be_visible()
+    expect(last).to_contain_text(queue["generations"][-1]["metadata"]["checkpoints"][0]["name"])
+    picture = thumbs.last.locator("img").bounding_box()
+    under = last.bounding_box()
+    assert picture and under and under["y"] >= picture["y"] + picture["height"] - 1
     title = thumbs.first.get_attribute("title") or ""
     assert title.startswith("Prompt: ") and "\nCheckpoint: " in title
 
