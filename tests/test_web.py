@@ -340,6 +340,22 @@ def test_review_with_the_keyboard_records_and_undoes(page: Page, server: dict[st
     assert all(_statuses(server)[one] == "unreviewed" for one in ids)
 
 
+def test_the_review_page_size_is_a_remembered_setting(page: Page, server: dict[str, Any]) -> None:
+    images = server["root"] / "images"
+    body = {"folder": str(images), "recursive": True, "user_id": "pager"}
+    report = httpx.post(server["base"] + "/api/images/import", json=body, timeout=120)
+    assert report.status_code == 200 and report.json()["queued"] == 15, report.text
+    page.goto(server["base"] + "/?user_id=pager#/review")
+    thumbs = page.locator("#review-grid .thumb")
+    expect(thumbs).to_have_count(15)  # 24 a page by default
+    page.locator("#page-size").select_option("12")
+    expect(thumbs).to_have_count(12)
+    expect(page.locator("#review-status")).to_contain_text("12 images on this page, 15 awaiting")
+    page.reload()
+    expect(page.locator("#page-size")).to_have_value("12")
+    expect(thumbs).to_have_count(12)
+
+
 def test_review_with_nothing_queued_says_where_images_come_from(
     page: Page, server: dict[str, Any]
 ) -> None:

@@ -2,8 +2,8 @@
 // No framework and no build step: small functions that build DOM nodes. Text from the API (prompts,
 // names, reasons) only ever goes in through text nodes, never as HTML.
 
-const KEYS = { user: "tastebud.user", theme: "tastebud.theme" };
-const PAGE_SIZE = 24; // thumbnails per review page
+const KEYS = { user: "tastebud.user", theme: "tastebud.theme", pageSize: "tastebud.pageSize" };
+const PAGE_SIZES = [12, 24, 48, 96]; // thumbnails per review page: the choices, 24 by default
 
 const state = {
   user: initialUser(),
@@ -554,6 +554,16 @@ function exploreCard(split) {
 
 // -- review -----------------------------------------------------------------------------------
 
+function pageSize() {
+  const chosen = Number(recall(KEYS.pageSize));
+  return PAGE_SIZES.includes(chosen) ? chosen : 24;
+}
+
+function choosePageSize(event) {
+  remember(KEYS.pageSize, event.target.value);
+  loadReview();
+}
+
 function freshReview() {
   // marks: id -> "kept" | "rejected"; undo: newest last, {kind: "mark", id, before} or
   // {kind: "commit", ids, marks}; restore: the marks to put back after an undone commit.
@@ -566,7 +576,7 @@ async function loadReview({ focusGrid = false } = {}) {
   const body = $("#review-body");
   body.setAttribute("aria-busy", "true");
   try {
-    const data = await api("/api/generations", { params: { status: "unreviewed", limit: PAGE_SIZE } });
+    const data = await api("/api/generations", { params: { status: "unreviewed", limit: pageSize() } });
     if (!current()) return;
     const ids = new Set(data.generations.map((g) => g.id));
     const before = r.restore || r.marks;
@@ -955,6 +965,8 @@ function start() {
     button.addEventListener("click", () => REVIEW_ACTIONS[button.dataset.action]());
   }
   document.addEventListener("keydown", reviewKeys);
+  $("#page-size").value = String(pageSize());
+  $("#page-size").addEventListener("change", choosePageSize);
   // The skip link moves focus without touching the hash, which holds the route.
   $(".skip").addEventListener("click", (event) => { event.preventDefault(); $("#main").focus(); });
   window.addEventListener("hashchange", () => show(true));
