@@ -335,9 +335,12 @@ def test_review_with_the_keyboard_records_and_undoes(page: Page, server: dict[st
     page.get_by_role("button", name="Reject all").click()
     expect(page.locator("#review-status")).to_contain_text(f"Recorded: {len(ids)} rejected.")
     assert all(_statuses(server)[one] == "rejected" for one in ids)
+    page.reload()  # a recorded page can still be taken back after a reload
+    expect(page.get_by_role("button", name="Undo")).to_be_enabled()
     page.get_by_role("button", name="Undo").click()
     expect(thumbs).to_have_count(len(ids))
     assert all(_statuses(server)[one] == "unreviewed" for one in ids)
+    expect(page.get_by_role("button", name="Undo")).to_be_disabled()  # nothing more to undo
 
 
 def test_the_review_page_size_is_a_remembered_setting(page: Page, server: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ const PAGE_SIZES = [12, 24, 48, 96]; // thumbnails per review page: the choices,
 const state = {
   user: initialUser(),
   route: "overview",
-  review: freshReview(),
+  review: null, // freshReview(), once the page starts
 };
 
 // -- small helpers ----------------------------------------------------------------------------
@@ -567,7 +567,28 @@ function choosePageSize(event) {
 function freshReview() {
   // marks: id -> "kept" | "rejected"; undo: newest last, {kind: "mark", id, before} or
   // {kind: "commit", ids, marks}; restore: the marks to put back after an undone commit.
-  return { generations: [], total: 0, marks: new Map(), cursor: 0, undo: [], busy: false, loaded: false, restore: null };
+  return { generations: [], total: 0, marks: new Map(), cursor: 0, undo: savedUndo(), busy: false, loaded: false, restore: null };
+}
+
+// The pages recorded can be taken back after a reload too: the profile's last commits are kept
+// in the browser (marks not yet recorded are not: they were never more than the page's state).
+const UNDO_KEPT = 20;
+const undoKey = () => `tastebud.undo.${state.user}`;
+
+function saveUndo() {
+  const commits = state.review.undo.filter((entry) => entry.kind === "commit").slice(-UNDO_KEPT);
+  remember(undoKey(), JSON.stringify(commits.map((entry) => ({ ids: entry.ids, marks: [...entry.marks] }))));
+}
+
+function savedUndo() {
+  try {
+    const saved = JSON.parse(recall(undoKey()) || "[]");
+    return (Array.isArray(saved) ? saved : [])
+      .filter((entry) => entry && Array.isArray(entry.ids) && entry.ids.every(Number.isInteger) && Array.isArray(entry.marks))
+      .map((entry) => ({ kind: "commit", ids: entry.ids, marks: new Map(entry.marks) }));
+  } catch {
+    return []; // unreadable: nothing to take back, rather than a page that fails
+  }
 }
 
 async function loadReview({ focusGrid = false } = {}) {
@@ -761,6 +782,7 @@ async function commit(kind) {
       r.undo = r.undo.filter((entry) => entry.kind === "commit");
       r.undo.push({ kind: "commit", ids: done, marks: new Map(r.marks) });
       r.marks = new Map();
+      saveUndo();
     }
     r.busy = false;
     await loadReview({ focusGrid });
@@ -795,9 +817,12 @@ async function undo() {
     r.generations = [];
     message = `Undone: ${plural(last.ids.length, "image")} back in the queue.`;
   } catch (error) {
-    r.undo.push(last);
+    // Kept to try again when the server could not answer; dropped when it refused (the images
+    // were deleted or judged again elsewhere since), so it never blocks the pages before it.
+    if (!error.status || error.status >= 500) r.undo.push(last);
     reviewError(error);
   } finally {
+    saveUndo();
     r.busy = false;
     await loadReview({ focusGrid: true });
     reviewStatus(message);
@@ -951,6 +976,7 @@ async function checkOrRepair(repair) {
 // -- start ------------------------------------------------------------------------------------
 
 function start() {
+  state.review = freshReview();
   applyTheme();
   darkQuery.addEventListener("change", applyTheme);
   $("#theme").addEventListener("click", toggleTheme);
