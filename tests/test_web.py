@@ -343,6 +343,42 @@ def test_review_with_the_keyboard_records_and_undoes(page: Page, server: dict[st
     expect(page.get_by_role("button", name="Undo")).to_be_disabled()  # nothing more to undo
 
 
+def test_space_or_a_click_shows_an_image_full_size_with_what_made_it(
+    page: Page, server: dict[str, Any]
+) -> None:
+    images = server["root"] / "images"
+    body = {"folder": str(images), "recursive": True, "user_id": "viewer"}
+    assert (
+        httpx.post(server["base"] + "/api/images/import", json=body, timeout=120).status_code == 200
+    )
+    queue = _api(server, "/api/generations", user_id="viewer", limit=24)["generations"]
+    page.goto(server["base"] + "/?user_id=viewer#/review")
+    thumbs = page.locator("#review-grid .thumb")
+    expect(thumbs).to_have_count(len(queue))
+    thumbs.nth(1).click()
+    viewer = page.get_by_role("dialog", name="Image 2 of 15")
+    expect(viewer).to_be_visible()
+    expect(viewer.locator("img")).to_have_js_property("naturalWidth", 384)  # the file, not a thumb
+    expect(viewer).to_contain_text(queue[1]["metadata"]["prompt"])
+    expect(viewer).to_contain_text(queue[1]["metadata"]["checkpoints"][0]["name"])
+    _docs_screenshot(page, "viewer")
+    page.keyboard.press("s")  # the review keys work in it
+    expect(viewer.locator(".viewer-mark")).to_have_text("✓ Kept")
+    expect(thumbs.nth(1)).to_have_attribute("data-mark", "kept")
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("dialog", name="Image 3 of 15")).to_contain_text(
+        queue[2]["metadata"]["prompt"]
+    )
+    page.keyboard.press("Escape")
+    expect(page.locator("#viewer")).not_to_be_visible()
+    expect(thumbs.nth(2)).to_be_focused()  # back on the image it showed last
+    page.keyboard.press(" ")  # Space opens it on the focused image, and closes it
+    expect(page.get_by_role("dialog", name="Image 3 of 15")).to_be_visible()
+    page.keyboard.press(" ")
+    expect(page.locator("#viewer")).not_to_be_visible()
+    expect(thumbs.nth(2)).to_have_attribute("data-mark", "")  # Space marked nothing
+
+
 def test_the_review_page_size_is_a_remembered_setting(page: Page, server: dict[str, Any]) -> None:
     images = server["root"] / "images"
     body = {"folder": str(images), "recursive": True, "user_id": "pager"}

@@ -655,7 +655,7 @@ function renderReview(focusGrid) {
         "data-id": String(g.id),
         tabindex: index === r.cursor ? "0" : "-1",
         title: `Prompt: ${about.prompt}\nCheckpoint: ${about.checkpoint}${about.loras ? `\nLoRAs: ${about.loras}` : ""}`,
-        onclick: () => { setCursor(index, false); toggleMark("kept"); },
+        onclick: () => { setCursor(index, false); openViewer(); },
         onfocus: () => setCursor(index, false),
       },
       image,
@@ -670,6 +670,80 @@ function renderReview(focusGrid) {
 }
 
 const thumbs = () => [...document.querySelectorAll("#review-grid .thumb")];
+
+// -- the full-size view -------------------------------------------------------------------------
+// Space, a click or a tap shows the focused image full size, with what made it beside it. The
+// review keys work in it (S, X, U; the arrows move to the next image); Space or Esc closes it.
+
+const viewer = () => $("#viewer");
+
+function openViewer() {
+  const r = state.review;
+  if (!r.generations[r.cursor]) return;
+  r.viewing = r.cursor;
+  paintViewer();
+  if (!viewer().open) viewer().showModal();
+}
+
+function closeViewer() {
+  if (viewer().open) viewer().close();
+}
+
+function detail(label, value) {
+  return value === null || value === undefined || value === "" ? null : h("div", {}, h("dt", {}, label), h("dd", {}, String(value)));
+}
+
+function paintViewer() {
+  const r = state.review;
+  const g = r.generations[r.cursor];
+  if (!g) return closeViewer();
+  const m = g.metadata || {};
+  const mark = r.marks.get(g.id);
+  const loras = (m.loras || []).map((l) => (l.strength === null || l.strength === undefined ? l.name : `${l.name} at ${l.strength}`));
+  const size = m.width && m.height ? `${m.width} × ${m.height}` : null;
+  const image = h("img", { src: `/api/generations/${encodeURIComponent(g.id)}/image?user_id=${encodeURIComponent(state.user)}`, alt: m.prompt || "the image" });
+  image.addEventListener("error", () => image.replaceWith(h("p", { class: "noimage" }, "The image cannot be shown (its file is gone or unreadable).")));
+  const button = (label, key, action, first = false) => h("button", { type: "button", onclick: action, autofocus: first }, h("kbd", {}, key), ` ${label}`);
+  viewer().replaceChildren(
+    h("div", { class: "viewer" },
+      h("div", { class: `viewer-image${mark ? ` ${mark}` : ""}` }, image),
+      h("div", { class: "viewer-about" },
+        h("h2", { id: "viewer-title" }, `Image ${r.cursor + 1} of ${r.generations.length}`),
+        h("p", { class: "viewer-mark", "data-mark": mark || "" }, mark === "kept" ? "✓ Kept" : mark === "rejected" ? "✕ Rejected" : "Not marked"),
+        h("dl", { class: "viewer-details" },
+          detail("Prompt", m.prompt || "(no prompt)"),
+          detail("Negative prompt", m.negative_prompt),
+          detail("Checkpoint", (m.checkpoints || []).map((c) => c.name).filter(Boolean).join(", ") || "(no checkpoint)"),
+          detail("LoRAs", loras.join(", ")),
+          detail("Seed", m.seed), detail("Sampler", m.sampler), detail("Steps", m.steps),
+          detail("CFG scale", m.cfg_scale), detail("Size", size), detail("File", g.path)),
+        h("div", { class: "viewer-actions" },
+          button("Keep", "S", () => viewerKey("s")),
+          button("Reject", "X", () => viewerKey("x")),
+          button("Previous", "←", () => viewerKey("ArrowLeft")),
+          button("Next", "→", () => viewerKey("ArrowRight")),
+          button("Close", "Esc", closeViewer, true)))));
+}
+
+/** A key in the full-size view; true when the view used it. */
+function viewerKey(key) {
+  const r = state.review;
+  const step = { ArrowLeft: -1, ArrowRight: 1 }[key];
+  if (step) {
+    setCursor(r.cursor + step, false);
+    r.viewing = r.cursor;
+    paintViewer();
+  } else if (key === " " || key === "Escape") {
+    closeViewer();
+  } else {
+    const action = { s: "keep", x: "reject", u: "undo" }[key.toLowerCase()];
+    if (!action) return false;
+    if (action === "undo") { if (r.undo.length && r.undo[r.undo.length - 1].kind === "mark") undo(); }
+    else toggleMark(action === "keep" ? "kept" : "rejected");
+    paintViewer();
+  }
+  return true;
+}
 
 function paintThumb(index) {
   const button = thumbs()[index];
@@ -839,6 +913,12 @@ const REVIEW_ACTIONS = {
 
 function reviewKeys(event) {
   if (state.route !== "review" || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (viewer().open) {
+    if (!event.repeat || event.key.startsWith("Arrow")) {
+      if (viewerKey(event.key)) event.preventDefault();
+    }
+    return;
+  }
   const target = event.target;
   if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
   const inGrid = Boolean(target.closest && target.closest("#review-grid"));
@@ -853,6 +933,11 @@ function reviewKeys(event) {
     if (!r.generations.length) return;
     event.preventDefault();
     setCursor(inGrid ? r.cursor + moves[event.key] : r.cursor, true);
+    return;
+  }
+  if (event.key === " " && inGrid) {
+    event.preventDefault(); // not the button's click: Space shows the image full size
+    openViewer();
     return;
   }
   if (event.key === "Enter") {
@@ -991,6 +1076,9 @@ function start() {
     button.addEventListener("click", () => REVIEW_ACTIONS[button.dataset.action]());
   }
   document.addEventListener("keydown", reviewKeys);
+  // Closed however (Esc, a button): the focus goes back to the image the view showed last (the
+  // browser gives it back to the one it was opened from, which would move the cursor there).
+  viewer().addEventListener("close", () => setCursor(state.review.viewing ?? state.review.cursor, true));
   $("#page-size").value = String(pageSize());
   $("#page-size").addEventListener("change", choosePageSize);
   // The skip link moves focus without touching the hash, which holds the route.
