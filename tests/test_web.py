@@ -379,6 +379,36 @@ def test_space_or_a_click_shows_an_image_full_size_with_what_made_it(
     expect(thumbs.nth(2)).to_have_attribute("data-mark", "")  # Space marked nothing
 
 
+def test_a_placeholder_shows_while_the_thumbnails_are_made(
+    page: Page, server: dict[str, Any]
+) -> None:
+    images = server["root"] / "images"
+    body = {"folder": str(images), "recursive": True, "user_id": "waiter"}
+    assert (
+        httpx.post(server["base"] + "/api/images/import", json=body, timeout=120).status_code == 200
+    )
+    held: list[Any] = []
+    holding = [True]
+
+    def slow(route: Any) -> None:  # the server is slow to make them: held back, then let go
+        held.append(route) if holding[0] else route.continue_()
+
+    page.route("**/thumbnail?*", slow)
+    page.goto(server["base"] + "/?user_id=waiter#/review")
+    pictures = page.locator("#review-grid .thumb .picture")
+    expect(pictures).to_have_count(15)
+    expect(pictures.first.locator(".placeholder")).to_have_text("Making preview…")
+    expect(pictures.first.locator(".placeholder")).to_be_visible()
+    while not held:  # a readiness wait: the browser hands its requests to the route
+        page.wait_for_timeout(50)
+    holding[0] = False
+    for route in held:
+        route.continue_()
+    expect(page.locator("#review-grid .picture.loading")).to_have_count(0)
+    expect(pictures.first.locator(".placeholder")).to_be_hidden()
+    expect(pictures.first.locator("img")).to_be_visible()
+
+
 def test_the_review_page_size_is_a_remembered_setting(page: Page, server: dict[str, Any]) -> None:
     images = server["root"] / "images"
     body = {"folder": str(images), "recursive": True, "user_id": "pager"}

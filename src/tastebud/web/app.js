@@ -645,8 +645,11 @@ function renderReview(focusGrid) {
     const about = caption(g);
     const src = `/api/generations/${encodeURIComponent(g.id)}/thumbnail?user_id=${encodeURIComponent(state.user)}`;
     const image = h("img", { src, alt: "", decoding: "async", width: "256", height: "256" });
-    // A thumbnail the server cannot make leaves a readable box, not a broken-image icon.
-    image.addEventListener("error", () => image.replaceWith(h("span", { class: "noimage" }, "No preview")));
+    // A placeholder says so while the server makes the thumbnail (the first time, a large
+    // image takes a moment); one it cannot make leaves a readable box, not a broken-image icon.
+    const picture = h("span", { class: "picture loading" }, image, h("span", { class: "placeholder", "aria-hidden": "true" }, "Making preview…"));
+    image.addEventListener("load", () => picture.classList.remove("loading"));
+    image.addEventListener("error", () => { picture.classList.remove("loading"); image.replaceWith(h("span", { class: "noimage" }, "No preview")); });
     return h("li", {},
       h("button", {
         type: "button",
@@ -658,7 +661,7 @@ function renderReview(focusGrid) {
         onclick: () => { setCursor(index, false); openViewer(); },
         onfocus: () => setCursor(index, false),
       },
-      image,
+      picture,
       h("span", { class: "visually-hidden" }, `Image ${index + 1} of ${r.generations.length}: `),
       h("span", { class: "mark" }),
       h("span", { class: "caption" }, h("b", {}, about.prompt), about.checkpoint, about.loras ? ` · ${about.loras}` : "")));
