@@ -15,8 +15,9 @@ from PIL.PngImagePlugin import PngInfo
 
 from tastebud import PreferenceLearning
 from tastebud.api import create_app
-from tastebud.demo import DEMO_PROFILE, demo_history
+from tastebud.demo import DEMO_PROFILE, SUBJECTS, TASTE, demo_history, draw_demo_images
 from tastebud.importers.folders import image_files, import_images
+from tastebud.importers.metadata import read_metadata
 from tastebud.settings import Settings
 
 
@@ -207,3 +208,18 @@ async def test_a_decompression_bomb_gets_no_thumbnail(
     answer = await api.get(f"/api/generations/{bomb['id']}/thumbnail")
     assert answer.status_code == 422
     assert "more than 50,000,000" in answer.json()["details"][0]["reason"]
+
+
+def test_the_demo_draws_its_review_queue_the_same_every_time(tmp_path: Path) -> None:
+    first = draw_demo_images(tmp_path / "a")
+    again = draw_demo_images(tmp_path / "b")
+    assert len(first) == 24
+    assert [path.read_bytes() for path in first] == [path.read_bytes() for path in again]
+    names = {name.removesuffix(".safetensors") for name in TASTE}
+    for path in first:
+        metadata = read_metadata(path)
+        assert metadata.prompt in SUBJECTS.values()
+        assert metadata.checkpoints[0].name in names
+    drawn = first[0].stat().st_mtime_ns
+    draw_demo_images(tmp_path / "a")  # drawn again: the files are left as they are
+    assert first[0].stat().st_mtime_ns == drawn

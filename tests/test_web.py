@@ -409,6 +409,19 @@ def test_a_placeholder_shows_while_the_thumbnails_are_made(
     expect(pictures.first.locator("img")).to_be_visible()
 
 
+def test_the_demo_ships_a_review_queue(page: Page, server: dict[str, Any]) -> None:
+    """``serve --demo`` draws pictures of its own into demo-images/ beside the thumbnails, and
+    they wait for the demo profile's review: a newcomer can try the keys at once."""
+    drawn = server["root"] / "demo-images"
+    found = _api(server, "/api/generations", user_id="demo", status="", limit=500)["generations"]
+    mine = [item for item in found if Path(item["path"]).parent == drawn]
+    assert len(mine) == 24 and all(Path(item["path"]).is_file() for item in mine)
+    page.goto(server["base"] + "/?user_id=demo#/review")
+    first = page.locator(f"#review-grid .thumb[data-id='{mine[0]['id']}']")
+    expect(first.locator("img")).to_have_js_property("complete", True)
+    assert first.locator("img").evaluate("image => image.naturalWidth") > 0
+
+
 def test_the_review_page_size_is_a_remembered_setting(page: Page, server: dict[str, Any]) -> None:
     images = server["root"] / "images"
     body = {"folder": str(images), "recursive": True, "user_id": "pager"}

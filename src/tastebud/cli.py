@@ -9,6 +9,7 @@ commands; the image commands are in ``cli_images.py``, what they all share in ``
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -31,7 +32,7 @@ from tastebud.cli_common import (
 )
 from tastebud.cli_data import check, export, forget, forget_profile, import_, profiles, repair
 from tastebud.cli_images import import_images_command, watch
-from tastebud.demo import DEMO_PROFILE, demo_history
+from tastebud.demo import DEMO_PROFILE, demo_history, draw_demo_images
 from tastebud.errors import InvalidInput
 from tastebud.names import canonical
 from tastebud.recommendations import Exploration, LoraScore, LoraSet, Recommendation
@@ -122,7 +123,12 @@ def serve(
     ).default,
     half_life_days: HalfLife = HALF_LIFE,
     demo: Annotated[
-        bool, typer.Option("--demo", help="First fill the 'demo' profile (see 'tastebud demo').")
+        bool,
+        typer.Option(
+            "--demo",
+            help="First fill the 'demo' profile (see 'tastebud demo'), and give it a review "
+            "queue of pictures drawn into demo-images/ beside the thumbnail folder.",
+        ),
     ] = False,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs) until Ctrl-C.
@@ -138,6 +144,10 @@ def serve(
     from tastebud.api.workers import SUPERVISOR_VARIABLE
 
     with _errors_as_one_line():
+        # The demo's review queue is drawn beside the thumbnails, and served like any image.
+        demo_images = Path(thumbnail_folder).expanduser().parent / "demo-images"
+        if demo:
+            image_folders = os.pathsep.join(filter(None, [image_folders, str(demo_images)]))
         settings = Settings(
             database=db, host=host, port=port, token=token, allowed_hosts=allowed_hosts,
             workers=workers,
@@ -147,6 +157,7 @@ def serve(
         )  # fmt: skip
         if demo:
             _run(_fill_demo, db)
+            _run(lambda learning: _fill_demo_queue(learning, demo_images), db)
         err.print(
             f"tastebud {shown(db)} on http://{_url_host(host)}:{port}"
             "  (API docs: /docs, stop: Ctrl-C)",
@@ -200,6 +211,16 @@ async def _fill_demo(learning: PreferenceLearning) -> int:
     added = (await learning.record_batch(demo_history())).added
     await learning.refit(DEMO_PROFILE)  # so the first question is answered from a fitted state
     return added
+
+
+async def _fill_demo_queue(learning: PreferenceLearning, folder: Path) -> int:
+    """The demo's own review queue: pictures drawn into ``folder``, imported for the demo
+    profile (again, nothing changes)."""
+    from tastebud.importers.folders import import_images
+
+    drawn = draw_demo_images(folder)
+    report = await import_images(learning, drawn, root=folder, user_id=DEMO_PROFILE)
+    return report.queued
 
 
 # -- recording and recommending -------------------------------------------------------------------

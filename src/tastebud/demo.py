@@ -3,13 +3,14 @@
 The simulated person likes epicrealismXL for beaches and portraits but not for forests, keeps
 animagineXL's anime images, likes the add_detail LoRA and anime_style_v2 on anime prompts, and
 rejects anime_v2 on epicrealismXL. Generation ids are fixed, so running the demo again changes
-nothing.
+nothing. ``tastebud serve --demo`` also draws a review queue of its own (``draw_demo_images``).
 """
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 DEMO_PROFILE = "demo"
@@ -67,3 +68,55 @@ def demo_history(events: int = DEMO_EVENTS, seed: int = 7) -> list[dict[str, Any
             }
         )
     return history
+
+
+DEMO_IMAGES = 24
+# Each subject's sky (top, bottom) and ground, for the pictures the demo draws itself.
+PALETTES = {
+    "beach": ((255, 170, 90), (120, 60, 140), (230, 200, 150)),
+    "portrait": ((90, 80, 70), (200, 170, 140), (60, 50, 45)),
+    "forest": ((190, 210, 200), (40, 90, 70), (25, 55, 35)),
+    "anime": ((255, 190, 220), (120, 150, 255), (250, 220, 235)),
+    "city": ((20, 20, 60), (160, 40, 140), (30, 30, 40)),
+}
+
+
+def draw_demo_images(folder: Path, count: int = DEMO_IMAGES, seed: int = 11) -> list[Path]:
+    """Pictures for the demo's review queue, drawn here (a sky, a sun, the ground), each with
+    A1111 metadata naming one of the demo's prompts, checkpoints and LoRAs: a newcomer can try
+    the keyboard review without images of their own. The same files every time; an existing one
+    is left as it is."""
+    from PIL import Image, ImageDraw  # only the demo's queue draws
+    from PIL.PngImagePlugin import PngInfo
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    made = []
+    for index in range(count):
+        subject = rng.choice(list(SUBJECTS))
+        checkpoint = rng.choice(list(TASTE))
+        lora = " <lora:add_detail:0.6>" if rng.random() < 0.4 else ""
+        path = folder / f"demo_{index + 1:05d}.png"
+        made.append(path)
+        if path.exists():
+            continue
+        top, bottom, ground = PALETTES[subject]
+        size = 384
+        picture = Image.new("RGB", (size, size))
+        draw = ImageDraw.Draw(picture)
+        for y in range(size):
+            mix = y / size
+            draw.line([(0, y), (size, y)],
+                      fill=tuple(round(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True)))  # fmt: skip
+        sun = rng.randrange(30, size - 100)
+        draw.ellipse([sun, 60, sun + 70, 130], fill=(255, 240, 200))
+        draw.rectangle([0, rng.randrange(230, 300), size, size], fill=ground)
+        info = PngInfo()
+        info.add_text(
+            "parameters",
+            f"{SUBJECTS[subject]}{lora}\nNegative prompt: blurry, lowres\nSteps: 30, "
+            f"Sampler: DPM++ 2M Karras, CFG scale: 6, Seed: {5000 + index}, Size: 1024x1024, "
+            f"Model: {checkpoint.removesuffix('.safetensors')}",
+        )
+        picture.save(path, pnginfo=info)
+    return made
