@@ -146,6 +146,13 @@ def _docs_screenshot(page: Page, name: str) -> None:
         page.screenshot(path=DOCS / f"{name}.png")
 
 
+def _queue_images(server: dict[str, Any], user_id: str) -> None:
+    """The fixture's 15 images, imported for a profile of their own: all 15 wait for review."""
+    body = {"folder": str(server["root"] / "images"), "recursive": True, "user_id": user_id}
+    report = httpx.post(server["base"] + "/api/images/import", json=body, timeout=120)
+    assert report.status_code == 200 and report.json()["queued"] == 15, report.text
+
+
 def _api(server: dict[str, Any], path: str, **params: Any) -> Any:
     response = httpx.get(server["base"] + path, params=params, timeout=30)
     assert response.status_code == 200, response.text
@@ -192,10 +199,7 @@ def test_overview_of_an_empty_profile_says_what_to_do(page: Page, server: dict[s
 
 def test_overview_counts_the_images_waiting_for_review(page: Page, server: dict[str, Any]) -> None:
     # A profile with its images imported and none judged yet: not "nothing recorded".
-    images = server["root"] / "images"
-    body = {"folder": str(images), "recursive": True, "user_id": "importer"}
-    report = httpx.post(server["base"] + "/api/images/import", json=body, timeout=120)
-    assert report.status_code == 200 and report.json()["queued"] == 15, report.text
+    _queue_images(server, "importer")
     page.goto(server["base"] + "/?user_id=importer")
     empty = page.locator("#overview .empty")
     expect(empty).to_contain_text("Nothing judged yet for profile “importer”")
@@ -346,11 +350,7 @@ def test_review_with_the_keyboard_records_and_undoes(page: Page, server: dict[st
 def test_space_or_a_click_shows_an_image_full_size_with_what_made_it(
     page: Page, server: dict[str, Any]
 ) -> None:
-    images = server["root"] / "images"
-    body = {"folder": str(images), "recursive": True, "user_id": "viewer"}
-    assert (
-        httpx.post(server["base"] + "/api/images/import", json=body, timeout=120).status_code == 200
-    )
+    _queue_images(server, "viewer")
     queue = _api(server, "/api/generations", user_id="viewer", limit=24)["generations"]
     page.goto(server["base"] + "/?user_id=viewer#/review")
     thumbs = page.locator("#review-grid .thumb")
@@ -382,11 +382,7 @@ def test_space_or_a_click_shows_an_image_full_size_with_what_made_it(
 def test_a_placeholder_shows_while_the_thumbnails_are_made(
     page: Page, server: dict[str, Any]
 ) -> None:
-    images = server["root"] / "images"
-    body = {"folder": str(images), "recursive": True, "user_id": "waiter"}
-    assert (
-        httpx.post(server["base"] + "/api/images/import", json=body, timeout=120).status_code == 200
-    )
+    _queue_images(server, "waiter")
     held: list[Any] = []
     holding = [True]
 
@@ -423,10 +419,7 @@ def test_the_demo_ships_a_review_queue(page: Page, server: dict[str, Any]) -> No
 
 
 def test_the_review_page_size_is_a_remembered_setting(page: Page, server: dict[str, Any]) -> None:
-    images = server["root"] / "images"
-    body = {"folder": str(images), "recursive": True, "user_id": "pager"}
-    report = httpx.post(server["base"] + "/api/images/import", json=body, timeout=120)
-    assert report.status_code == 200 and report.json()["queued"] == 15, report.text
+    _queue_images(server, "pager")
     page.goto(server["base"] + "/?user_id=pager#/review")
     thumbs = page.locator("#review-grid .thumb")
     expect(thumbs).to_have_count(15)  # 24 a page by default
