@@ -64,6 +64,7 @@ async def test_a_version_1_database_gains_the_review_queue_and_fitted_state(
             # What tastebud 0.x left: every table but the review queue, stamped 1.
             connection.execute(sa.text("DROP TABLE generations"))
             connection.execute(sa.text("DROP TABLE fitted_state"))
+            connection.execute(sa.text("ALTER TABLE user_preferences DROP COLUMN style"))
             connection.execute(schema_version.delete())
             connection.execute(
                 schema_version.insert().values(version=1, applied_at=sa.func.current_timestamp())
@@ -71,10 +72,38 @@ async def test_a_version_1_database_gains_the_review_queue_and_fitted_state(
 
         await store.db.write(back_to_version_1)
     async with PreferenceLearning(database=database) as pl:
-        assert await _versions(pl) == [1, 2, 3, 4]
+        assert await _versions(pl) == [1, 2, 3, 4, 5]
         assert (await pl.get_stats())["total_preferences"] == 1
         assert (await pl.list_generations()).total == 0
         assert (await pl.refit()).events == 1
+
+
+async def test_a_version_4_database_gains_the_style_of_images(database: str) -> None:
+    async with PreferenceLearning(database=database) as pl:
+        await pl.record_preference(prompt="cat", checkpoint="sdxl", selected=True)
+        store = await pl._store()
+
+        def back_to_version_4(connection: sa.Connection) -> None:
+            for table in ("generations", "user_preferences"):
+                connection.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN style"))
+            connection.execute(schema_version.delete())
+            connection.execute(
+                schema_version.insert().values(version=4, applied_at=sa.func.current_timestamp())
+            )
+
+        await store.db.write(back_to_version_4)
+    style = dict.fromkeys(
+        ("brightness", "contrast", "colourfulness", "saturation", "warmth", "sharpness"), 0.5
+    )
+    async with PreferenceLearning(database=database) as pl:
+        assert await _versions(pl) == [4, 5]
+        await pl.record_preference(
+            prompt="dog", checkpoint="sdxl", selected=False, style={**style, "flatness": 0.25}
+        )
+        found = {event.prompt: event.style for event in await pl.get_preferences()}
+        assert found["cat"] is None
+        assert found["dog"] is not None and found["dog"].flatness == 0.25
+        assert (await pl.check()).ok
 
 
 NFC, NFD = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
@@ -152,7 +181,7 @@ async def test_version_4_merges_what_was_split_by_unicode_forms_and_fits_old_key
         await pl.repair()  # version 3's statistics, counted from its events
 
     async with PreferenceLearning(database=database) as pl:
-        assert (await _versions(pl))[-1] == 4
+        assert (await _versions(pl))[-1] == LATEST_VERSION
         assert (await pl.check()).ok
         assert await pl.list_profiles() == {ZOE_NFC: 7}  # image-1 once: the later event
         for user in (ZOE_NFC, ZOE_NFD):

@@ -38,6 +38,7 @@ from tastebud.keywords import MAX_KEYWORD_CHARS
 from tastebud.names import canonical, model_key
 from tastebud.problems import NO_NUL, ONE_WORD, PRINTABLE, SOME_TEXT, invalid_input
 from tastebud.prompt import parse_prompt
+from tastebud.style import Style
 
 Action = Literal["selected", "rejected"]
 
@@ -150,6 +151,8 @@ class PreferenceEvent:
     vision_description: Text | None = None
     vision_themes: tuple[Theme, ...] = ()
     propensity: Propensity | None = None
+    style: Style | None = None
+    """What the image looks like, from its pixels (``tastebud.style``), where known."""
 
     @property
     def selected(self) -> bool:
@@ -181,6 +184,7 @@ class PreferenceEvent:
             "vision_description": self.vision_description,
             "vision_themes": list(self.vision_themes),
             "propensity": self.propensity,
+            "style": None if self.style is None else self.style.to_dict(),
         }
 
 
@@ -272,6 +276,13 @@ class EventInput(TypedDict, total=False):
         Propensity | None, _about("The probability with which Explore chose this checkpoint.")
     ]
     user_id: Annotated[UserId | None, _about("The profile ('default' if absent).")]
+    style: Annotated[
+        Style | None,
+        _about(
+            "What the image looks like, seven numbers from 0 to 1 (brightness, contrast, "
+            "colourfulness, saturation, warmth, sharpness, flatness; see docs/learning.md)."
+        ),
+    ]
 
 
 @cache
@@ -348,6 +359,7 @@ def event_from(given: EventInput) -> PreferenceEvent:
         vision_description=given.get("vision_description") or None,
         vision_themes=tuple(given.get("vision_themes") or ()),
         propensity=given.get("propensity"),
+        style=given.get("style"),
     )
     return settled(event, named_loras=given_loras, from_prompt=keywords is None)
 

@@ -35,10 +35,21 @@ def _add_fitted_state(connection: sa.Connection) -> None:
     fitted_state.create(connection)
 
 
+def _add_style(connection: sa.Connection) -> None:
+    """Version 5: what each image looks like (``tastebud.style``), on generations and events;
+    empty until the style pass reads the pictures."""
+    inspector = sa.inspect(connection)
+    for table in ("generations", "user_preferences"):
+        # Step 2 creates generations as schema.py has it today, style and all.
+        if "style" not in {column["name"] for column in inspector.get_columns(table)}:
+            connection.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN style VARCHAR(60)"))
+
+
 STEPS: dict[int, Step] = {
     2: _add_generations,
     3: _add_fitted_state,
     4: make_text_canonical,
+    5: _add_style,
 }
 
 

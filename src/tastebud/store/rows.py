@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from tastebud.events import Lora, PreferenceEvent
 from tastebud.store.ids import Model, insert_for
 from tastebud.store.schema import user_preferences
+from tastebud.style import from_text
 
 EVENT_COLUMNS = tuple(column.name for column in user_preferences.columns if not column.primary_key)
 """The columns of an event's row, in the order ``event_row`` gives them."""
@@ -45,6 +46,7 @@ def event_row(
         event.vision_description,
         json.dumps(list(event.vision_themes)) if event.vision_themes else None,
         event.propensity,
+        None if event.style is None else event.style.to_text(),
     )
 
 
@@ -87,6 +89,7 @@ def row_event(row: Any, user_id: str, model: Callable[[int], Model]) -> Preferen
         vision_description=row.vision_description,
         vision_themes=tuple(json.loads(row.vision_themes or "[]")),
         propensity=row.propensity,
+        style=from_text(row.style) if row.style else None,
     )
 
 

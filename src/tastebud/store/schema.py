@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import DDLCompiler
 
-LATEST_VERSION = 4
+LATEST_VERSION = 5
 
 metadata = sa.MetaData()
 
@@ -80,6 +80,8 @@ user_preferences = sa.Table(
     sa.Column("vision_description", sa.Text),
     sa.Column("vision_themes", sa.Text),
     sa.Column("propensity", sa.Float),
+    # What the image looks like (tastebud.style.Style.to_text), where known (schema version 5).
+    sa.Column("style", sa.String(60)),
     sa.UniqueConstraint("profile_id", "generation_id", name="uq_user_preferences_generation"),
 )
 
@@ -160,6 +162,10 @@ generations = sa.Table(
     sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("reviewed_at", sa.DateTime(timezone=True)),
+    # What the image looks like (tastebud.style.Style.to_text), set by the style pass after the
+    # import (decoding the pixels is 20 times slower than reading the metadata); "" where the
+    # pixels could not be read (schema version 5).
+    sa.Column("style", sa.String(60)),
     sa.UniqueConstraint("profile_id", "content_hash", name="uq_generations_content"),
     sa.Index("ix_generations_queue", "profile_id", "status", "id"),
 )
