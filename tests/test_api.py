@@ -27,6 +27,7 @@ async def api(database: str) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
     ) as client:
         yield client
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 
@@ -439,6 +440,7 @@ async def test_a_database_that_cannot_be_reached_is_a_503(tmp_path: Any) -> None
         body = _error(await api.get("/api/health"), 503)
         assert body["error"] == "Database unavailable" and body["details"] == []
         assert "refused" not in json.dumps(body).lower()  # no driver text for the client
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 
@@ -460,6 +462,7 @@ async def test_bodies_above_the_limit_get_413(tmp_path: Any) -> None:
         assert (await api.post("/api/preferences/import", content=small)).status_code == 200
         _error(await api.post("/api/preferences/import", content=small * 2), 413, "body")
         assert await _totals(api) == (0, 0)
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 
@@ -493,6 +496,7 @@ async def test_a_token_guards_every_request(tmp_path: Any) -> None:
         # The panel's page holds no data, so that it can ask for the token.
         assert (await api.get("/")).status_code == 200
         _error(await api.get("/api/preferences/export"), 401)
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 
@@ -510,6 +514,7 @@ async def test_the_panel_logs_in_with_an_http_only_cookie_for_its_port(tmp_path:
         for attribute in ("HttpOnly", "SameSite=strict", "Path=/"):
             assert attribute.lower() in cookie.lower()
         assert (await api.get("/api/preferences/stats")).status_code == 200
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 
@@ -535,6 +540,7 @@ async def test_only_the_servers_own_host_names_are_answered(tmp_path: Any) -> No
             assert answer.status_code == 200, (host, answer.text)
     with pytest.raises(InvalidInput, match="allowed_hosts"):
         Settings(allowed_hosts="http://tastebud.lan/")
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 
@@ -566,6 +572,7 @@ async def test_a_page_of_another_origin_cannot_change_anything(tmp_path: Any) ->
             assert answer.status_code == 201, (headers, answer.text)
         # Reading is not refused: another origin's page cannot read the answer anyway.
         assert (await api.get("/api/health", headers={"Sec-Fetch-Site": "cross-site"})).is_success
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 
@@ -582,6 +589,7 @@ async def test_every_answer_forbids_framing_and_sniffing_and_the_panel_has_a_pol
         assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
         assert "'unsafe-inline'" not in policy
         assert "content-security-policy" not in (await api.get("/docs")).headers
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 
@@ -606,6 +614,7 @@ async def test_delete_a_profile_over_http(tmp_path: Any) -> None:
         _error(await api.delete("/api/profiles/alice"), 404, "user_id")
         profiles = (await api.get("/api/profiles")).json()["profiles"]
         assert profiles == [{"user_id": "bob", "total": 1}]
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 
@@ -620,4 +629,5 @@ async def test_download_of_events_names_the_formats_it_has(tmp_path: Any) -> Non
         answer = await api.get("/api/preferences/download")
         assert answer.text.splitlines()[0].startswith("timestamp,action,implicit,checkpoint")
         assert len(answer.text.splitlines()) == 2
+    await app.state.styles.stop()
     await app.state.preferences.aclose()

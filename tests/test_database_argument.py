@@ -68,6 +68,7 @@ async def test_a_bug_in_the_sql_is_a_500_not_database_unavailable(database: str)
         answer = await api.get("/api/preferences")
         assert answer.status_code == 500, answer.text
         assert answer.json()["error"] == "Internal error"
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 
@@ -86,4 +87,5 @@ async def test_a_postgresql_database_that_does_not_exist_is_unavailable(
         answer = await api.get("/api/health")
         assert answer.status_code == 503, answer.text
         assert answer.json()["error"] == "Database unavailable"
+    await app.state.styles.stop()
     await app.state.preferences.aclose()

@@ -139,6 +139,7 @@ async def test_the_lora_set_over_http(database: str) -> None:
         )
         assert bad.status_code == 422
         assert "most" in bad.text
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 

@@ -192,6 +192,7 @@ async def api(database: str, outputs: Path) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
     ) as client:
         yield client
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 
@@ -292,6 +293,7 @@ async def test_without_image_folders_the_server_reads_none(database: str, output
         transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
     ) as client:
         refused = await client.post("/api/images/import", json={"folder": str(outputs)})
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
     assert refused.status_code == 403
     assert "--image-folders" in refused.json()["details"][0]["reason"]
@@ -471,6 +473,7 @@ async def test_a_subfolder_named_in_kept_folders_counts_as_kept(
             transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
         ) as client:
             report = (await client.post("/api/images/import", json=body)).json()
+        await app.state.styles.stop()
         await app.state.preferences.aclose()
         assert (report["selected"], report["queued"]) == (selected, 2 - selected), kept_folders
 

@@ -7,7 +7,7 @@ import sys
 
 CORE = [
     "tastebud.prompt", "tastebud.keywords", "tastebud.events", "tastebud.names",
-    "tastebud.errors", "tastebud.learning", "tastebud.generations",
+    "tastebud.errors", "tastebud.learning", "tastebud.generations", "tastebud.style",
 ]  # fmt: skip
 FORBIDDEN = ["sqlalchemy", "aiosqlite", "asyncpg", "fastapi", "starlette", "typer", "rich"]
 

@@ -42,6 +42,7 @@ async def api(database: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]
         transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8001"
     ) as client:
         yield client
+    await app.state.styles.stop()
     await app.state.preferences.aclose()
 
 

@@ -18,6 +18,7 @@ from tastebud.events import ImagePath, PreferenceEvent, UserId, check_user_id, r
 from tastebud.generations import Generation
 from tastebud.names import canonical
 from tastebud.problems import invalid_input
+from tastebud.style import Style
 
 EXPORT_VERSION = "1.1"  # 1.1 carries the review queue (generations); 1.0 still imports
 
@@ -34,6 +35,7 @@ class GenerationInput(TypedDict, total=False):
     made_at: Required[datetime]
     reviewed_at: datetime | None
     user_id: UserId | None
+    style: Style | None
 
 
 class ExportInput(TypedDict, total=False):
@@ -89,6 +91,7 @@ def events_from_export(
             made_at=_in_utc(given["made_at"]), status=given["status"],
             user_id=user_id or canonical(given.get("user_id") or "default"),
             reviewed_at=_in_utc(reviewed) if (reviewed := given.get("reviewed_at")) else None,
+            style=given.get("style"),
         )
         for given in parsed.get("generations", [])
     ]  # fmt: skip

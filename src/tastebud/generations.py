@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from tastebud.errors import InvalidInput
+from tastebud.style import Style
 
 UNREVIEWED, SELECTED, REJECTED = "unreviewed", "selected", "rejected"
 STATUSES = (UNREVIEWED, SELECTED, REJECTED)
@@ -36,6 +37,9 @@ class Generation:
     id: int | None = None
     seen_at: datetime | None = None
     reviewed_at: datetime | None = None
+    style: Style | None = None
+    """What the image looks like (``tastebud.style``): None until the style pass has read the
+    pixels, and where they could not be read."""
 
     @property
     def generation_id(self) -> str:
@@ -68,6 +72,7 @@ class Generation:
             "user_id": self.user_id,
             # Drawn by Explore mode in tastebud's ComfyUI node: the chance it had.
             "propensity": self.metadata.get("propensity"),
+            "style": self.style,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,6 +87,7 @@ class Generation:
             "seen_at": self.seen_at.isoformat() if self.seen_at else None,
             "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
             "metadata": dict(self.metadata),
+            "style": None if self.style is None else self.style.to_dict(),
         }
 
 

@@ -25,14 +25,16 @@ the flatness, for "illustration" against "photographic".
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-from numpy.typing import NDArray
-from PIL import Image
 from pydantic import ConfigDict, Field, Strict
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+    from PIL import Image
 
 SIDE = 128
 """The longest side of the copy the features are computed on."""
@@ -82,6 +84,8 @@ def style_of_image(image: Image.Image) -> Style:
     if image.format == "JPEG":
         # The decoder scales by 1/2..1/8: far less to decode (nothing changes once loaded).
         image.draft("RGB", (SIDE, SIDE))
+    import numpy as np  # here: every event carries a Style, few read pixels
+
     small = image.convert("RGB")
     factor = max(small.size) // SIDE
     if factor > 1:
@@ -91,6 +95,8 @@ def style_of_image(image: Image.Image) -> Style:
 
 def style_of_pixels(rgb: NDArray[np.uint8]) -> Style:
     """The style of an RGB image given as a height × width × 3 array of 0..255."""
+    import numpy as np
+
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 3 or rgb.shape[1] < 3:
         raise ValueError(f"an RGB image of at least 3 × 3 pixels, not an array of {rgb.shape}")
     pixels = rgb.astype(np.int16)
@@ -99,9 +105,9 @@ def style_of_pixels(rgb: NDArray[np.uint8]) -> Style:
 
     opponent_rg = red - green
     opponent_yb = (red + green) / 2 - blue
-    colourfulness = math.hypot(float(opponent_rg.std()), float(opponent_yb.std())) + 0.3 * math.hypot(
-        float(opponent_rg.mean()), float(opponent_yb.mean())
-    )
+    colourfulness = math.hypot(
+        float(opponent_rg.std()), float(opponent_yb.std())
+    ) + 0.3 * math.hypot(float(opponent_rg.mean()), float(opponent_yb.mean()))
 
     brightest = pixels.max(axis=2)
     spread = brightest - pixels.min(axis=2)
@@ -217,7 +223,7 @@ def asked(keywords: Sequence[str]) -> dict[str, int]:
 
 
 def look(style: Style, checkpoint: str = "", keywords: Sequence[str] = ()) -> str:
-    """"illustration" or "photographic": the flatness, backed by what the checkpoint is called and
+    """ "illustration" or "photographic": the flatness, backed by what the checkpoint is called and
     what the prompt asks for where the pixels alone are unclear."""
     texture = SCALES[-1]
     bucket = texture.bucket(style.flatness)

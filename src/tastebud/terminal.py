@@ -24,6 +24,7 @@ from tastebud.recommendations import Exploration, LoraScore, LoraSet, Recommenda
 
 if TYPE_CHECKING:
     from tastebud.importers.folders import ImportReport
+    from tastebud.importers.styles import StyleReport
 
 out = Console()
 err = Console(stderr=True)
@@ -140,6 +141,19 @@ def show_import(report: ImportReport, shown: int = 20) -> None:
     out.print(table)
     if report.failed:
         failed = Table("file", "why it failed", title="Failed")
+        for path, reason in report.failed[:shown]:
+            failed.add_row(path, reason)
+        out.print(failed)
+        if len(report.failed) > shown:
+            out.print(f"... and {len(report.failed) - shown} more", highlight=False)
+
+
+def show_styles(report: StyleReport, shown: int = 20) -> None:
+    """What the style pass after an import read."""
+    if report.read:
+        out.print(f"read the style of {report.read} images", highlight=False)
+    if report.failed:
+        failed = Table("file", "why its pixels could not be read", title="No style")
         for path, reason in report.failed[:shown]:
             failed.add_row(path, reason)
         out.print(failed)

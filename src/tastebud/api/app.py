@@ -25,6 +25,7 @@ from tastebud.api.guards import (
     SecurityHeaders,
 )
 from tastebud.api.workers import follow_supervisor
+from tastebud.importers.styles import StylePass
 from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings
 
@@ -55,9 +56,12 @@ def create_app(
         # out of the cycle collector's full passes, which otherwise stalled a request for 35 ms
         # every few seconds under load.
         gc.freeze()
+        # The pictures of images imported before (or by another process) still to be read.
+        app.state.styles.start()
         try:
             yield
         finally:
+            await app.state.styles.stop()
             if owned:
                 await app.state.preferences.aclose()
 
@@ -68,6 +72,7 @@ def create_app(
     )  # fmt: skip
     app.state.preferences = learning
     app.state.settings = settings
+    app.state.styles = StylePass(learning)
     # Thumbnails decoded at once: a few requests for large images at the same time would
     # otherwise hold several decoded images in memory together.
     app.state.decoding = asyncio.Semaphore(1)

@@ -142,6 +142,8 @@ async def import_folder(
         user_id=given.get("user_id", "default"),
         dry_run=given.get("dry_run", False),
     )
+    if report.imported:
+        request.app.state.styles.start()  # their pixels, after the answer
     return {"user_id": given.get("user_id", "default"), "folder": str(folder), **report.to_dict()}
 
 

@@ -24,6 +24,7 @@ from tastebud.importers.folders import (
     read_generation,
     store_reads,
 )
+from tastebud.importers.styles import read_styles
 from tastebud.service import PreferenceLearning
 
 SETTLE = 0.3
@@ -87,5 +88,6 @@ async def watch(
             continue
         report = ImportReport()
         await store_reads(learning, done, report, seen, user_id, False)
+        await read_styles(learning)
         if on_report is not None:
             on_report(report)

@@ -131,6 +131,8 @@ class PreferenceLearning:
     generation = Delegated("reviewing", Reviewing.generation)
     review_generations = Delegated("reviewing", Reviewing.review_generations)
     advance_generations = Delegated("reviewing", Reviewing.advance_generations)
+    unstyled_generations = Delegated("reviewing", Reviewing.unstyled_generations)
+    set_styles = Delegated("reviewing", Reviewing.set_styles)
 
     # Upkeep
     export_preferences = Delegated("upkeep", Upkeep.export_preferences)

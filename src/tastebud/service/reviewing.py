@@ -14,7 +14,8 @@ from tastebud.events import PreferenceEvent, make_event
 from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation, check_status
 from tastebud.paging import PageRequest
 from tastebud.service.base import StoreOpener, _profile
-from tastebud.store.queue import QueuePage
+from tastebud.store.queue import QueuePage, Unstyled
+from tastebud.style import Style
 
 
 class Reviewing:
@@ -52,6 +53,16 @@ class Reviewing:
             user_id, usable, events, dry_run=dry_run
         )
         return {**outcomes, **stored}
+
+    async def unstyled_generations(self, limit: int, after: int = 0) -> list[Unstyled]:
+        """Up to ``limit`` generations (of every profile) above row ``after`` whose style the
+        style pass has not read (``tastebud.importers.styles``), oldest first."""
+        return await (await self.store.get()).unstyled(limit, after)
+
+    async def set_styles(self, found: Sequence[tuple[Unstyled, Style | None]]) -> None:
+        """Store the styles read from the pixels: on each generation, and on its event if it
+        was judged already. None marks a file whose pixels could not be read (not tried again)."""
+        await (await self.store.get()).set_styles(found)
 
     async def list_generations(
         self,

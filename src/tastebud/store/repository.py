@@ -36,6 +36,7 @@ from tastebud.store.schema import (
     user_preferences,
 )
 from tastebud.store.writes import Writer, WriteSummary
+from tastebud.style import Style
 
 __all__ = ["CheckReport", "Page", "Repository", "StatRow", "WriteSummary"]
 
@@ -202,6 +203,14 @@ class Repository:
         if dry_run:
             return await self._read(work)
         return await self._write(work)
+
+    async def unstyled(self, limit: int, after: int = 0) -> list[queue.Unstyled]:
+        """Generations (of every profile) whose style is not read yet, oldest first."""
+        return await self._read(lambda c, ids: queue.unstyled(c, limit, after), small=True)
+
+    async def set_styles(self, found: Sequence[tuple[queue.Unstyled, Style | None]]) -> None:
+        """Store the styles the style pass read, on generations and their events."""
+        await self._write(lambda c, ids: queue.set_styles(c, found))
 
     async def generations(self, user_id: str, row_ids: Sequence[int]) -> dict[int, Generation]:
         """This profile's generations among ``row_ids``, by row id."""
