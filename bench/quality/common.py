@@ -30,6 +30,8 @@ class Judgement:
     """Days since the history began."""
     propensity: float | None = None
     """The probability with which the checkpoint was chosen, where an explorer chose it."""
+    style: tuple[float, ...] | None = None
+    """The image's look (``tastebud.style.FEATURES``), where the simulator gives one."""
 
 
 class Recommender(Protocol):

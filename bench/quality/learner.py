@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from common import Judgement, Recommender
 
@@ -19,6 +20,8 @@ from tastebud.learning.fitted import NOTHING_FITTED, Fitted, refit
 from tastebud.learning.keys import cells
 from tastebud.learning.refitting import Judged, learn_weights
 from tastebud.learning.strategy import Evidence
+from tastebud.learning.styles import fit_style
+from tastebud.style import Style
 
 FIRST_REFIT = 100
 REFIT_GROWTH = 1.5
@@ -66,17 +69,30 @@ class TastebudRecommender:
         use: bool = True,
         fallback: bool = True,
         pool: bool = True,
+        style: bool = True,
     ) -> None:
         self.name = name
         self.meaning = meaning
         self.use = use
         self.strategy = DefaultStrategy(
-            relevance=relevance, similar=meaning or use, fallback=fallback, pool=pool
+            relevance=relevance, similar=meaning or use, fallback=fallback, pool=pool, style=style
         )
         self._evidence = Evidence()
 
     def _refit(self, counts: Counts, prompts: list[tuple[str, ...]], before: Fitted) -> Fitted:
         return refit(counts, prompts, before, meaning=self.meaning, use=self.use)
+
+    def _with_style(self, fitted: Fitted, history: Sequence[Judgement]) -> Fitted:
+        """The style model of the judged images that have a look, as the service's refit fits
+        it (``refitting.refit_profile``)."""
+        if not self.strategy.style:
+            return fitted
+        looks = [
+            (item.checkpoint, item.selected, Style(*item.style), item.keywords)
+            for item in history
+            if item.style is not None
+        ]
+        return replace(fitted, style=fit_style(looks))
 
     def fit_profiles(
         self, personal: Sequence[Judgement], pooled: Sequence[Judgement], now: float = 0.0
@@ -103,7 +119,7 @@ class TastebudRecommender:
             if seen >= next_refit:
                 fitted = self._refit(counts, prompts, fitted)
                 next_refit = int(next_refit * REFIT_GROWTH)
-        self.fitted = self._refit(counts, prompts, fitted)
+        self.fitted = self._with_style(self._refit(counts, prompts, fitted), history)
         self._evidence = Evidence(counts, counts if everyone is None else everyone)
         self._strategy = self.strategy.with_fitted(self.fitted)
 

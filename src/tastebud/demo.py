@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tastebud.style import FEATURES
+
 DEMO_PROFILE = "demo"
 DEMO_EVENTS = 400
 
@@ -33,11 +35,21 @@ TASTE = {
                                    "anime": 0.85, "city": 0.4},
 }  # fmt: skip
 LORA_EFFECT = {"add_detail": 0.3, "anime_style_v2": 0.0, "anime_v2": 0.0}
+# Each checkpoint's look (tastebud.style's seven features): epicrealismXL bright and warm,
+# realvisxl darker and cool, animagineXL colourful flat colour. The person keeps the brighter of
+# their images: a kept image is drawn brighter than a rejected one.
+LOOKS = {
+    "epicrealismXL_pureFix.safetensors": (0.62, 0.45, 0.35, 0.35, 0.56, 0.78, 0.12),
+    "realvisxlV40.safetensors": (0.34, 0.48, 0.25, 0.28, 0.46, 0.8, 0.1),
+    "animagineXL_v3.safetensors": (0.55, 0.5, 0.52, 0.5, 0.5, 0.9, 0.4),
+}
+KEPT_BRIGHTER = 0.12
 
 
 def demo_history(events: int = DEMO_EVENTS, seed: int = 7) -> list[dict[str, Any]]:
     """The demo profile's events, the same every time."""
     rng = random.Random(seed)
+    looks = random.Random(seed + 1)  # its own draws: the judgements stay as they were
     start = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
     history = []
     for index in range(events):
@@ -54,12 +66,18 @@ def demo_history(events: int = DEMO_EVENTS, seed: int = 7) -> list[dict[str, Any
         if checkpoint.startswith("epicrealism") and rng.random() < 0.15:
             loras.append({"name": "anime_v2", "strength": 0.7})
             chance *= 0.3  # the clash
+        selected = rng.random() < min(chance, 0.95)
+        look = [value + looks.gauss(0.0, 0.07) for value in LOOKS[checkpoint]]
+        look[0] += KEPT_BRIGHTER / 2 if selected else -KEPT_BRIGHTER / 2
         history.append(
             {
                 "prompt": SUBJECTS[subject],
                 "checkpoint": checkpoint,
                 "loras": loras,
-                "selected": rng.random() < min(chance, 0.95),
+                "selected": selected,
+                "style": dict(
+                    zip(FEATURES, (round(min(max(v, 0.0), 1.0), 3) for v in look), strict=True)
+                ),
                 "generation_id": f"demo-{index:04d}",
                 "session_id": f"demo-session-{index // 40}",
                 "batch_id": f"demo-batch-{index // 4}",

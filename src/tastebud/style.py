@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 SIDE = 128
 """The longest side of the copy the features are computed on."""
+REDUCIBLE = frozenset({"RGB", "RGBA", "RGBX", "L", "LA", "CMYK"})
+"""Modes Pillow's ``reduce`` takes as they are."""
 FLAT, GRADUAL, CRISP = 4, 24, 48
 """Steps between neighbouring pixels (0..255, in the most changed channel): up to ``FLAT`` is no
 change, up to ``GRADUAL`` is shading, over ``CRISP`` is an outline."""
@@ -86,10 +88,15 @@ def style_of_image(image: Image.Image) -> Style:
         image.draft("RGB", (SIDE, SIDE))
     import numpy as np  # here: every event carries a Style, few read pixels
 
+    factor = max(image.size) // SIDE
+    # A box filter (the mean of each block, as the eye sees it) before the conversion, so that a
+    # huge image is never held twice at full size; a palette image is converted first.
+    if factor > 1 and image.mode in REDUCIBLE:
+        image = image.reduce(factor)
+        factor = 1
     small = image.convert("RGB")
-    factor = max(small.size) // SIDE
     if factor > 1:
-        small = small.reduce(factor)  # a box filter: the mean of each block, as the eye sees it
+        small = small.reduce(factor)
     return style_of_pixels(np.asarray(small))
 
 

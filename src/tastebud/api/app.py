@@ -72,10 +72,10 @@ def create_app(
     )  # fmt: skip
     app.state.preferences = learning
     app.state.settings = settings
-    app.state.styles = StylePass(learning)
-    # Thumbnails decoded at once: a few requests for large images at the same time would
-    # otherwise hold several decoded images in memory together.
+    # Thumbnails and the style pass decode one image at a time: a few requests for large images
+    # at the same time would otherwise hold several decoded images in memory together.
     app.state.decoding = asyncio.Semaphore(1)
+    app.state.styles = StylePass(learning, app.state.decoding)
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(images.router)

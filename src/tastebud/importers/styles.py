@@ -60,17 +60,33 @@ def _read(item: Unstyled) -> tuple[Style | None, str | None]:
 
 
 async def read_styles(
-    learning: PreferenceLearning, *, progress: Callable[[int], None] | None = None
+    learning: PreferenceLearning,
+    *,
+    progress: Callable[[int], None] | None = None,
+    decoding: asyncio.Semaphore | None = None,
 ) -> StyleReport:
     """Read the style of every generation that has none yet; ``progress`` is told how many more
-    are done."""
+    are done. With ``decoding`` (a server's), one image at a time, each holding it: the server
+    decodes thumbnails under it too, so a huge image is never decoded twice at once."""
     report = StyleReport()
     after = 0
+
+    async def one_at_a_time(found: list[Unstyled]) -> list[tuple[Style | None, str | None]]:
+        assert decoding is not None
+        outcomes = []
+        for item in found:
+            async with decoding:
+                outcomes.append(await asyncio.to_thread(_read, item))
+        return outcomes
+
     # Decoding releases the GIL: two threads keep both cores busy.
     with ThreadPoolExecutor(max_workers=2) as pool:
         while found := await learning.unstyled_generations(BATCH, after):
             # Off the event loop: a server goes on answering while the pictures are read.
-            outcomes = await asyncio.to_thread(lambda: list(pool.map(_read, found)))
+            if decoding is not None:
+                outcomes = await one_at_a_time(found)
+            else:
+                outcomes = await asyncio.to_thread(lambda: list(pool.map(_read, found)))
             await learning.set_styles([(item, style) for item, (style, _) in zip(found, outcomes)])
             for item, (style, reason) in zip(found, outcomes):
                 if style is None:
@@ -88,8 +104,9 @@ class StylePass:
     each import. Asked while one runs, it runs once more when that one ends, for what the new
     import added."""
 
-    def __init__(self, learning: PreferenceLearning) -> None:
+    def __init__(self, learning: PreferenceLearning, decoding: asyncio.Semaphore) -> None:
         self.learning = learning
+        self.decoding = decoding
         self.read = 0
         """Images whose style this server has read."""
         self.failed = 0
@@ -110,7 +127,7 @@ class StylePass:
     async def _run(self) -> None:
         while True:
             self._again = False
-            report = await read_styles(self.learning)
+            report = await read_styles(self.learning, decoding=self.decoding)
             self.read += report.read
             self.failed += len(report.failed)
             if not self._again:

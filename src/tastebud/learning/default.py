@@ -53,6 +53,7 @@ from tastebud.learning.relevance import (
 )
 from tastebud.learning.similarity import Neighbours
 from tastebud.learning.strategy import Block, Evidence, KeywordEvidence, Scored
+from tastebud.learning.styles import NO_PART, StylePart
 
 BORROW = 10.0
 """Images of its own at which a cell borrows half of what its similar words lend: a cell with
@@ -86,6 +87,9 @@ class DefaultStrategy:
     pool: bool = True
     """The informative words' counts are added up and shrunk once; off: each word's cell is
     shrunk on its own and their gaps averaged."""
+    style: bool = True
+    """The look of each checkpoint's images, and what this person keeps of each look
+    (``styles``); off: no style model is fitted or read."""
     _remembered: dict[tuple[StatType, tuple[str, ...]], _Memo] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
@@ -159,7 +163,10 @@ class DefaultStrategy:
         found = self._combine(keywords, candidates, evidence, overall_type)
         standing = found.standing
         gaps = weight * found.keywords
-        scores = expits(standing.base + gaps + found.lift).tolist()
+        looks = self._looks(keywords, candidates, standing, overall_type)
+        scores = expits(
+            standing.base + gaps + found.lift + np.array([look.value for look in looks])
+        ).tolist()
         used = found.used.tolist()
         gap_of = gaps.tolist()
         scored = []
@@ -179,9 +186,23 @@ class DefaultStrategy:
                     + (own[1] if own is not None else 0.0),
                     overall=overall,
                     prompt_gap=gap_of[index],
+                    style=looks[index] if looks[index].value else None,
                 )
             )
         return scored
+
+    def _looks(
+        self,
+        keywords: Sequence[str],
+        candidates: Sequence[str],
+        standing: Standing,
+        overall_type: StatType,
+    ) -> list[StylePart]:
+        """Each checkpoint's style part for the prompt (none for LoRAs)."""
+        if not self.style or overall_type is not StatType.CHECKPOINT:
+            return [NO_PART] * len(candidates)
+        images = [own[1] if own is not None else 0.0 for own in standing.own]
+        return self.fitted.style.parts(keywords, candidates, images)
 
     def parts(
         self,

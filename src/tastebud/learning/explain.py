@@ -14,6 +14,7 @@ from typing import Any
 from tastebud.learning.keys import Counts
 from tastebud.learning.strategy import Scored
 from tastebud.learning.strengths import PreferredStrength
+from tastebud.learning.styles import reason as style_reason
 
 HIGH_CONFIDENCE = 0.75
 """Evidence level from which a recommendation is "High confidence": 15 images or more."""
@@ -182,12 +183,40 @@ def explain_choice(
         says = "says" if len(ignored) == 1 else "say"
         sentences.append(f"{quoted} {says} nothing about your taste: ignored")
         evidence.extend({"kind": "ignored", "keyword": word} for word in ignored)
+    _ranked_down_by_look(ranking, names, kind, sentences, evidence)
     new = new_keywords(keywords, ranking)
     if new and any(item.overall[1] or item.keywords for item in ranking):
         quoted = ", ".join(f"'{word}'" for word in new[:3]) + (", ..." if len(new) > 3 else "")
         sentences.append(f"New here: no history for {quoted} yet")
     evidence.extend({"kind": "new", "keyword": word} for word in new)
     return Explanation(". ".join(sentences) + ".", evidence)
+
+
+def _ranked_down_by_look(
+    ranking: Sequence[Scored],
+    names: Mapping[str, str],
+    kind: str,
+    sentences: list[str],
+    evidence: list[dict[str, Any]],
+) -> None:
+    """The checkpoint the look of its images cost most, where that is notable: "Ranked down:
+    you usually reject the dark images realvisxlV40 makes (3 of 25 kept)"."""
+    costly = [item for item in ranking[1:] if item.style is not None and item.style.word]
+    if not costly:
+        return
+    worst = min(costly, key=lambda item: item.style.value if item.style else 0.0)
+    part = worst.style
+    name = names.get(worst.key, worst.key)
+    said = None if part is None else style_reason(name, part)
+    if part is None or said is None:
+        return
+    sentences.append(f"Ranked down: {said}")
+    evidence.append(
+        {"kind": "style", kind: name, "look": part.word, "feature": part.feature,
+         "asked": part.asked,
+         "selected": part.selected, "total": part.total, "rate": _rate(part.selected, part.total),
+         "score_change": round(part.value, 4)}
+    )  # fmt: skip
 
 
 def explain_strength(

@@ -21,6 +21,7 @@ from tastebud.learning.levels import expected_rate, keyword_lift, parents
 from tastebud.learning.rates import Counts2
 from tastebud.learning.relevance import Spread, relevance_of, spread
 from tastebud.learning.similarity import NO_SIMILAR, Similar, similar_words
+from tastebud.learning.styles import NO_STYLE, StyleFit, style_fit_from_json
 
 KINDS = {
     StatType.CHECKPOINT: StatType.KEYWORD_CHECKPOINT,
@@ -46,6 +47,8 @@ class Fitted:
     checkpoints: KindFit = KindFit()
     loras: KindFit = KindFit()
     similar: Similar = NO_SIMILAR
+    style: StyleFit = NO_STYLE
+    """The style model (``styles.fit_style``): what each look is worth to this person."""
     events: int = 0
     """Events the profile had when this was fitted."""
 
@@ -139,6 +142,7 @@ def to_json(fitted: Fitted) -> dict[str, Any]:
         },
         "vocabulary": list(fitted.similar.vocabulary),
         "meaning": fitted.similar.meaning,
+        "style": fitted.style.to_json(),
     }
 
 
@@ -163,4 +167,4 @@ def from_json(data: Mapping[str, Any]) -> Fitted:
         tuple(data.get("vocabulary", ())),
         bool(data.get("meaning", False)),
     )
-    return replace(fitted, similar=similar)
+    return replace(fitted, similar=similar, style=style_fit_from_json(data.get("style")))

@@ -17,6 +17,8 @@ from tastebud.learning.keys import Cell, StatType, cells
 from tastebud.learning.levels import ByRow
 from tastebud.learning.rates import Counts2
 from tastebud.learning.strategy import Evidence
+from tastebud.learning.styles import NO_STYLE, fit_style
+from tastebud.style import Style
 
 MAX_SCORED = 2000
 """Images of the newest batches scored at one refit: older ones were scored by earlier refits
@@ -153,13 +155,16 @@ def refit_profile(
     *,
     new_batches: int,
     strategy: DefaultStrategy | None = None,
+    styles: Sequence[tuple[str, bool, Style, Sequence[str]]] = (),
 ) -> Fitted:
-    """The profile's state refitted: the last ``new_batches`` of ``history`` move the weights."""
+    """The profile's state refitted: the last ``new_batches`` of ``history`` move the weights;
+    ``styles`` are (checkpoint key, selected, style, keywords) of the judged images whose style
+    is known."""
     strategy = strategy or DefaultStrategy()
     fresh = history[len(history) - new_batches :] if new_batches > 0 else []
     weighted = learn_weights(before, counts, fresh, strategy)
     images = sum(len(batch) for batch in history)
-    return refit(
+    fitted = refit(
         counts,
         [batch[0].keywords for batch in history],
         weighted,
@@ -167,3 +172,4 @@ def refit_profile(
         meaning=strategy.similar,
         use=strategy.similar,
     )
+    return replace(fitted, style=fit_style(styles) if strategy.style else NO_STYLE)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from tastebud.learning.keys import NO_COUNTS, Cell, Counts, StatType
+from tastebud.learning.styles import StylePart
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,8 @@ class Scored:
     """This profile's (selected, total) images of the candidate, whatever the prompt."""
     prompt_gap: float = 0.0
     """How far the prompt's words move the candidate's rate (log-odds), where the strategy says."""
+    style: StylePart | None = None
+    """What the look of the checkpoint's images adds to its score (``styles.StyleFit.parts``)."""
 
 
 class Strategy(Protocol):

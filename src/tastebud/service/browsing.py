@@ -10,6 +10,7 @@ from tastebud.events import PreferenceEvent, check_user_id
 from tastebud.generations import UNREVIEWED
 from tastebud.learning.keys import StatType
 from tastebud.learning.overview import overview
+from tastebud.learning.styles import style_taste
 from tastebud.names import model_key
 from tastebud.paging import PageRequest
 from tastebud.prompt import parse_prompt
@@ -68,8 +69,8 @@ class Browsing:
 
         Totals, the checkpoints with most images and their evidence, the LoRAs that work and
         those that clash with a checkpoint, a keyword x checkpoint table of the most used
-        keywords, the selection rate of each of the last 52 weeks, and how many images wait in
-        the review queue.
+        keywords, the selection rate of each of the last 52 weeks, how many images wait in
+        the review queue, and the share kept of each look (``learning.styles.style_taste``).
         """
         user_id = _profile(user_id)
         store = await self.store.get()
@@ -86,7 +87,8 @@ class Browsing:
             await store.judged_times(user_id, since),
         )
         waiting = (await store.queue_page(user_id, UNREVIEWED, 1, None)).total
-        return {"user_id": user_id, **found, "waiting": waiting}
+        looks = style_taste(await store.judged_styles(user_id)).to_dict()
+        return {"user_id": user_id, **found, "waiting": waiting, "style": looks}
 
     async def list_profiles(self) -> dict[str, int]:
         """Every profile on the database with its number of events, by name."""

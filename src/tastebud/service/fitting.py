@@ -107,9 +107,15 @@ class Fitting:
         if before.events > len(events):
             before = NOTHING_FITTED  # events were deleted: the weights start again
         new = len(_batches(events[before.events :])) if before.events else len(history)
+        styles = [
+            (event.checkpoint_key, event.selected, event.style, event.keywords)
+            for event in events
+            if event.style is not None
+        ]
         fitted = await asyncio.to_thread(
-            refit_profile, counts, history, before, new_batches=new, strategy=strategy
-        )
+            refit_profile, counts, history, before, new_batches=new, strategy=strategy,
+            styles=styles,
+        )  # fmt: skip
         state = json.dumps(to_json(fitted))
         await store.save_fitted_state(user_id, len(events), state)
         # Read back from its JSON form, as a restart or a second worker will: the same answers.

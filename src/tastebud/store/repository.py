@@ -398,6 +398,10 @@ class Repository:
 
         return await self._read(work)
 
+    async def judged_styles(self, user_id: str) -> list[tuple[bool, Style]]:
+        """(selected, style) of the profile's events whose style is known."""
+        return await self._read(lambda c, ids: reads.judged_styles(c, ids, user_id))
+
     async def judged_times(self, user_id: str, since: datetime) -> list[tuple[datetime, bool]]:
         """(when, selected) of the profile's events since ``since``."""
         return await self._read(lambda c, ids: reads.judged_times(c, ids, user_id, since))

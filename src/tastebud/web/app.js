@@ -368,6 +368,7 @@ function overviewView(data) {
         h("div", {}, h("dt", {}, "Kept overall"), h("dd", {}, pct(totals.selected / totals.total)))),
       data.waiting ? waitingLine(data.waiting) : null),
     h("div", { class: "grid-2" }, checkpointsCard(data.checkpoints || []), lorasCard(data)),
+    styleCard(data.style),
     heatmapCard(data.heatmap),
     weeksCard(data.weeks || []));
 }
@@ -409,6 +410,47 @@ function lorasCard(data) {
           `${pct(l.rate)} kept (${l.selected} of ${l.total})`,
           h("span", { class: "muted" }, `, against ${pct(l.checkpoint_rate)} without it`))))
       : h("p", { class: "muted" }, "No clash found."));
+}
+
+// The scale whose two ends are kept most differently (each end with a few images): the sentence
+// the card leads with, "You keep 71% of bright images, 22% of dark ones".
+function telling(scales) {
+  let best = null;
+  for (const scale of scales) {
+    const [low, , high] = scale.looks;
+    if (low.total < 5 || high.total < 5) continue;
+    const gap = Math.abs(high.rate - low.rate);
+    if (!best || gap > best.gap) best = { gap, more: high.rate >= low.rate ? high : low, less: high.rate >= low.rate ? low : high };
+  }
+  return best;
+}
+
+function styleCard(style) {
+  const section = h("section", { class: "card", id: "style", "aria-labelledby": "style-title" },
+    h("h2", { id: "style-title" }, "The looks you keep"));
+  if (!style || !style.images) {
+    section.append(h("p", { class: "muted" }, "No judged image with a known look yet: tastebud reads the look (light, colour, warmth, detail, flat colour or photographic) from the pictures of the images you import and review."));
+    return section;
+  }
+  const lead = telling(style.scales);
+  if (lead) {
+    section.append(h("p", { class: "lead", id: "style-lead" },
+      `You keep ${pct(lead.more.rate)} of ${lead.more.word} images, ${pct(lead.less.rate)} of ${lead.less.word} ones.`));
+  }
+  section.append(
+    h("p", { class: "muted small" }, `Share kept of each look, from ${plural(style.images, "judged image")} (a look with few images leans toward your overall ${pct(style.rate)}).`),
+    h("div", { class: "table-wrap" }, h("table", { class: "looks", id: "looks" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, ""), h("th", { scope: "col" }, "Low"), h("th", { scope: "col" }, "Middle"), h("th", { scope: "col" }, "High"))),
+      h("tbody", {}, style.scales.map((scale) => h("tr", { "data-feature": scale.feature },
+        h("th", { scope: "row" }, scale.title),
+        scale.looks.map((look) => {
+          const words = `${look.word}: ${pct(look.rate)} kept (${look.selected} of ${look.total})`;
+          return h("td", { class: `look${look.total ? "" : " none"}`, title: words },
+            h("span", { class: "look-word" }, look.word),
+            bar(look.rate, words),
+            h("span", { class: "muted small" }, look.total ? `${pct(look.rate)} · ${look.total}` : "none"));
+        })))))));
+  return section;
 }
 
 function heatmapCard(heatmap) {
