@@ -187,6 +187,35 @@ def test_overview_shows_the_demo_profile(page: Page, server: dict[str, Any]) -> 
     _docs_screenshot(page, "overview")
 
 
+def test_overview_shows_the_looks_the_person_keeps(page: Page, server: dict[str, Any]) -> None:
+    """The demo's images have looks (kept ones brighter): the card leads with the scale whose
+    ends are kept most differently, and shows every look's share kept, with its counts."""
+    style = _api(server, "/api/preferences/overview", user_id="demo")["style"]
+    assert style["images"] >= 400
+    page.goto(server["base"] + "/?user_id=demo")
+    card = page.locator("#style")
+    ends = [scale["looks"][::2] for scale in style["scales"]]
+    low, high = max(
+        (pair for pair in ends if min(look["total"] for look in pair) >= 5),
+        key=lambda pair: abs(pair[1]["rate"] - pair[0]["rate"]),
+    )
+    more, less = (high, low) if high["rate"] >= low["rate"] else (low, high)
+    assert (more["word"], less["word"]) == ("bright", "dark")  # the demo's person, as drawn
+    expect(card.locator("#style-lead")).to_have_text(
+        f"You keep {more['rate']:.0%} of bright images, {less['rate']:.0%} of dark ones."
+    )
+    dark = style["scales"][0]["looks"][0]
+    rows = card.locator("#looks tbody tr")
+    expect(rows).to_have_count(7)
+    first = rows.first.locator("td.look").first
+    expect(first).to_contain_text("dark")
+    words = f"dark: {dark['rate']:.0%} kept ({dark['selected']} of {dark['total']})"
+    expect(first.locator(".bar")).to_have_attribute("aria-label", words)
+    card.scroll_into_view_if_needed()
+    if os.environ.get("TASTEBUD_SCREENSHOTS") == "docs":
+        card.screenshot(path=DOCS / "style-preferences.png")
+
+
 def test_overview_of_an_empty_profile_says_what_to_do(page: Page, server: dict[str, Any]) -> None:
     page.goto(server["base"] + "/?user_id=newcomer")
     empty = page.locator("#overview .empty")
