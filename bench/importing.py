@@ -1,4 +1,4 @@
-"""How fast a folder of generated images is imported: images per second, metadata only.
+"""How fast a folder of generated images is imported: images per second, metadata, then style.
 
     .venv/bin/python bench/importing.py            # 2,000 images, about a minute
     .venv/bin/python bench/importing.py --quick    # 200 images, a smoke run
@@ -10,7 +10,11 @@ different file, as in a real output folder. Three figures, in the same run:
 
 * sd-parsers alone: the library tastebud reads most formats with, one file after another;
 * tastebud reading: hash + metadata of every file (what an import does before it stores);
-* tastebud import: ``tastebud import-images`` as a user runs it, into a new SQLite file.
+* tastebud import: ``tastebud import-images`` as a user runs it, into a new SQLite file;
+* Pillow decoding alone: every file's pixels decoded, one after another (JPEGs at the reduced size
+  the style reader asks for): the floor under anything that reads pixels;
+* tastebud style pass: the pixels of every imported image read for its style
+  (``tastebud.importers.styles``, two threads), stored with the generation.
 
 The page cache is warm (the files were just written), as it is for a folder a generator has just
 filled. Thumbnails are not made (the issue excludes them).
@@ -35,11 +39,23 @@ from sd_parsers import ParserManager
 
 from tastebud import PreferenceLearning
 from tastebud.importers.folders import image_files, import_images, read_generation
+from tastebud.importers.styles import read_styles
+from tastebud.style import SIDE
 
 HERE = Path(__file__).resolve().parent
 PNG_DATA = HERE.parent.parent / "shared" / "data" / "png"
 RESULTS = HERE / "results" / "importing.json"
 GOAL = 200.0
+"""Images per second, for the import (metadata) and, as issue 17 asks, for the style features."""
+
+
+def decode(path: Path) -> None:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        if image.format == "JPEG":
+            image.draft("RGB", (SIDE, SIDE))
+        image.load()
 
 
 def distinct_copy(data: bytes, index: int) -> bytes:
@@ -100,7 +116,12 @@ def main() -> None:
         reads = [read_generation(path, "unreviewed") for path in files]
         reading_rate = rate(count, time.perf_counter() - started)
 
-        async def run() -> float:
+        started = time.perf_counter()
+        for path in files:
+            decode(path)
+        decode_rate = rate(count, time.perf_counter() - started)
+
+        async def run() -> tuple[float, float, int]:
             async with PreferenceLearning(folder / "bench.db") as learning:
                 began = time.perf_counter()
                 report = await import_images(
@@ -109,14 +130,19 @@ def main() -> None:
                 )  # fmt: skip
                 took = time.perf_counter() - began
                 assert report.read == count, report
-                return rate(count, took)
+                began = time.perf_counter()
+                styles = await read_styles(learning)
+                styled = time.perf_counter() - began
+                return rate(count, took), rate(styles.read, styled), styles.read
 
-        import_rate = asyncio.run(run())
+        import_rate, style_rate, styled = asyncio.run(run())
         ok = sum(item.generation is not None for item in reads)
         rows = [
             ("sd-parsers alone (parse only, one thread)", sd_parsers_rate),
             ("tastebud reading (hash + metadata, one thread)", reading_rate),
             ("tastebud import-images (two threads, SQLite)", import_rate),
+            ("Pillow decoding alone (one thread)", decode_rate),
+            (f"tastebud style pass ({styled} images, two threads)", style_rate),
         ]
         print(f"{count} images, {size / 1e6:.0f} MB; {ok} with a checkpoint, {parsed} parsed by "
               f"sd-parsers; {platform.processor() or platform.machine()}, {os.cpu_count()} cores")  # fmt: skip
@@ -126,6 +152,10 @@ def main() -> None:
             print(f"| {name:48} | {value:8.0f} |")
         print(
             f"goal: import at least {GOAL:.0f} images/s: {'met' if import_rate >= GOAL else 'MISSED'}"
+        )
+        print(
+            f"goal: style features at least {GOAL:.0f} images/s: "
+            f"{'met' if style_rate >= GOAL else 'MISSED'}"
         )
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(
