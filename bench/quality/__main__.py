@@ -166,27 +166,24 @@ class Column:
 
 def independent_columns(seed: int, events: Sequence[int], unseen: int) -> Iterator[Column]:
     """The independent-affinity simulator's horizons for one seed, and its new-prompts column."""
-    pristine = User(seed)
-    candidates = list(pristine.checkpoints)
-    splits = {False: split_prompts(seed), True: split_prompts(seed, pool=0)}
-    plan = [(f"{n:,}", n, False) for n in events] + [(f"{unseen:,}, new prompts", unseen, True)]
-    for name, n, new in plan:
-        pool, scored = splits[new]
-        user = copy.deepcopy(pristine)  # the same as a fresh User(seed), without rebuilding
-        judged = history(user, pool, n, HISTORY_BATCH, random.Random(seed))
-        keep = [{c: user.keep_chance(k, c) for c in candidates} for k in scored]
-        yield Column(name, judged, user.day, scored, keep)
+    return person_columns(User(seed), seed, events, unseen)
 
 
 def looks_columns(seed: int, events: Sequence[int], unseen: int) -> Iterator[Column]:
     """The style simulator's horizons for one seed (``looks.py``), and its new-prompts column."""
-    pristine = StyledUser(seed)
+    return person_columns(StyledUser(seed), seed, events, unseen)
+
+
+def person_columns(
+    pristine: User, seed: int, events: Sequence[int], unseen: int
+) -> Iterator[Column]:
+    """A simulated person's horizons (the history of each, and what is scored after it)."""
     candidates = list(pristine.checkpoints)
     splits = {False: split_prompts(seed), True: split_prompts(seed, pool=0)}
     plan = [(f"{n:,}", n, False) for n in events] + [(f"{unseen:,}, new prompts", unseen, True)]
     for name, n, new in plan:
         pool, scored = splits[new]
-        user = copy.deepcopy(pristine)
+        user = copy.deepcopy(pristine)  # the same as a fresh person, without rebuilding
         judged = history(user, pool, n, HISTORY_BATCH, random.Random(seed))
         keep = [{c: user.keep_chance(k, c) for c in candidates} for k in scored]
         yield Column(name, judged, user.day, scored, keep)

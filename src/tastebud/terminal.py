@@ -139,26 +139,26 @@ def show_import(report: ImportReport, shown: int = 20) -> None:
         report.unchanged, len(report.failed),
     )))  # fmt: skip
     out.print(table)
-    if report.failed:
-        failed = Table("file", "why it failed", title="Failed")
-        for path, reason in report.failed[:shown]:
-            failed.add_row(path, reason)
-        out.print(failed)
-        if len(report.failed) > shown:
-            out.print(f"... and {len(report.failed) - shown} more", highlight=False)
+    _show_failed(report.failed, "Failed", "why it failed", shown)
 
 
 def show_styles(report: StyleReport, shown: int = 20) -> None:
     """What the style pass after an import read."""
     if report.read:
         out.print(f"read the style of {report.read} images", highlight=False)
-    if report.failed:
-        failed = Table("file", "why its pixels could not be read", title="No style")
-        for path, reason in report.failed[:shown]:
-            failed.add_row(path, reason)
-        out.print(failed)
-        if len(report.failed) > shown:
-            out.print(f"... and {len(report.failed) - shown} more", highlight=False)
+    _show_failed(report.failed, "No style", "why its pixels could not be read", shown)
+
+
+def _show_failed(failed: list[tuple[str, str]], title: str, why: str, shown: int) -> None:
+    """The first ``shown`` files that failed, and how many more."""
+    if not failed:
+        return
+    table = Table("file", why, title=title)
+    for path, reason in failed[:shown]:
+        table.add_row(path, reason)
+    out.print(table)
+    if len(failed) > shown:
+        out.print(f"... and {len(failed) - shown} more", highlight=False)
 
 
 def show_watched(report: ImportReport) -> None:
