@@ -129,6 +129,9 @@ class CheckpointLook:
     mean: tuple[float, ...]
     images: int
     looks: tuple[tuple[tuple[int, int], ...], ...]
+    unasked: tuple[float, ...] = ()
+    """Per feature, the share of its images whose prompt did not ask for that look: how much of
+    its record the look's worth is in (empty: all of it)."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,9 @@ class StyleFit:
             # Unasked: the lean counts where the record is thin; asked: what the lean took
             # from (or gave to) the record is given back.
             unasked = share * np.where(asked_for, 0.0, lean)
-            back = -(1 - share) * np.where(asked_for, lean, 0.0)
+            # Its record holds the look's worth only from the images that did not ask for it.
+            in_record = np.array(look.unasked) if look.unasked else 1.0
+            back = -(1 - share) * np.where(asked_for, lean * in_record, 0.0)
             value = float(unasked.sum() + back.sum())
             if float(back.min()) < float(unasked.min()):
                 found.append(self._told(value, int(np.argmin(back)), look, wanted))
@@ -209,6 +214,7 @@ class StyleFit:
                     "mean": list(look.mean),
                     "images": look.images,
                     "looks": [[list(pair) for pair in row] for row in look.looks],
+                    "unasked": list(look.unasked),
                 }
                 for key, look in self.checkpoints.items()
             },
@@ -229,6 +235,7 @@ def style_fit_from_json(found: Mapping[str, Any] | None) -> StyleFit:
                 tuple(look["mean"]),
                 look["images"],
                 tuple(tuple((pair[0], pair[1]) for pair in row) for row in look["looks"]),
+                tuple(look.get("unasked", ())),
             )
             for key, look in found["checkpoints"].items()
         },
@@ -283,6 +290,7 @@ def fit_style(judged: Sequence[tuple[str, bool, Style, Sequence[str]]]) -> Style
             tuple(round(float(value), 4) for value in lean),
             int(mine.sum()),
             tuple(tuple((cell[0], cell[1]) for cell in row) for row in buckets),
+            tuple(round(float(value), 4) for value in free[mine].mean(axis=0)),
         )
     return StyleFit(
         tuple(round(float(value), 4) for value in weights),
