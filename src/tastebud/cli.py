@@ -31,7 +31,7 @@ from tastebud.cli_common import (
     shown,
 )
 from tastebud.cli_data import check, export, forget, forget_profile, import_, profiles, repair
-from tastebud.cli_images import import_images_command, watch
+from tastebud.cli_images import cleanup, import_images_command, watch
 from tastebud.demo import DEMO_PROFILE, demo_history, draw_demo_images
 from tastebud.errors import InvalidInput
 from tastebud.names import canonical
@@ -449,6 +449,7 @@ app.command("import", cls=PlainHelp)(import_)
 # The image commands (cli_images.py), registered here to keep their place in the help.
 app.command("import-images", cls=PlainHelp)(import_images_command)
 app.command(cls=PlainHelp)(watch)
+app.command(cls=PlainHelp)(cleanup)
 app.command(cls=PlainHelp)(check)
 app.command(cls=PlainHelp)(repair)
 

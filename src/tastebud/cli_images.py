@@ -5,12 +5,14 @@ Plain functions with their options; ``cli.py`` registers them on the app, in the
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tastebud import terminal
+from tastebud.cleanup import GRACE_DAYS
 from tastebud.cli_common import (
     DATABASE,
     AsJson,
@@ -22,7 +24,7 @@ from tastebud.cli_common import (
     err,
 )
 from tastebud.errors import InvalidInput
-from tastebud.settings import kept_names
+from tastebud.settings import kept_names, setting
 
 if TYPE_CHECKING:
     from tastebud.service import PreferenceLearning
@@ -175,3 +177,72 @@ def watch(
             _run(run, db)
         except KeyboardInterrupt:
             err.print("stopped", highlight=False)
+
+
+def cleanup(
+    image_folders: Annotated[str | None, _option("image_folders", "--image-folders")] = setting(
+        "image_folders"
+    ).default,
+    older_than: Annotated[
+        float,
+        typer.Option(
+            "--older-than", metavar="DAYS", help="Only images rejected at least this long ago."
+        ),
+    ] = GRACE_DAYS,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Move them to the trash folder (else only report).")
+    ] = False,
+    undo: Annotated[
+        bool, typer.Option("--undo", help="Put back what the last cleanup moved.")
+    ] = False,
+    trash_folder: Annotated[str, _option("trash_folder", "--trash-folder")] = setting(
+        "trash_folder"
+    ).default,
+    user: User = "default",
+    db: Database = DATABASE,
+    as_json: AsJson = False,
+) -> None:
+    """Free the disk space your rejected images hold: first a report, then --apply, --undo.
+
+    Only images every profile rejected, at least --older-than days ago, inside --image-folders,
+    that still hold the bytes they were imported with and are no symbolic link. --apply moves them
+    to the trash folder (never deletes); --undo puts the last cleanup back. What you judged stays:
+    learning never needs the files.
+
+    \b
+    Example:
+      tastebud cleanup --image-folders ~/ComfyUI/output --older-than 30
+      tastebud cleanup --image-folders ~/ComfyUI/output --older-than 30 --apply
+    """
+    with _errors_as_one_line():
+        if undo:
+            back = _run(lambda pl: pl.undo_cleanup(user_id=user), db)
+            if as_json:
+                terminal.print_json(back.to_dict())
+            else:
+                terminal.show_put_back(back)
+            return
+        folders = [part for part in (image_folders or "").split(os.pathsep) if part.strip()]
+        if apply:
+            done = _run(
+                lambda pl: pl.clean_up(
+                    folders, trash_folder, user_id=user, older_than_days=older_than
+                ),
+                db,
+            )
+            if as_json:
+                terminal.print_json(done.to_dict())
+            else:
+                terminal.show_cleanup(
+                    done.plan,
+                    moved=done.moved,
+                    trash=done.batch_id and str(Path(trash_folder) / done.batch_id),
+                )
+            return
+        plan = _run(
+            lambda pl: pl.plan_cleanup(folders, user_id=user, older_than_days=older_than), db
+        )
+        if as_json:
+            terminal.print_json({**plan.to_dict(), "dry_run": True})
+        else:
+            terminal.show_cleanup(plan)

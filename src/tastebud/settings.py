@@ -116,6 +116,14 @@ class Settings:
             "Where the web panel's thumbnails are kept once made (made again if deleted).",
         ),
     )
+    trash_folder: str = field(
+        default="data/trash",
+        metadata=_about(
+            "TASTEBUD_TRASH_FOLDER",
+            "Where tastebud cleanup --apply moves rejected images (one subfolder per cleanup; "
+            "nothing is deleted, and --undo puts them back).",
+        ),
+    )
     half_life_days: float = field(
         default=0.0,
         metadata=_about(

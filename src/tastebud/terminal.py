@@ -23,6 +23,7 @@ from rich.table import Table
 from tastebud.recommendations import Exploration, LoraScore, LoraSet, Recommendation
 
 if TYPE_CHECKING:
+    from tastebud.cleanup import CleanupPlan, Moved, PutBack
     from tastebud.importers.folders import ImportReport
     from tastebud.importers.styles import StyleReport
 
@@ -159,6 +160,47 @@ def _show_failed(failed: list[tuple[str, str]], title: str, why: str, shown: int
     out.print(table)
     if len(failed) > shown:
         out.print(f"... and {len(failed) - shown} more", highlight=False)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+def show_cleanup(
+    plan: CleanupPlan, *, moved: list[Moved] | None = None, trash: str | None = None,
+    shown: int = 20,
+) -> None:  # fmt: skip
+    """What a cleanup would move (a dry run), or moved."""
+    count = len(plan.removable)
+    if moved is None:
+        out.print(
+            f"{count} rejected images, {_megabytes(plan.size)}, are safe to move to the trash "
+            "(dry run: nothing moved; --apply moves them)",
+            highlight=False,
+        )
+        if plan.removable:
+            table = Table("file", "size", "rejected", title="Safe to move")
+            for item in plan.removable[:shown]:
+                when = item.rejected_at.date().isoformat() if item.rejected_at else ""
+                table.add_row(item.path, _megabytes(item.size), when)
+            out.print(table)
+            if count > shown:
+                out.print(f"... and {count - shown} more", highlight=False)
+    else:
+        size = sum(item.size for item in moved)
+        out.print(
+            f"moved {len(moved)} images ({_megabytes(size)}) to {trash or 'the trash folder'}; "
+            "tastebud cleanup --undo puts them back",
+            highlight=False,
+        )
+    if plan.skipped:
+        left = "; ".join(f"{number} {reason}" for reason, number in plan.skipped.items() if number)
+        out.print(f"left alone: {left}", highlight=False)
+
+
+def show_put_back(done: PutBack) -> None:
+    out.print(f"put back {len(done.restored)} images", highlight=False)
+    _show_failed(done.failed, "Not put back", "why", 20)
 
 
 def show_watched(report: ImportReport) -> None:

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_swagger import patch_fastapi
 
 from tastebud import __version__
-from tastebud.api import errors, images, panel, routes
+from tastebud.api import cleanup, errors, images, panel, routes
 from tastebud.api.guards import (
     AllowedHosts,
     BodyLimit,
@@ -79,6 +79,7 @@ def create_app(
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(images.router)
+    app.include_router(cleanup.router)
     app.include_router(panel.router)
     # The web panel: static files written by hand, served as they are (no build step).
     app.mount("/static", StaticFiles(directory=WEB), name="static")

@@ -19,6 +19,7 @@ from tastebud.learning.strategy import Strategy
 from tastebud.paging import MAX_PAGE
 from tastebud.service.base import StoreOpener
 from tastebud.service.browsing import OVERVIEW_WEEKS, TOP_CHECKPOINTS, Browsing
+from tastebud.service.cleaning import Cleaning
 from tastebud.service.delegated import Delegated
 from tastebud.service.fitting import Fitting
 from tastebud.service.loras import STRENGTH_HISTORY, RecommendingLoras
@@ -71,6 +72,7 @@ class PreferenceLearning:
         self.browsing = Browsing(store, self.fitting)
         self.reviewing = Reviewing(store)
         self.upkeep = Upkeep(store)
+        self.cleaning = Cleaning(store)
 
     async def __aenter__(self) -> Self:
         await self._opener.get()
@@ -133,6 +135,11 @@ class PreferenceLearning:
     advance_generations = Delegated("reviewing", Reviewing.advance_generations)
     unstyled_generations = Delegated("reviewing", Reviewing.unstyled_generations)
     set_styles = Delegated("reviewing", Reviewing.set_styles)
+
+    # Cleanup of rejected images
+    plan_cleanup = Delegated("cleaning", Cleaning.plan_cleanup)
+    clean_up = Delegated("cleaning", Cleaning.clean_up)
+    undo_cleanup = Delegated("cleaning", Cleaning.undo_cleanup)
 
     # Upkeep
     export_preferences = Delegated("upkeep", Upkeep.export_preferences)

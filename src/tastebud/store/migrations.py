@@ -20,6 +20,7 @@ from tastebud.store.schema import (
     generations,
     metadata,
     schema_version,
+    trashed,
 )
 
 Step = Callable[[sa.Connection], None]
@@ -45,11 +46,17 @@ def _add_style(connection: sa.Connection) -> None:
             connection.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN style VARCHAR(60)"))
 
 
+def _add_trashed(connection: sa.Connection) -> None:
+    """Version 6: what ``tastebud cleanup`` moved to the trash, to put back (starts empty)."""
+    trashed.create(connection)
+
+
 STEPS: dict[int, Step] = {
     2: _add_generations,
     3: _add_fitted_state,
     4: make_text_canonical,
     5: _add_style,
+    6: _add_trashed,
 }
 
 

@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from tastebud.cleanup import Known, Moved
 from tastebud.events import PreferenceEvent
 from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation
 from tastebud.learning.keys import StatType
 from tastebud.learning.strategy import Block, Evidence
 from tastebud.names import matches_model
-from tastebud.store import queue, reads
+from tastebud.store import queue, reads, trash
 from tastebud.store.at_once import AtOnce
 from tastebud.store.cache import StatisticsCache
 from tastebud.store.database import Database
@@ -33,6 +34,7 @@ from tastebud.store.schema import (
     image_cleanup,
     preference_stats,
     profiles,
+    trashed,
     user_preferences,
 )
 from tastebud.store.writes import Writer, WriteSummary
@@ -211,6 +213,28 @@ class Repository:
     async def set_styles(self, found: Sequence[tuple[queue.Unstyled, Style | None]]) -> None:
         """Store the styles the style pass read, on generations and their events."""
         await self._write(lambda c, ids: queue.set_styles(c, found))
+
+    # -- the cleanup ---------------------------------------------------------------------------
+
+    async def rejected_images(self, user_id: str) -> list[Known]:
+        """The profile's rejected generations, with what every profile thinks of each."""
+        return await self._read(lambda c, ids: trash.rejected_images(c, ids, user_id))
+
+    async def record_moves(self, user_id: str, batch_id: str, moved: Sequence[Moved]) -> None:
+        """Keep what a cleanup moved to the trash folder."""
+        now = datetime.now(UTC)
+        await self._write(lambda c, ids: trash.record_moves(c, ids, user_id, batch_id, moved, now))
+
+    async def last_trash_batch(
+        self, user_id: str
+    ) -> tuple[str | None, list[tuple[int, str, str, str]]]:
+        """The profile's latest cleanup with files still in the trash."""
+        return await self._read(lambda c, ids: trash.last_batch(c, ids, user_id))
+
+    async def mark_restored(self, user_id: str, restored: Sequence[tuple[int, str]]) -> None:
+        """The files an undo put back: (row id, generation id) each."""
+        now = datetime.now(UTC)
+        await self._write(lambda c, ids: trash.mark_restored(c, ids, user_id, restored, now))
 
     async def generations(self, user_id: str, row_ids: Sequence[int]) -> dict[int, Generation]:
         """This profile's generations among ``row_ids``, by row id."""
@@ -462,7 +486,7 @@ class Repository:
             events = connection.execute(
                 user_preferences.delete().where(user_preferences.c.profile_id == profile)
             ).rowcount
-            for table in (preference_stats, generations, fitted_state, image_cleanup):
+            for table in (preference_stats, generations, fitted_state, image_cleanup, trashed):
                 connection.execute(table.delete().where(table.c.profile_id == profile))
             connection.execute(profiles.delete().where(profiles.c.id == profile))
             ids.forget_profile(user_id)

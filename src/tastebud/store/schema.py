@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import DDLCompiler
 
-LATEST_VERSION = 5
+LATEST_VERSION = 6
 
 metadata = sa.MetaData()
 
@@ -168,6 +168,25 @@ generations = sa.Table(
     sa.Column("style", sa.String(60)),
     sa.UniqueConstraint("profile_id", "content_hash", name="uq_generations_content"),
     sa.Index("ix_generations_queue", "profile_id", "status", "id"),
+)
+
+
+# Rejected images that ``tastebud cleanup --apply`` moved to the trash folder, one row per file
+# moved, so that ``--undo`` can put them back (schema version 6). A batch is one cleanup.
+trashed = sa.Table(
+    "trashed",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("batch_id", sa.String(40), nullable=False),
+    sa.Column("profile_id", sa.Integer, sa.ForeignKey("profiles.id"), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("generation_id", sa.String(200), nullable=False),
+    sa.Column("original_path", sa.Text, nullable=False),
+    sa.Column("trash_path", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("moved_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("restored_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_trashed_profile_batch", "profile_id", "batch_id"),
 )
 
 

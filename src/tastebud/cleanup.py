@@ -1,0 +1,222 @@
+"""Cleanup of rejected images: which files are safe to move away, moving them, putting them back.
+
+An image file is safe to move only when every one of these holds (``plan_cleanup``):
+
+1. every profile that knows the image (by its content) rejected it: none kept it, and none still
+   has it waiting for review; no profile recorded it as kept under its generation id either;
+2. it was rejected at least the grace period ago (``GRACE_DAYS`` by default): a rejection made
+   a minute ago may still be undone;
+3. its path is inside one of the image folders, with no symbolic link on the way (the file
+   itself is not a link either): a link may lead anywhere;
+4. the file still holds the bytes it was imported with (its SHA-256 is the content hash): a file
+   overwritten by another image since is someone else's image.
+
+Nothing is ever deleted: ``move_to_trash`` moves files into a trash folder (one subfolder per
+cleanup), and ``put_back`` returns them to where they were, unless something else is there now.
+The events stay as they were: learning never reads the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tastebud.generations import REJECTED
+
+GRACE_DAYS = 7.0
+"""Days since an image was rejected before it may be moved away."""
+
+KEPT = "kept, or waiting for review, in a profile"
+RECENT = "rejected less than the grace period ago"
+NO_FILE = "no file known"
+LINK = "a symbolic link, or under one"
+OUTSIDE = "outside the image folders"
+MISSING = "the file is gone"
+CHANGED = "the file holds other bytes than when it was imported"
+REASONS = (KEPT, RECENT, NO_FILE, LINK, OUTSIDE, MISSING, CHANGED)
+"""Why an image is left alone, in the order the rules are tried."""
+
+
+@dataclass(frozen=True)
+class Known:
+    """A rejected image of the profile, with what every profile thinks of it."""
+
+    content_hash: str
+    path: str
+    generation_id: str
+    rejected_at: datetime | None
+    statuses: frozenset[str]
+    """The status of every profile's generation of this content (this profile's included)."""
+    kept_elsewhere: bool = False
+    """A profile recorded an event under its generation id as kept (tastebud's picker)."""
+
+
+@dataclass(frozen=True)
+class Removable:
+    """An image file safe to move away."""
+
+    path: str
+    content_hash: str
+    generation_id: str
+    size: int
+    rejected_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "content_hash": self.content_hash,
+            "generation_id": self.generation_id,
+            "size": self.size,
+            "rejected_at": self.rejected_at.isoformat() if self.rejected_at else None,
+        }
+
+
+@dataclass
+class CleanupPlan:
+    """The images safe to move away, and how many were left alone, by reason."""
+
+    removable: list[Removable] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def size(self) -> int:
+        """Bytes the removable images hold."""
+        return sum(item.size for item in self.removable)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "images": len(self.removable),
+            "bytes": self.size,
+            "removable": [item.to_dict() for item in self.removable],
+            "skipped": {reason: self.skipped[reason] for reason in REASONS if self.skipped[reason]},
+        }
+
+
+def plan_cleanup(
+    known: Iterable[Known],
+    folders: Sequence[Path],
+    *,
+    now: datetime,
+    grace: timedelta = timedelta(days=GRACE_DAYS),
+) -> CleanupPlan:
+    """The images of ``known`` that are safe to move away (see the module's rules)."""
+    roots = [Path(folder).resolve() for folder in folders]
+    plan = CleanupPlan()
+    for item in known:
+        reason, size = _why_not(item, roots, now - grace)
+        if reason is None:
+            plan.removable.append(
+                Removable(item.path, item.content_hash, item.generation_id, size, item.rejected_at)
+            )
+        else:
+            plan.skipped[reason] += 1
+    return plan
+
+
+def _why_not(item: Known, roots: Sequence[Path], before: datetime) -> tuple[str | None, int]:
+    """Why the image must stay (None: it may go), and its size."""
+    if item.statuses != {REJECTED} or item.kept_elsewhere:
+        return KEPT, 0
+    if item.rejected_at is None or item.rejected_at > before:
+        return RECENT, 0
+    if not item.path:
+        return NO_FILE, 0
+    path = Path(item.path)
+    if not path.is_absolute() or _through_a_link(path):
+        return LINK, 0
+    if not any(path.is_relative_to(root) for root in roots):
+        return OUTSIDE, 0
+    try:
+        found = path.lstat()
+    except OSError:
+        return MISSING, 0
+    if not stat.S_ISREG(found.st_mode):
+        return LINK, 0
+    if _sha256(path) != item.content_hash:
+        return CHANGED, 0
+    return None, found.st_size
+
+
+def _through_a_link(path: Path) -> bool:
+    """Whether the path, or a folder on its way, is a symbolic link (or ``..`` moves it)."""
+    try:
+        return Path(os.path.realpath(path)) != Path(os.path.normpath(path)) or path.is_symlink()
+    except OSError:
+        return True
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        with path.open("rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A file moved to the trash folder."""
+
+    original_path: str
+    trash_path: str
+    content_hash: str
+    generation_id: str
+    size: int
+
+
+def move_to_trash(removable: Iterable[Removable], trash: Path, batch_id: str) -> list[Moved]:
+    """Move each file into ``trash/<batch_id>/`` (named by its content, so names never clash);
+    a file that changed or went since it was planned is left (checked again just before)."""
+    folder = trash / batch_id
+    moved = []
+    for item in removable:
+        path = Path(item.path)
+        if _through_a_link(path) or _sha256(path) != item.content_hash:
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{item.content_hash}{path.suffix.lower()}"
+        shutil.move(path, target)  # a rename within a file system, else a copy and a delete
+        moved.append(
+            Moved(str(path), str(target), item.content_hash, item.generation_id, item.size)
+        )
+    return moved
+
+
+@dataclass
+class PutBack:
+    """What an undo did: the files put back where they were, and those that could not be."""
+
+    restored: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "restored": self.restored,
+            "failed": [{"path": path, "reason": reason} for path, reason in self.failed],
+        }
+
+
+def put_back(moved: Iterable[tuple[str, str]]) -> PutBack:
+    """Move each (original path, trash path) back; a place taken by another file since stays
+    as it is, and so does the file in the trash."""
+    done = PutBack()
+    for original, in_trash in moved:
+        source, target = Path(in_trash), Path(original)
+        if target.exists() or target.is_symlink():
+            done.failed.append((original, "another file is there now"))
+            continue
+        if not source.is_file():
+            done.failed.append((original, "it is no longer in the trash folder"))
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(source, target)
+        done.restored.append(original)
+    return done

@@ -1,0 +1,120 @@
+"""The cleanup of rejected images: what may go, moving it to the trash folder, and undoing that.
+
+The rules are ``tastebud.cleanup``'s; this asks the store what every profile thinks of each image
+and keeps the record of what was moved, so that the last cleanup can be undone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tastebud.cleanup import (
+    GRACE_DAYS,
+    CleanupPlan,
+    Moved,
+    PutBack,
+    move_to_trash,
+    plan_cleanup,
+    put_back,
+)
+from tastebud.errors import InvalidInput
+from tastebud.service.base import StoreOpener, _profile
+
+
+@dataclass
+class CleanupDone:
+    """What ``clean_up`` moved, and the plan it followed."""
+
+    plan: CleanupPlan
+    moved: list[Moved]
+    batch_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.plan.to_dict(),
+            "moved": len(self.moved),
+            "moved_bytes": sum(item.size for item in self.moved),
+            "batch_id": self.batch_id,
+            "dry_run": False,
+        }
+
+
+class Cleaning:
+    """Rejected images moved to a trash folder, and put back."""
+
+    def __init__(self, store: StoreOpener) -> None:
+        self.store = store
+
+    async def plan_cleanup(
+        self,
+        image_folders: Sequence[str | Path],
+        *,
+        user_id: str = "default",
+        older_than_days: float = GRACE_DAYS,
+    ) -> CleanupPlan:
+        """The profile's rejected images that are safe to move away (``tastebud.cleanup``),
+        with the disk space they hold; nothing is moved."""
+        user_id = _profile(user_id)
+        folders = _folders(image_folders)
+        grace = _grace(older_than_days)
+        known = await (await self.store.get()).rejected_images(user_id)
+        now = datetime.now(UTC)
+        return await asyncio.to_thread(plan_cleanup, known, folders, now=now, grace=grace)
+
+    async def clean_up(
+        self,
+        image_folders: Sequence[str | Path],
+        trash_folder: str | Path,
+        *,
+        user_id: str = "default",
+        older_than_days: float = GRACE_DAYS,
+    ) -> CleanupDone:
+        """Move the images ``plan_cleanup`` finds into ``trash_folder`` (never deleted), and
+        keep what moved where, for ``undo_cleanup``."""
+        user_id = _profile(user_id)
+        plan = await self.plan_cleanup(
+            image_folders, user_id=user_id, older_than_days=older_than_days
+        )
+        if not plan.removable:
+            return CleanupDone(plan, [], None)
+        batch_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S-") + secrets.token_hex(3)
+        trash = Path(trash_folder).expanduser().resolve()
+        moved = await asyncio.to_thread(move_to_trash, plan.removable, trash, batch_id)
+        await (await self.store.get()).record_moves(user_id, batch_id, moved)
+        return CleanupDone(plan, moved, batch_id)
+
+    async def undo_cleanup(self, *, user_id: str = "default") -> PutBack:
+        """Put the files of the profile's last cleanup back where they were (a place another file
+        has taken since is left as it is, and said)."""
+        user_id = _profile(user_id)
+        store = await self.store.get()
+        _, rows = await store.last_trash_batch(user_id)
+        done = await asyncio.to_thread(put_back, [(row[1], row[2]) for row in rows])
+        back = set(done.restored)
+        await store.mark_restored(user_id, [(row[0], row[3]) for row in rows if row[1] in back])
+        return done
+
+
+def _folders(given: Sequence[str | Path]) -> list[Path]:
+    folders = [Path(folder).expanduser() for folder in given if str(folder).strip()]
+    if not folders:
+        raise InvalidInput(
+            "image_folders",
+            "name at least one: cleanup never touches an image outside the image folders",
+        )
+    return folders
+
+
+def _grace(days: float) -> timedelta:
+    if isinstance(days, bool) or not isinstance(days, int | float) or not math.isfinite(days):
+        raise InvalidInput("older_than_days", f"must be a number of days, not {days!r}")
+    if days < 0:
+        raise InvalidInput("older_than_days", f"must be 0 or more, not {days}")
+    return timedelta(days=days)
