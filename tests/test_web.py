@@ -13,6 +13,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,7 +101,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     for index in range(15):
         _render(images / f"ComfyUI_{index:05d}_.png", index)
     args = ["--db", str(root / "preferences.db"), "--demo", "--image-folders", str(images)]
-    args += ["--thumbnail-folder", str(root / "thumbnails")]
+    args += ["--thumbnail-folder", str(root / "thumbnails"), "--trash-folder", str(root / "trash")]
     with serving(*args) as base:
         body = {"folder": str(images), "recursive": True, "user_id": "demo"}
         report = httpx.post(base + "/api/images/import", json=body, timeout=120)
@@ -831,3 +832,43 @@ def test_an_event_is_forgotten_from_the_events_page_after_asking(
     expect(page.locator("#events-total")).to_have_text("0 events")
     assert _api(server, "/api/preferences", user_id="dora")["total"] == 0
     assert _api(server, "/api/check")["ok"]
+
+
+# -- cleanup ----------------------------------------------------------------------------------
+
+
+def test_the_cleanup_page_moves_rejected_images_to_the_trash_and_back(
+    page: Page, server: dict[str, Any]
+) -> None:
+    """Last in this file: its folder lies inside the image folders other tests import."""
+    folder = server["root"] / "images" / "tidy"
+    folder.mkdir()
+    for index in range(3):
+        _render(folder / f"tidy_{index}.png", 40 + index)
+    body = {"folder": str(folder), "user_id": "tidy"}
+    assert httpx.post(server["base"] + "/api/images/import", json=body, timeout=60).json()["queued"] == 3  # fmt: skip
+    ids = [item["id"] for item in _api(server, "/api/generations", user_id="tidy")["generations"]]
+    judged = {"ids": ids, "action": "rejected", "user_id": "tidy"}
+    assert httpx.post(server["base"] + "/api/generations/review", json=judged).status_code == 200
+
+    page.goto(server["base"] + "/?user_id=tidy#/cleanup")
+    expect(page.locator("#cleanup-found")).to_have_text("Nothing to clean up")  # a week's grace
+    expect(page.locator("#cleanup-skipped")).to_contain_text("3: rejected less than the grace")
+    page.locator("#cleanup-days").fill("0")
+    page.get_by_role("button", name="Look again").click()
+    expect(page.locator("#cleanup-found")).to_contain_text("3 rejected images can go")
+    _docs_screenshot(page, "cleanup")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.locator("#cleanup-apply").click()
+    assert len(list(folder.glob("*.png"))) == 3  # asked, and said no
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#cleanup-apply").click()
+    expect(page.locator("#cleanup-done")).to_contain_text("Moved 3 images")
+    expect(page.locator("#cleanup-found")).to_have_text("Nothing to clean up")
+    assert list(folder.glob("*.png")) == []
+    assert len(list((server["root"] / "trash").rglob("*.png"))) == 3
+    page.get_by_role("button", name="Undo the last cleanup").click()
+    expect(page.locator("#cleanup-done")).to_contain_text("Put back 3 images")
+    assert len(list(folder.glob("*.png"))) == 3
+    assert _api(server, "/api/preferences", user_id="tidy")["total"] == 3
+    shutil.rmtree(folder)

@@ -121,6 +121,9 @@ def serve(
     thumbnail_folder: Annotated[str, _option("thumbnail_folder", "--thumbnail-folder")] = setting(
         "thumbnail_folder"
     ).default,
+    trash_folder: Annotated[str, _option("trash_folder", "--trash-folder")] = setting(
+        "trash_folder"
+    ).default,
     half_life_days: HalfLife = HALF_LIFE,
     demo: Annotated[
         bool,
@@ -153,7 +156,7 @@ def serve(
             workers=workers,
             max_body_mb=max_body_mb, max_import_mb=max_import_mb, half_life_days=half_life_days,
             image_folders=image_folders, kept_folders=kept_folders,
-            thumbnail_folder=thumbnail_folder,
+            thumbnail_folder=thumbnail_folder, trash_folder=trash_folder,
         )  # fmt: skip
         if demo:
             _run(_fill_demo, db)

@@ -224,6 +224,7 @@ const LOADERS = {
   recommend: () => {},
   review: loadReview,
   events: loadEvents,
+  cleanup: loadCleanup,
   data: loadData,
 };
 
@@ -1000,6 +1001,86 @@ function reviewKeys(event) {
 
 // -- data -------------------------------------------------------------------------------------
 
+// -- cleanup ----------------------------------------------------------------------------------
+
+function cleanupDays() {
+  const days = Number($("#cleanup-days").value);
+  return Number.isFinite(days) && days >= 0 ? days : 7;
+}
+
+function megabytes(size) {
+  const [unit, scale] = size >= 1e9 ? ["GB", 1e9] : size >= 1e6 ? ["MB", 1e6] : ["KB", 1e3];
+  return `${(size / scale).toLocaleString(undefined, { maximumFractionDigits: 1 })} ${unit}`;
+}
+
+async function loadCleanup(event) {
+  if (event) event.preventDefault();
+  const root = $("#cleanup");
+  const current = ticket("cleanup");
+  try {
+    const plan = await api("/api/cleanup", { params: { older_than_days: cleanupDays() } });
+    if (current()) root.replaceChildren(cleanupView(plan));
+  } catch (error) {
+    if (current()) root.replaceChildren(errorView(error));
+  }
+}
+
+function cleanupView(plan, note) {
+  const skipped = Object.entries(plan.skipped || {});
+  return h("div", { class: "stack" },
+    note || null,
+    h("section", { class: "card", "aria-labelledby": "cleanup-found" },
+      h("h2", { id: "cleanup-found" }, plan.images
+        ? `${plural(plan.images, "rejected image")} can go: ${megabytes(plan.bytes)}`
+        : "Nothing to clean up"),
+      plan.images
+        ? h("p", {}, h("button", { type: "button", class: "primary", id: "cleanup-apply", onclick: () => applyCleanup(plan) },
+            `Move ${plural(plan.images, "image")} to the trash folder`))
+        : h("p", { class: "muted" }, "No rejected image meets every rule yet."),
+      skipped.length
+        ? h("div", {}, h("h3", {}, "Left alone"), h("ul", { class: "plain", id: "cleanup-skipped" },
+            skipped.map(([reason, count]) => h("li", {}, `${count.toLocaleString()}: ${reason}`))))
+        : null,
+      plan.images
+        ? h("details", {}, h("summary", {}, "The files"),
+            h("div", { class: "table-wrap" }, h("table", { id: "cleanup-files" },
+              h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "File"), h("th", { scope: "col", class: "num" }, "Size"), h("th", { scope: "col" }, "Rejected"))),
+              h("tbody", {}, plan.removable.slice(0, 200).map((item) => h("tr", {},
+                h("td", { class: "name" }, breakable(item.path)),
+                h("td", { class: "num" }, megabytes(item.size)),
+                h("td", {}, item.rejected_at ? new Date(item.rejected_at).toLocaleDateString() : "")))))))
+        : null));
+}
+
+async function applyCleanup(plan) {
+  if (!confirm(`Move ${plural(plan.images, "rejected image")} (${megabytes(plan.bytes)}) to the trash folder? Undo puts them back.`)) return;
+  const root = $("#cleanup");
+  try {
+    const done = await api("/api/cleanup", { method: "POST", json: { older_than_days: cleanupDays() } });
+    const note = h("p", { class: "notice", role: "status", id: "cleanup-done" },
+      `Moved ${plural(done.moved, "image")} (${megabytes(done.moved_bytes)}) to the trash folder.`);
+    const next = await api("/api/cleanup", { params: { older_than_days: cleanupDays() } });
+    root.replaceChildren(cleanupView(next, note));
+  } catch (error) {
+    root.replaceChildren(errorView(error));
+  }
+}
+
+async function undoCleanup() {
+  const root = $("#cleanup");
+  try {
+    const back = await api("/api/cleanup/undo", { method: "POST", json: {} });
+    const failed = back.failed || [];
+    const note = h("p", { class: "notice", role: "status", id: "cleanup-done" },
+      back.restored.length ? `Put back ${plural(back.restored.length, "image")}.` : "Nothing to undo.",
+      failed.length ? ` ${failed.length} could not be: ${failed[0].reason}.` : "");
+    const next = await api("/api/cleanup", { params: { older_than_days: cleanupDays() } });
+    root.replaceChildren(cleanupView(next, note));
+  } catch (error) {
+    root.replaceChildren(errorView(error));
+  }
+}
+
 function loadData() {
   const link = $("#export-link");
   link.href = `/api/preferences/export?user_id=${encodeURIComponent(state.user)}`;
@@ -1113,6 +1194,8 @@ function start() {
   $("#profile").addEventListener("change", (event) => switchProfile(event.target.value));
   $("#recommend-form").addEventListener("submit", recommend);
   $("#events-form").addEventListener("submit", loadEvents);
+  $("#cleanup-form").addEventListener("submit", loadCleanup);
+  $("#cleanup-undo").addEventListener("click", undoCleanup);
   $("#import-form").addEventListener("submit", importFile);
   $("#profile-form").addEventListener("submit", createProfile);
   $("#check").addEventListener("click", () => checkOrRepair(false));
