@@ -121,7 +121,7 @@ async def test_bad_requests_change_nothing(pl: PreferenceLearning, tmp_path: Pat
     with pytest.raises(InvalidInput) as error:
         await pl.plan_cleanup([])
     assert error.value.field == "image_folders"
-    for wrong in (-1, float("nan"), "7"):
+    for wrong in (-1, float("nan"), "7", 1e300):
         with pytest.raises(InvalidInput) as error:
             await pl.clean_up([tmp_path], tmp_path / "trash", older_than_days=wrong)  # type: ignore[arg-type]
         assert error.value.field == "older_than_days"

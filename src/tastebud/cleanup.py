@@ -33,6 +33,8 @@ from tastebud.generations import REJECTED
 
 GRACE_DAYS = 7.0
 """Days since an image was rejected before it may be moved away."""
+MAX_DAYS = 100_000
+"""The longest grace period taken (about 270 years): any longer is not a date."""
 
 KEPT = "kept, or waiting for review, in a profile"
 RECENT = "rejected less than the grace period ago"

@@ -16,7 +16,7 @@ from typing_extensions import TypedDict
 from tastebud.api.bodies import JsonBodies
 from tastebud.api.errors import ERROR_RESPONSES, ApiError, detail
 from tastebud.api.routes import BodyUserId, Learning, UserId, in_body
-from tastebud.cleanup import GRACE_DAYS
+from tastebud.cleanup import GRACE_DAYS, MAX_DAYS
 from tastebud.events import UserId as UserIdRule
 from tastebud.settings import Settings
 
@@ -24,7 +24,12 @@ router = APIRouter(prefix="/api", route_class=JsonBodies, responses=ERROR_RESPON
 
 Days = Annotated[
     float,
-    Field(ge=0, allow_inf_nan=False, description="Only images rejected at least this long ago."),
+    Field(
+        ge=0,
+        le=MAX_DAYS,
+        allow_inf_nan=False,
+        description="Only images rejected at least this many days ago.",
+    ),
 ]
 
 
@@ -58,7 +63,7 @@ async def cleanup_plan(
     request: Request,
     learning: Learning,
     user_id: UserId,
-    older_than_days: Annotated[float, Query(ge=0, allow_inf_nan=False)] = GRACE_DAYS,
+    older_than_days: Annotated[float, Query(ge=0, le=MAX_DAYS, allow_inf_nan=False)] = GRACE_DAYS,
 ) -> dict[str, Any]:
     plan = await learning.plan_cleanup(
         _folders(request), user_id=user_id, older_than_days=older_than_days

@@ -17,6 +17,7 @@ from typing import Any
 
 from tastebud.cleanup import (
     GRACE_DAYS,
+    MAX_DAYS,
     CleanupPlan,
     Moved,
     PutBack,
@@ -115,6 +116,6 @@ def _folders(given: Sequence[str | Path]) -> list[Path]:
 def _grace(days: float) -> timedelta:
     if isinstance(days, bool) or not isinstance(days, int | float) or not math.isfinite(days):
         raise InvalidInput("older_than_days", f"must be a number of days, not {days!r}")
-    if days < 0:
-        raise InvalidInput("older_than_days", f"must be 0 or more, not {days}")
+    if not 0 <= days <= MAX_DAYS:
+        raise InvalidInput("older_than_days", f"must be from 0 to {MAX_DAYS:,}, not {days}")
     return timedelta(days=days)
