@@ -248,3 +248,17 @@ async def test_cleanup_over_http_reads_only_the_servers_folders(
         assert refused.status_code == 403
     await closed.state.styles.stop()
     await closed.state.preferences.aclose()
+
+
+async def test_with_vision_on_only_described_images_go(
+    pl: PreferenceLearning, tmp_path: Path
+) -> None:
+    images = tmp_path / "outputs"
+    _image(images / "seen.png", 1)
+    await _judged(pl, [images / "seen.png"], images, "default", "rejected")
+    plan = await pl.plan_cleanup([images], older_than_days=0, described_first=True)
+    assert plan.removable == [] and plan.skipped["not described by the vision model yet"] == 1
+    (event,) = await pl.get_preferences()
+    assert await pl.keep_vision("default", event.generation_id, "A lake.", ["lake"])
+    plan = await pl.plan_cleanup([images], older_than_days=0, described_first=True)
+    assert [Path(item.path).name for item in plan.removable] == ["seen.png"]

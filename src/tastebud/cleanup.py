@@ -4,11 +4,12 @@ An image file is safe to move only when every one of these holds (``plan_cleanup
 
 1. every profile that knows the image (by its content) rejected it: none kept it, and none still
    has it waiting for review; no profile recorded it as kept under its generation id either;
-2. it was rejected at least the grace period ago (``GRACE_DAYS`` by default): a rejection made
+2. where vision is on, the vision model has described it (what it saw stays on the event);
+3. it was rejected at least the grace period ago (``GRACE_DAYS`` by default): a rejection made
    a minute ago may still be undone;
-3. its path is inside one of the image folders, with no symbolic link on the way (the file
+4. its path is inside one of the image folders, with no symbolic link on the way (the file
    itself is not a link either): a link may lead anywhere;
-4. the file still holds the bytes it was imported with (its SHA-256 is the content hash): a file
+5. the file still holds the bytes it was imported with (its SHA-256 is the content hash): a file
    overwritten by another image since is someone else's image.
 
 Nothing is ever deleted: ``move_to_trash`` moves files into a trash folder (one subfolder per
@@ -37,13 +38,14 @@ MAX_DAYS = 100_000
 """The longest grace period taken (about 270 years): any longer is not a date."""
 
 KEPT = "kept, or waiting for review, in a profile"
+UNDESCRIBED = "not described by the vision model yet"
 RECENT = "rejected less than the grace period ago"
 NO_FILE = "no file known"
 LINK = "a symbolic link, or under one"
 OUTSIDE = "outside the image folders"
 MISSING = "the file is gone"
 CHANGED = "the file holds other bytes than when it was imported"
-REASONS = (KEPT, RECENT, NO_FILE, LINK, OUTSIDE, MISSING, CHANGED)
+REASONS = (KEPT, UNDESCRIBED, RECENT, NO_FILE, LINK, OUTSIDE, MISSING, CHANGED)
 """Why an image is left alone, in the order the rules are tried."""
 
 
@@ -59,6 +61,8 @@ class Known:
     """The status of every profile's generation of this content (this profile's included)."""
     kept_elsewhere: bool = False
     """A profile recorded an event under its generation id as kept (tastebud's picker)."""
+    described: bool = False
+    """The vision model has described it (its event has a vision description)."""
 
 
 @dataclass(frozen=True)
@@ -108,11 +112,16 @@ def plan_cleanup(
     *,
     now: datetime,
     grace: timedelta = timedelta(days=GRACE_DAYS),
+    described_first: bool = False,
 ) -> CleanupPlan:
-    """The images of ``known`` that are safe to move away (see the module's rules)."""
+    """The images of ``known`` that are safe to move away (see the module's rules);
+    ``described_first``: vision is on, so only those the model has described."""
     roots = [Path(folder).resolve() for folder in folders]
     plan = CleanupPlan()
     for item in known:
+        if described_first and not item.described and item.statuses == {REJECTED}:
+            plan.skipped[UNDESCRIBED] += 1
+            continue
         reason, size = _why_not(item, roots, now - grace)
         if reason is None:
             plan.removable.append(

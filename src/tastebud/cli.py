@@ -124,6 +124,15 @@ def serve(
     trash_folder: Annotated[str, _option("trash_folder", "--trash-folder")] = setting(
         "trash_folder"
     ).default,
+    vision_url: Annotated[str | None, _option("vision_url", "--vision-url")] = setting(
+        "vision_url"
+    ).default,
+    vision_model: Annotated[str, _option("vision_model", "--vision-model")] = setting(
+        "vision_model"
+    ).default,
+    vision_timeout: Annotated[float, _option("vision_timeout", "--vision-timeout")] = setting(
+        "vision_timeout"
+    ).default,
     half_life_days: HalfLife = HALF_LIFE,
     demo: Annotated[
         bool,
@@ -157,6 +166,8 @@ def serve(
             max_body_mb=max_body_mb, max_import_mb=max_import_mb, half_life_days=half_life_days,
             image_folders=image_folders, kept_folders=kept_folders,
             thumbnail_folder=thumbnail_folder, trash_folder=trash_folder,
+            vision_url=vision_url or None, vision_model=vision_model,
+            vision_timeout=vision_timeout,
         )  # fmt: skip
         if demo:
             _run(_fill_demo, db)

@@ -33,7 +33,8 @@ _METAVARS = {
     "database": "PATH|URL", "host": "HOST", "port": "PORT", "token": "TOKEN",
     "allowed_hosts": "HOSTS", "workers": "N", "max_body_mb": "MB", "max_import_mb": "MB",
     "image_folders": "FOLDERS", "thumbnail_folder": "FOLDER", "half_life_days": "DAYS",
-    "kept_folders": "NAMES", "trash_folder": "FOLDER",
+    "kept_folders": "NAMES", "trash_folder": "FOLDER", "vision_url": "URL",
+    "vision_model": "MODEL", "vision_timeout": "SECONDS",
 }  # fmt: skip
 
 

@@ -17,7 +17,8 @@ naming the field, so nothing half-valid is ever written.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Literal, Required
@@ -453,6 +454,24 @@ def _within(text: str, field: str, limit: int) -> str:
     if len(text) > limit:
         raise InvalidInput(field, f"must be at most {limit} characters")
     return text
+
+
+def with_vision(event: PreferenceEvent, description: str, words: Sequence[str]) -> PreferenceEvent:
+    """The event with what a vision model saw: the description, the words as ``vision_themes``
+    (which marks them as the model's), and those words among its keywords, within the limits
+    (the prompt's own keywords first)."""
+    usable = [
+        canonical(word.lower())
+        for word in words
+        if word.strip() and len(word) <= MAX_KEYWORD_CHARS and not any(c.isspace() for c in word)
+    ]
+    seen = replace(
+        event,
+        vision_description=description[:MAX_TEXT_CHARS],
+        vision_themes=tuple(dict.fromkeys(usable)),
+        keywords=tuple(dict.fromkeys([*event.keywords, *usable]))[:MAX_KEYWORDS],
+    )
+    return settled(seen, from_prompt=True)
 
 
 def statistics_of(event: PreferenceEvent) -> int:

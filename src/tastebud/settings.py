@@ -124,6 +124,26 @@ class Settings:
             "nothing is deleted, and --undo puts them back).",
         ),
     )
+    vision_url: str | None = field(
+        default=None,
+        metadata=_about(
+            "TASTEBUD_VISION_URL",
+            "Ollama's address (http://127.0.0.1:11434), to have a local vision model describe "
+            "each judged image. Off without it: nothing is ever sent anywhere.",
+        ),
+    )
+    vision_model: str = field(
+        default="llava",
+        metadata=_about(
+            "TASTEBUD_VISION_MODEL", "The Ollama model that describes images (it must see images)."
+        ),
+    )
+    vision_timeout: float = field(
+        default=120.0,
+        metadata=_about(
+            "TASTEBUD_VISION_TIMEOUT", "Seconds the vision model may take over one image."
+        ),
+    )
     half_life_days: float = field(
         default=0.0,
         metadata=_about(
@@ -144,6 +164,13 @@ class Settings:
                 raise InvalidInput(name, "must be more than 0")
         if not self.half_life_days >= 0:
             raise InvalidInput("half_life_days", "must be 0 (off) or more")
+        if self.vision_url is not None and not re.fullmatch(r"https?://[^\s/]+/?", self.vision_url):
+            raise InvalidInput(
+                "vision_url",
+                f"must be Ollama's address, like http://127.0.0.1:11434, not {self.vision_url!r}",
+            )
+        if not 0 < self.vision_timeout <= 3600:
+            raise InvalidInput("vision_timeout", "must be more than 0 and at most 3600 seconds")
         if self.token is not None and len(self.token.strip()) < MIN_TOKEN:
             raise InvalidInput(
                 "token",

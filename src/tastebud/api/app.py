@@ -25,6 +25,7 @@ from tastebud.api.guards import (
     SecurityHeaders,
 )
 from tastebud.api.workers import follow_supervisor
+from tastebud.describing import Describing, VisionSettings
 from tastebud.importers.styles import StylePass
 from tastebud.service import PreferenceLearning
 from tastebud.settings import Settings
@@ -58,10 +59,14 @@ def create_app(
         gc.freeze()
         # The pictures of images imported before (or by another process) still to be read.
         app.state.styles.start()
+        if app.state.vision is not None:
+            app.state.vision.start()
         try:
             yield
         finally:
             await app.state.styles.stop()
+            if app.state.vision is not None:
+                await app.state.vision.stop()
             if owned:
                 await app.state.preferences.aclose()
 
@@ -76,6 +81,14 @@ def create_app(
     # at the same time would otherwise hold several decoded images in memory together.
     app.state.decoding = asyncio.Semaphore(1)
     app.state.styles = StylePass(learning, app.state.decoding)
+    app.state.vision = (
+        Describing(
+            learning,
+            VisionSettings(settings.vision_url, settings.vision_model, settings.vision_timeout),
+        )
+        if settings.vision_url
+        else None
+    )
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(images.router)

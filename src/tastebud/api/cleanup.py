@@ -58,6 +58,16 @@ def _folders(request: Request) -> list[Path]:
     return list(settings.allowed_folders)
 
 
+@router.get("/vision", summary="What the vision model is doing (off unless --vision-url)")
+async def vision_status(request: Request) -> dict[str, Any]:
+    queue = request.app.state.vision
+    return {"enabled": False} if queue is None else dict(queue.status())
+
+
+def _needs_vision(request: Request) -> bool:
+    return request.app.state.vision is not None
+
+
 @router.get("/cleanup", summary="The rejected images that are safe to move away (a dry run)")
 async def cleanup_plan(
     request: Request,
@@ -66,8 +76,9 @@ async def cleanup_plan(
     older_than_days: Annotated[float, Query(ge=0, le=MAX_DAYS, allow_inf_nan=False)] = GRACE_DAYS,
 ) -> dict[str, Any]:
     plan = await learning.plan_cleanup(
-        _folders(request), user_id=user_id, older_than_days=older_than_days
-    )
+        _folders(request), user_id=user_id, older_than_days=older_than_days,
+        described_first=_needs_vision(request),
+    )  # fmt: skip
     return {"user_id": user_id, **plan.to_dict(), "dry_run": True}
 
 
@@ -81,6 +92,7 @@ async def clean_up(
     done = await learning.clean_up(
         _folders(request), settings.trash_folder, user_id=user,
         older_than_days=given.get("older_than_days", GRACE_DAYS),
+        described_first=_needs_vision(request),
     )  # fmt: skip
     return {"user_id": user, **done.to_dict()}
 

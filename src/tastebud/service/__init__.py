@@ -135,6 +135,8 @@ class PreferenceLearning:
     advance_generations = Delegated("reviewing", Reviewing.advance_generations)
     unstyled_generations = Delegated("reviewing", Reviewing.unstyled_generations)
     set_styles = Delegated("reviewing", Reviewing.set_styles)
+    undescribed = Delegated("reviewing", Reviewing.undescribed)
+    keep_vision = Delegated("reviewing", Reviewing.keep_vision)
 
     # Cleanup of rejected images
     plan_cleanup = Delegated("cleaning", Cleaning.plan_cleanup)

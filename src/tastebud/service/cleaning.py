@@ -59,15 +59,19 @@ class Cleaning:
         *,
         user_id: str = "default",
         older_than_days: float = GRACE_DAYS,
+        described_first: bool = False,
     ) -> CleanupPlan:
         """The profile's rejected images that are safe to move away (``tastebud.cleanup``),
-        with the disk space they hold; nothing is moved."""
+        with the disk space they hold; nothing is moved. ``described_first`` (vision is on):
+        only images the vision model has described."""
         user_id = _profile(user_id)
         folders = _folders(image_folders)
         grace = _grace(older_than_days)
         known = await (await self.store.get()).rejected_images(user_id)
         now = datetime.now(UTC)
-        return await asyncio.to_thread(plan_cleanup, known, folders, now=now, grace=grace)
+        return await asyncio.to_thread(
+            plan_cleanup, known, folders, now=now, grace=grace, described_first=described_first
+        )
 
     async def clean_up(
         self,
@@ -76,13 +80,15 @@ class Cleaning:
         *,
         user_id: str = "default",
         older_than_days: float = GRACE_DAYS,
+        described_first: bool = False,
     ) -> CleanupDone:
         """Move the images ``plan_cleanup`` finds into ``trash_folder`` (never deleted), and
         keep what moved where, for ``undo_cleanup``."""
         user_id = _profile(user_id)
         plan = await self.plan_cleanup(
-            image_folders, user_id=user_id, older_than_days=older_than_days
-        )
+            image_folders, user_id=user_id, older_than_days=older_than_days,
+            described_first=described_first,
+        )  # fmt: skip
         if not plan.removable:
             return CleanupDone(plan, [], None)
         batch_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S-") + secrets.token_hex(3)

@@ -64,6 +64,19 @@ class Reviewing:
         was judged already. None marks a file whose pixels could not be read (not tried again)."""
         await (await self.store.get()).set_styles(found)
 
+    async def undescribed(self, limit: int, after: int = 0) -> list[tuple[int, str, str, str]]:
+        """Judged images with a file that the vision model has not described yet, of every
+        profile, above event row ``after``: (row id, profile, generation id, image path)."""
+        return await (await self.store.get()).undescribed(limit, after)
+
+    async def keep_vision(
+        self, user_id: str, generation_id: str, description: str, words: Sequence[str]
+    ) -> bool:
+        """Keep what the vision model saw on the image's event (its words become keywords of
+        that image, marked as the model's in ``vision_themes``); False if the event is gone or
+        described already."""
+        return await (await self.store.get()).describe(user_id, generation_id, description, words)
+
     async def list_generations(
         self,
         status: str | None = UNREVIEWED,

@@ -489,6 +489,22 @@ def judged_styles(connection: sa.Connection, ids: Lookup, user_id: str) -> list[
     return [(bool(selected), from_text(text)) for selected, text in connection.execute(query)]
 
 
+def undescribed(
+    connection: sa.Connection, limit: int, after: int
+) -> list[tuple[int, str, str, str]]:
+    """Judged images not described by the vision model yet, of every profile, above event row
+    ``after``: (row id, profile, generation id, image path) each, oldest first."""
+    table = user_preferences.c
+    query = (
+        sa.select(table.id, profiles.c.user_id, table.generation_id, table.image_path)
+        .join(profiles, profiles.c.id == table.profile_id)
+        .where(table.vision_description.is_(None), table.image_path.is_not(None), table.id > after)
+        .order_by(table.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in connection.execute(query)]
+
+
 def profile_totals(connection: sa.Connection) -> dict[str, int]:
     """Every profile with its number of events, including profiles with none."""
     counted = (

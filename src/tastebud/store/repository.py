@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from tastebud.cleanup import Known, Moved
-from tastebud.events import PreferenceEvent
+from tastebud.events import PreferenceEvent, with_vision
 from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation
 from tastebud.learning.keys import StatType
 from tastebud.learning.strategy import Block, Evidence
@@ -213,6 +213,34 @@ class Repository:
     async def set_styles(self, found: Sequence[tuple[queue.Unstyled, Style | None]]) -> None:
         """Store the styles the style pass read, on generations and their events."""
         await self._write(lambda c, ids: queue.set_styles(c, found))
+
+    # -- vision ------------------------------------------------------------------------------
+
+    async def undescribed(self, limit: int, after: int = 0) -> list[tuple[int, str, str, str]]:
+        """Judged images the vision model has not described yet (``reads.undescribed``)."""
+        return await self._read(lambda c, ids: reads.undescribed(c, limit, after), small=True)
+
+    async def describe(
+        self, user_id: str, generation_id: str, description: str, words: Sequence[str]
+    ) -> bool:
+        """Keep what the vision model saw on the event: its description, and its words as
+        ``vision_themes`` and among the event's keywords (the statistics move with them); False
+        when the event is gone or was described meanwhile."""
+
+        def work(connection: sa.Connection, ids: Lookup) -> bool:
+            place = (user_id, generation_id)
+            profile_ids = ids.profile_ids([user_id])
+            if user_id not in profile_ids:
+                return False
+            stored = reads.stored_events(connection, ids, profile_ids, [place])
+            if place not in stored or stored[place][1].vision_description is not None:
+                return False
+            old = stored[place][1]
+            new = with_vision(old, description, words)
+            self._writer.record(connection, ids, {place: new}, False)
+            return True
+
+        return await self._write(work)
 
     # -- the cleanup ---------------------------------------------------------------------------
 

@@ -43,16 +43,24 @@ def rejected_images(connection: sa.Connection, ids: Lookup, user_id: str) -> lis
         for row in rows
     ]
     kept: set[str] = set()
+    described: set[str] = set()
     events = user_preferences.c
     for part in chunks([generation_id for _, generation_id in found]):
         query = sa.select(events.generation_id).where(
             events.generation_id.in_(part), events.selected.is_(True)
         )
         kept.update(connection.execute(query).scalars())
+        query = sa.select(events.generation_id).where(
+            events.generation_id.in_(part),
+            events.profile_id == profile,
+            events.vision_description.is_not(None),
+        )
+        described.update(connection.execute(query).scalars())
     return [
         Known(
             row.content_hash, row.path, generation_id, _aware(row.reviewed_at),
             frozenset(statuses.get(row.content_hash, ())), generation_id in kept,
+            generation_id in described,
         )
         for row, generation_id in found
     ]  # fmt: skip
