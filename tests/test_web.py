@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -872,3 +873,30 @@ def test_the_cleanup_page_moves_rejected_images_to_the_trash_and_back(
     assert len(list(folder.glob("*.png"))) == 3
     assert _api(server, "/api/preferences", user_id="tidy")["total"] == 3
     shutil.rmtree(folder)
+
+
+# -- vision -----------------------------------------------------------------------------------
+
+
+def test_the_data_page_shows_what_the_vision_model_is_doing(
+    page: Page, server: dict[str, Any], tmp_path: Path
+) -> None:
+    from fake_ollama import fake_ollama
+    from test_server import serving
+
+    page.goto(server["base"] + "/?user_id=demo#/data")
+    expect(page.locator("#vision-state")).to_contain_text("Off. Start the server with --vision-url")
+    picture = tmp_path / "coast.png"
+    _render(picture, 3)
+    with fake_ollama() as (url, _), serving("--db", str(tmp_path / "v.db"), "--vision-url", url, "--vision-model", "llava-stream") as base:  # fmt: skip
+        event = {"prompt": "a coast", "checkpoint": "sdxl", "selected": True,
+                 "image_path": str(picture)}  # fmt: skip
+        assert httpx.post(base + "/api/preferences", json=event).status_code == 201
+        for _ in range(200):  # a readiness wait: the queue looks every 2 s
+            if httpx.get(base + "/api/vision").json()["described"]:
+                break
+            time.sleep(0.1)
+        page.goto(base + "/#/data")
+        expect(page.locator("#vision-state")).to_have_text("idle")
+        expect(page.locator("#vision")).to_contain_text("llava-stream at http://127.0.0.1:")
+        expect(page.locator("#vision")).to_contain_text("1 described, 0 failed.")

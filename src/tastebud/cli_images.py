@@ -198,6 +198,9 @@ def cleanup(
     trash_folder: Annotated[str, _option("trash_folder", "--trash-folder")] = setting(
         "trash_folder"
     ).default,
+    vision_url: Annotated[str | None, _option("vision_url", "--vision-url")] = setting(
+        "vision_url"
+    ).default,
     user: User = "default",
     db: Database = DATABASE,
     as_json: AsJson = False,
@@ -206,8 +209,9 @@ def cleanup(
 
     Only images every profile rejected, at least --older-than days ago, inside --image-folders,
     that still hold the bytes they were imported with and are no symbolic link. --apply moves them
-    to the trash folder (never deletes); --undo puts the last cleanup back. What you judged stays:
-    learning never needs the files.
+    to the trash folder (never deletes); --undo puts the last cleanup back. With vision on
+    (--vision-url), only images the vision model has described. What you judged stays: learning
+    never needs the files.
 
     \b
     Example:
@@ -226,7 +230,11 @@ def cleanup(
         if apply:
             done = _run(
                 lambda pl: pl.clean_up(
-                    folders, trash_folder, user_id=user, older_than_days=older_than
+                    folders,
+                    trash_folder,
+                    user_id=user,
+                    older_than_days=older_than,
+                    described_first=bool(vision_url),
                 ),
                 db,
             )
@@ -240,7 +248,10 @@ def cleanup(
                 )
             return
         plan = _run(
-            lambda pl: pl.plan_cleanup(folders, user_id=user, older_than_days=older_than), db
+            lambda pl: pl.plan_cleanup(
+                folders, user_id=user, older_than_days=older_than, described_first=bool(vision_url)
+            ),
+            db,
         )
         if as_json:
             terminal.print_json({**plan.to_dict(), "dry_run": True})

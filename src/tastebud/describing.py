@@ -82,10 +82,9 @@ class Describing:
                 except VisionError as error:
                     self.state, self.last_error = "model not usable", str(error)
                 await self._idle(30.0)  # Ollama started later, or the model pulled meanwhile
+            self.state = "idle"
             while True:
-                self.state = "describing"
                 await self._round(client)
-                self.state = "idle"
                 await self._idle(IDLE_SECONDS)
 
     async def _idle(self, seconds: float) -> None:
@@ -100,6 +99,8 @@ class Describing:
         while found := await self.learning.undescribed(BATCH, after):
             todo = [item for item in found if item[0] not in self._given_up]
             self.waiting = len(todo)
+            if todo:
+                self.state = "describing"
             for row_id, user_id, generation_id, path in todo:
                 seen = await self._one(client, path)
                 if seen is None:
@@ -110,6 +111,7 @@ class Describing:
                     self.described += 1
                 self.waiting -= 1
             after = found[-1][0]
+        self.state = "idle"
 
     async def _one(self, client: httpx.AsyncClient, path: str) -> tuple[str, list[str]] | None:
         try:

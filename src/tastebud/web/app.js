@@ -1081,7 +1081,23 @@ async function undoCleanup() {
   }
 }
 
+async function loadVision() {
+  const root = $("#vision");
+  try {
+    const status = await api("/api/vision", { profile: false });
+    root.replaceChildren(status.enabled
+      ? h("div", {},
+          h("p", {}, `${status.model} at ${status.url}: `, h("strong", { id: "vision-state" }, status.state)),
+          h("p", { class: "muted" }, `${status.described.toLocaleString()} described, ${status.failed.toLocaleString()} failed${status.waiting ? `, ${status.waiting} waiting` : ""}.`),
+          status.last_error ? h("p", { class: "muted small", id: "vision-error" }, `Last error: ${status.last_error}`) : null)
+      : h("p", { class: "muted", id: "vision-state" }, "Off. Start the server with --vision-url http://127.0.0.1:11434 (Ollama) to have a local model describe each judged image; nothing is sent anywhere otherwise."));
+  } catch (error) {
+    root.replaceChildren(errorView(error));
+  }
+}
+
 function loadData() {
+  loadVision();
   const link = $("#export-link");
   link.href = `/api/preferences/export?user_id=${encodeURIComponent(state.user)}`;
   link.setAttribute("download", `tastebud-${state.user.replace(/[^\w.-]+/g, "_")}.json`);
