@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -382,7 +383,12 @@ def test_space_or_a_click_shows_an_image_full_size_with_what_made_it(
     page: Page, server: dict[str, Any]
 ) -> None:
     _queue_images(server, "viewer")
-    queue = _api(server, "/api/generations", user_id="viewer", limit=24)["generations"]
+    queue: list[dict[str, Any]] = []
+    for _ in range(200):  # a readiness wait: the server reads their looks after the import
+        queue = _api(server, "/api/generations", user_id="viewer", limit=24)["generations"]
+        if all(item["style"] for item in queue):
+            break
+        time.sleep(0.1)
     page.goto(server["base"] + "/?user_id=viewer#/review")
     thumbs = page.locator("#review-grid .thumb")
     expect(thumbs).to_have_count(len(queue))
@@ -392,6 +398,11 @@ def test_space_or_a_click_shows_an_image_full_size_with_what_made_it(
     expect(viewer.locator("img")).to_have_js_property("naturalWidth", 384)  # the file, not a thumb
     expect(viewer).to_contain_text(queue[1]["metadata"]["prompt"])
     expect(viewer).to_contain_text(queue[1]["metadata"]["checkpoints"][0]["name"])
+    look = ", ".join(queue[1]["look"]) or "nothing out of the ordinary"
+    expect(viewer.locator(".viewer-details")).to_contain_text(f"Look{look}")
+    expect(viewer.locator(".viewer-style")).to_contain_text(
+        f"brightness {queue[1]['style']['brightness']:.2f}"
+    )
     _docs_screenshot(page, "viewer")
     page.keyboard.press("s")  # the review keys work in it
     expect(viewer.locator(".viewer-mark")).to_have_text("✓ Kept")
@@ -408,6 +419,52 @@ def test_space_or_a_click_shows_an_image_full_size_with_what_made_it(
     page.keyboard.press(" ")
     expect(page.locator("#viewer")).not_to_be_visible()
     expect(thumbs.nth(2)).to_have_attribute("data-mark", "")  # Space marked nothing
+
+
+def test_the_review_page_filters_by_folder_checkpoint_lora_and_date(
+    page: Page, server: dict[str, Any]
+) -> None:
+    _queue_images(server, "sifter")
+    queue = _api(server, "/api/generations", user_id="sifter", limit=24)["generations"]
+    anime = [
+        item for item in queue if item["metadata"]["checkpoints"][0]["name"] == "animagineXL_v3"
+    ]
+    grain = [item for item in queue if any(l["name"] == "film_grain" for l in item["metadata"]["loras"])]  # fmt: skip
+    assert 0 < len(anime) < 15 and 0 < len(grain) < 15
+    page.goto(server["base"] + "/?user_id=sifter#/review")
+    thumbs = page.locator("#review-grid .thumb")
+    expect(thumbs).to_have_count(15)
+    expect(page.locator("#filter-checkpoint")).to_contain_text(f"animagineXL_v3 ({len(anime)})")
+    page.locator("#filter-checkpoint").select_option("animagineXL_v3")
+    expect(thumbs).to_have_count(len(anime))
+    expect(page.locator("#review-status")).to_contain_text(
+        f"{len(anime)} awaiting review that match the filters"
+    )
+    _docs_screenshot(page, "review-filters")
+    page.locator("#filter-checkpoint").select_option("")
+    page.locator("#filter-lora").select_option("film_grain")
+    expect(thumbs).to_have_count(len(grain))
+    page.get_by_role("button", name="Show all").click()
+    expect(thumbs).to_have_count(15)
+    folder = str(server["root"] / "images")
+    page.locator("#filter-folder").select_option(folder)
+    expect(thumbs).to_have_count(15)  # every image is in that one folder
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    page.locator("#filter-since").fill(tomorrow)
+    page.locator("#filter-since").dispatch_event("change")
+    expect(page.locator("#review-empty")).to_contain_text("No image awaiting review matches")
+    page.locator("#review-empty").get_by_role("button", name="Show all").click()
+    expect(thumbs).to_have_count(15)
+    # The filter narrows the page; Enter records only what it shows.
+    page.locator("#filter-checkpoint").select_option("animagineXL_v3")
+    expect(thumbs).to_have_count(len(anime))
+    thumbs.first.focus()
+    page.keyboard.press("s")
+    page.keyboard.press("Enter")
+    expect(thumbs).to_have_count(0)
+    judged = _api(server, "/api/preferences", user_id="sifter")["preferences"]
+    assert len(judged) == len(anime)
+    assert {event["checkpoint"] for event in judged} == {"animagineXL_v3"}
 
 
 def test_a_placeholder_shows_while_the_thumbnails_are_made(

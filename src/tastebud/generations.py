@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any
 
 from tastebud.errors import InvalidInput
-from tastebud.style import Style
+from tastebud.names import model_key
+from tastebud.style import Style, described
 
 UNREVIEWED, SELECTED, REJECTED = "unreviewed", "selected", "rejected"
 STATUSES = (UNREVIEWED, SELECTED, REJECTED)
@@ -88,6 +90,8 @@ class Generation:
             "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
             "metadata": dict(self.metadata),
             "style": None if self.style is None else self.style.to_dict(),
+            # The style in words ("dark", "warm", "flat-colour"), for a person to read.
+            "look": None if self.style is None else described(self.style),
         }
 
 
@@ -96,3 +100,69 @@ def check_status(status: str) -> str:
     if status not in STATUSES:
         raise InvalidInput("status", f"must be one of {', '.join(STATUSES)}, not {status!r}")
     return status
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which generations of the queue to show: under a folder, of a checkpoint, with a LoRA,
+    made within dates (each None: any)."""
+
+    folder: str | None = None
+    """A folder path: generations whose file is in it or below it."""
+    checkpoint: str | None = None
+    """A checkpoint, matched by its key (``tastebud.names.model_key``)."""
+    lora: str | None = None
+    since: datetime | None = None
+    """Made at this moment or later."""
+    until: datetime | None = None
+    """Made before this moment."""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.folder or self.checkpoint or self.lora or self.since or self.until)
+
+    def takes(self, generation: Generation) -> bool:
+        """Whether the generation passes the filter's checkpoint and LoRA (the folder and dates
+        are the store's to check)."""
+        metadata = generation.metadata
+        if self.checkpoint:
+            wanted = model_key(self.checkpoint)
+            names = [str(item.get("name", "")) for item in metadata.get("checkpoints") or ()]
+            if wanted not in {model_key(name) for name in names}:
+                return False
+        if self.lora:
+            wanted = model_key(self.lora)
+            names = [str(item.get("name", "")) for item in metadata.get("loras") or ()]
+            if wanted not in {model_key(name) for name in names}:
+                return False
+        return True
+
+
+def facets(found: list[Generation]) -> dict[str, Any]:
+    """What the queue's filters can choose from: folders, checkpoints and LoRAs (by how many
+    generations have each, most first), and the first and last day made."""
+    folders: dict[str, int] = {}
+    checkpoints: dict[str, int] = {}
+    loras: dict[str, int] = {}
+    for item in found:
+        if item.path:
+            folder = str(PurePath(item.path).parent)
+            folders[folder] = folders.get(folder, 0) + 1
+        for kind, counted in (("checkpoints", checkpoints), ("loras", loras)):
+            for entry in {str(part.get("name", "")) for part in item.metadata.get(kind) or ()}:
+                if entry:
+                    counted[entry] = counted.get(entry, 0) + 1
+    made = sorted(item.made_at for item in found)
+
+    def ranked(counted: dict[str, int]) -> list[dict[str, Any]]:
+        return [{"name": name, "count": count}
+                for name, count in sorted(counted.items(), key=lambda pair: (-pair[1], pair[0]))]  # fmt: skip
+
+    return {
+        "total": len(found),
+        "folders": ranked(folders),
+        "checkpoints": ranked(checkpoints),
+        "loras": ranked(loras),
+        "first": made[0].date().isoformat() if made else None,
+        "last": made[-1].date().isoformat() if made else None,
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Required
 
@@ -14,7 +15,7 @@ from tastebud.api.errors import ERROR_RESPONSES, ApiError, detail
 from tastebud.api.routes import BodyUserId, Learning, Page, UserId, in_body
 from tastebud.errors import InvalidInput
 from tastebud.events import UserId as UserIdRule
-from tastebud.generations import STATUSES
+from tastebud.generations import STATUSES, QueueFilter
 from tastebud.importers.folders import (
     Rules,
     image_files,
@@ -155,9 +156,30 @@ async def list_generations(
     status: Annotated[
         str | None, Query(description=f"One of {', '.join(STATUSES)}; every one when absent.")
     ] = "unreviewed",
+    folder: Annotated[
+        str | None,
+        Query(max_length=4096, pattern=NO_NUL, description="Only images in this folder or below."),
+    ] = None,
+    checkpoint: Annotated[
+        str | None, Query(max_length=512, pattern=NO_NUL, description="Only this checkpoint's.")
+    ] = None,
+    lora: Annotated[
+        str | None, Query(max_length=512, pattern=NO_NUL, description="Only images with this LoRA.")
+    ] = None,
+    since: Annotated[
+        date | None, Query(description="Only images made on this day or later.")
+    ] = None,
+    until: Annotated[
+        date | None, Query(description="Only images made on this day or before.")
+    ] = None,
 ) -> dict[str, Any]:
+    only = QueueFilter(
+        folder=folder or None, checkpoint=checkpoint or None, lora=lora or None,
+        since=None if since is None else datetime.combine(since, time(), UTC),
+        until=None if until is None else datetime.combine(until + timedelta(days=1), time(), UTC),
+    )  # fmt: skip
     found = await learning.list_generations(
-        status or None, user_id=user_id, limit=page.limit, cursor=page.cursor
+        status or None, user_id=user_id, limit=page.limit, cursor=page.cursor, only=only
     )
     return {
         "user_id": user_id,
@@ -166,6 +188,21 @@ async def list_generations(
         "generations": [item.to_dict() for item in found.generations],
         "next_cursor": None if found.next_cursor is None else str(found.next_cursor),
     }
+
+
+@router.get(
+    "/generations/facets",
+    summary="What the review queue's filters can choose from: folders, checkpoints, LoRAs, days",
+)
+async def generation_facets(
+    learning: Learning,
+    user_id: UserId,
+    status: Annotated[
+        str | None, Query(description=f"One of {', '.join(STATUSES)}; every one when absent.")
+    ] = "unreviewed",
+) -> dict[str, Any]:
+    found = await learning.queue_facets(status or None, user_id=user_id)
+    return {"user_id": user_id, "status": status or None, **found}
 
 
 @router.post(

@@ -133,6 +133,7 @@ class PreferenceLearning:
     generation = Delegated("reviewing", Reviewing.generation)
     review_generations = Delegated("reviewing", Reviewing.review_generations)
     advance_generations = Delegated("reviewing", Reviewing.advance_generations)
+    queue_facets = Delegated("reviewing", Reviewing.queue_facets)
     unstyled_generations = Delegated("reviewing", Reviewing.unstyled_generations)
     set_styles = Delegated("reviewing", Reviewing.set_styles)
     undescribed = Delegated("reviewing", Reviewing.undescribed)

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from tastebud.errors import InvalidInput
 from tastebud.events import PreferenceEvent, make_event
-from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation, check_status
+from tastebud.generations import (
+    REJECTED,
+    SELECTED,
+    UNREVIEWED,
+    Generation,
+    QueueFilter,
+    check_status,
+    facets,
+)
 from tastebud.paging import PageRequest
 from tastebud.service.base import StoreOpener, _profile
 from tastebud.store.queue import QueuePage, Unstyled
@@ -84,8 +93,10 @@ class Reviewing:
         user_id: str | None = "default",
         limit: int = 50,
         cursor: int | None = None,
+        only: QueueFilter | None = None,
     ) -> QueuePage:
-        """One page of generations with the status (all with ``None``), in the order found.
+        """One page of generations with the status (all with ``None``), in the order found;
+        ``only`` narrows them (a folder, a checkpoint, a LoRA, dates; one profile's).
 
         Pass the page's ``next_cursor`` as ``cursor`` for the next page.
         """
@@ -93,7 +104,27 @@ class Reviewing:
         if status is not None:
             check_status(status)
         page = PageRequest(limit, cursor)
-        return await (await self.store.get()).queue_page(user_id, status, page.limit, page.cursor)
+        store = await self.store.get()
+        if only is None or only.empty:
+            return await store.queue_page(user_id, status, page.limit, page.cursor)
+        if user_id is None:
+            raise InvalidInput("user_id", "a filtered queue is one profile's")
+        found = await store.filtered_queue(user_id, status, only)
+        after = [item for item in found if page.cursor is None or (item.id or 0) > page.cursor]
+        shown = after[: page.limit]
+        more = len(after) > page.limit and bool(shown)
+        return QueuePage(shown, len(found), shown[-1].id if more else None)
+
+    async def queue_facets(
+        self, status: str | None = UNREVIEWED, *, user_id: str = "default"
+    ) -> dict[str, Any]:
+        """What the queue's filters can choose from (``generations.facets``): its folders,
+        checkpoints and LoRAs with how many generations have each, and its first and last day."""
+        user_id = _profile(user_id)
+        if status is not None:
+            check_status(status)
+        found = await (await self.store.get()).filtered_queue(user_id, status, QueueFilter())
+        return facets(found)
 
     async def generation(self, id_: int, *, user_id: str = "default") -> Generation | None:
         """One of the profile's generations by id; None when there is none."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tastebud.generations import UNREVIEWED, Generation
+from tastebud.generations import UNREVIEWED, Generation, QueueFilter
 from tastebud.store.ids import Lookup, insert_for
 from tastebud.store.reads import chunks, profiles_by_id
 from tastebud.store.schema import generations, user_preferences
@@ -185,6 +186,37 @@ def page(
     found = [_generation(row, users[row.profile_id]) for row in rows[:limit]]
     next_cursor = found[-1].id if len(rows) > limit and found else None
     return QueuePage(found, total, next_cursor)
+
+
+def filtered(
+    connection: sa.Connection,
+    ids: Lookup,
+    user_id: str,
+    status: str | None,
+    chosen: QueueFilter,
+) -> list[Generation]:
+    """The profile's generations with the status that pass the filter, in the order found.
+
+    The folder and dates are conditions of the query; the checkpoint and LoRA are read from
+    each generation's metadata (JSON text, read alike on both databases).
+    """
+    profile = ids.profile_ids([user_id]).get(user_id)
+    if profile is None:
+        return []
+    query = sa.select(generations).where(_table.profile_id == profile).order_by(_table.id)
+    if status is not None:
+        query = query.where(_table.status == status)
+    if chosen.folder:
+        # Paths are stored resolved, with this system's separator; "/" alone is the root.
+        folder = chosen.folder.rstrip("/\\") or chosen.folder
+        inside = folder if folder.endswith(("/", "\\")) else folder + os.sep
+        query = query.where(_table.path.startswith(inside, autoescape=True))
+    if chosen.since is not None:
+        query = query.where(_table.made_at >= chosen.since)
+    if chosen.until is not None:
+        query = query.where(_table.made_at < chosen.until)
+    found = (_generation(row, user_id) for row in connection.execute(query))
+    return [item for item in found if chosen.takes(item)]
 
 
 def counts(connection: sa.Connection, ids: Lookup, user_id: str) -> dict[str, int]:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from tastebud.cleanup import Known, Moved
 from tastebud.events import PreferenceEvent, with_vision
-from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation
+from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation, QueueFilter
 from tastebud.learning.keys import StatType
 from tastebud.learning.strategy import Block, Evidence
 from tastebud.names import matches_model
@@ -300,6 +300,12 @@ class Repository:
     ) -> queue.QueuePage:
         """One page of generations with the status, in the order they were found."""
         return await self._read(lambda c, ids: queue.page(c, ids, user_id, status, limit, after))
+
+    async def filtered_queue(
+        self, user_id: str, status: str | None, chosen: QueueFilter
+    ) -> list[Generation]:
+        """The profile's generations with the status that pass the filter, in the order found."""
+        return await self._read(lambda c, ids: queue.filtered(c, ids, user_id, status, chosen))
 
     async def queue_counts(self, user_id: str) -> dict[str, int]:
         """How many of the profile's generations have each status."""

@@ -640,8 +640,12 @@ async function loadReview({ focusGrid = false } = {}) {
   const body = $("#review-body");
   body.setAttribute("aria-busy", "true");
   try {
-    const data = await api("/api/generations", { params: { status: "unreviewed", limit: pageSize() } });
+    const [data, facets] = await Promise.all([
+      api("/api/generations", { params: { status: "unreviewed", limit: pageSize(), ...reviewFilters() } }),
+      api("/api/generations/facets", { params: { status: "unreviewed" } }),
+    ]);
     if (!current()) return;
+    fillFilters(facets);
     const ids = new Set(data.generations.map((g) => g.id));
     const before = r.restore || r.marks;
     r.marks = new Map([...before].filter(([id]) => ids.has(id)));
@@ -660,6 +664,44 @@ async function loadReview({ focusGrid = false } = {}) {
   }
 }
 
+// -- the review page's filters ------------------------------------------------------------------
+
+/** The filters chosen, as query parameters (empty ones left out). */
+function reviewFilters() {
+  const found = {};
+  for (const name of ["folder", "checkpoint", "lora", "since", "until"]) {
+    const value = $(`#filter-${name}`).value;
+    if (value) found[name] = value;
+  }
+  return found;
+}
+
+/** Each select lists what the queue has (with how many), keeping what is chosen. */
+function fillFilters(facets) {
+  const fill = (id, items, all) => {
+    const select = $(id);
+    const chosen = select.value;
+    const options = [h("option", { value: "" }, all)];
+    for (const item of items) options.push(h("option", { value: item.name }, `${item.name} (${item.count})`));
+    if (chosen && !items.some((item) => item.name === chosen)) options.push(h("option", { value: chosen }, `${chosen} (0)`));
+    select.replaceChildren(...options);
+    select.value = chosen;
+  };
+  fill("#filter-folder", facets.folders || [], "All folders");
+  fill("#filter-checkpoint", facets.checkpoints || [], "All checkpoints");
+  fill("#filter-lora", facets.loras || [], "With or without");
+  for (const name of ["since", "until"]) {
+    const input = $(`#filter-${name}`);
+    if (facets.first) input.min = facets.first;
+    if (facets.last) input.max = facets.last;
+  }
+}
+
+function filtersChanged() {
+  state.review.cursor = 0;
+  loadReview();
+}
+
 function caption(g) {
   const m = g.metadata || {};
   const checkpoints = (m.checkpoints || []).map((c) => c.name).filter(Boolean);
@@ -675,6 +717,14 @@ function renderReview(focusGrid) {
   const r = state.review;
   const body = $("#review-body");
   updateReviewButtons();
+  if (!r.generations.length && Object.keys(reviewFilters()).length) {
+    body.replaceChildren(h("div", { class: "empty", id: "review-empty" },
+      h("p", {}, h("strong", {}, "No image awaiting review matches these filters."), " ",
+        h("button", { type: "button", class: "link", onclick: () => { $("#review-filters").reset(); } }, "Show all")),
+      r.undo.length ? h("p", {}, "Press ", h("kbd", {}, "U"), " or Undo to take back the last page you judged.") : null));
+    reviewStatus();
+    return;
+  }
   if (!r.generations.length) {
     body.replaceChildren(h("div", { class: "empty", id: "review-empty" },
       h("p", {}, h("strong", {}, "Nothing awaits review:"), " run ", h("code", {}, "tastebud import-images DIR"), " or ", h("code", {}, "tastebud watch DIR"), "."),
@@ -762,7 +812,10 @@ function paintViewer() {
           detail("Checkpoint", (m.checkpoints || []).map((c) => c.name).filter(Boolean).join(", ") || "(no checkpoint)"),
           detail("LoRAs", loras.join(", ")),
           detail("Seed", m.seed), detail("Sampler", m.sampler), detail("Steps", m.steps),
-          detail("CFG scale", m.cfg_scale), detail("Size", size), detail("File", g.path)),
+          detail("CFG scale", m.cfg_scale), detail("Size", size),
+          g.style ? detail("Look", g.look && g.look.length ? g.look.join(", ") : "nothing out of the ordinary") : detail("Look", "not read yet"),
+          g.style ? h("div", { class: "viewer-style" }, h("dt", {}, "Style"), h("dd", {}, Object.entries(g.style).map(([name, value]) => `${name} ${Number(value).toFixed(2)}`).join(" · "))) : null,
+          detail("File", g.path)),
         h("div", { class: "viewer-actions" },
           button("Keep", "S", () => viewerKey("s")),
           button("Reject", "X", () => viewerKey("x")),
@@ -839,7 +892,7 @@ function reviewStatus(message) {
   const kept = [...r.marks.values()].filter((m) => m === "kept").length;
   const rejected = r.marks.size - kept;
   const counts = r.generations.length
-    ? `${plural(r.generations.length, "image")} on this page, ${r.total.toLocaleString()} awaiting review in all. Marked: ${kept} kept, ${rejected} rejected.`
+    ? `${plural(r.generations.length, "image")} on this page, ${r.total.toLocaleString()} awaiting review ${Object.keys(reviewFilters()).length ? "that match the filters" : "in all"}. Marked: ${kept} kept, ${rejected} rejected.`
     : "";
   $("#review-status").textContent = [message, counts].filter(Boolean).join(" ");
 }
@@ -1225,6 +1278,9 @@ function start() {
   viewer().addEventListener("close", () => setCursor(state.review.viewing ?? state.review.cursor, true));
   $("#page-size").value = String(pageSize());
   $("#page-size").addEventListener("change", choosePageSize);
+  $("#review-filters").addEventListener("change", filtersChanged);
+  $("#review-filters").addEventListener("reset", () => setTimeout(filtersChanged));
+  $("#review-filters").addEventListener("submit", (event) => { event.preventDefault(); filtersChanged(); });
   // The skip link moves focus without touching the hash, which holds the route.
   $(".skip").addEventListener("click", (event) => { event.preventDefault(); $("#main").focus(); });
   window.addEventListener("hashchange", () => show(true));
