@@ -3,6 +3,8 @@ with its generation and its event (pictures drawn here, real files in a temporar
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 from pathlib import Path
 
@@ -210,3 +212,22 @@ async def test_the_server_reads_the_styles_after_an_import(database: str, output
 
 def from_dict(given: dict[str, float]) -> Style:
     return Style(**given)
+
+
+async def test_an_integration_holding_the_pixels_asks_for_their_look(database: str) -> None:
+    app = create_app(Settings(database=database))
+    picture = io.BytesIO()
+    Image.fromarray(_photo(0.12)).save(picture, "PNG")
+    sent = base64.b64encode(picture.getvalue()).decode()
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8001") as api:
+        found = await api.post("/api/style", json={"images": [sent, sent]})
+        assert found.status_code == 200, found.text
+        first, second = found.json()["styles"]
+        assert first == second and "dark" in described(Style(**first))
+        for images, field in ((["not base64!"], "images[0]"), ([sent, "aGVsbG8="], "images[1]")):
+            bad = await api.post("/api/style", json={"images": images})
+            assert bad.status_code == 422 and bad.json()["details"][0]["field"].endswith(field)
+        assert (await api.post("/api/style", json={"images": []})).status_code == 422
+    await app.state.styles.stop()
+    await app.state.preferences.aclose()

@@ -20,7 +20,9 @@ tastebud then imports, is recognised as the same judgement, never counted a seco
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import threading
 import time
 import uuid
@@ -168,6 +170,35 @@ def pixel_id(image: Any) -> str:
     return "pixels:" + hashlib.sha256(numpy.ascontiguousarray(pixels).tobytes()).hexdigest()
 
 
+def small_copy(image: Any) -> str:
+    """The image as a PNG in base64, reduced to 128 to 255 pixels across as tastebud reduces a
+    saved file before reading its look (``POST /api/style``): the same look either way."""
+    import numpy
+    from PIL import Image
+
+    array = image.cpu().numpy() if hasattr(image, "cpu") else numpy.asarray(image)
+    picture = Image.fromarray(numpy.clip(255.0 * array, 0, 255).astype(numpy.uint8))
+    factor = max(picture.size) // 128
+    if factor > 1:
+        picture = picture.reduce(factor)
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def styles_of(server: str, ids: Sequence[str], images: Any) -> dict[str, Any]:
+    """Each image's look as tastebud reads it, by pixel id; none where tastebud cannot say (an
+    older server): the judgement is recorded all the same."""
+    try:
+        found = client.post(server, "/api/style", {"images": [small_copy(i) for i in images]})
+    except client.Unreachable:
+        return {}
+    styles = found.get("styles") if isinstance(found, dict) else None
+    if not isinstance(styles, list) or len(styles) != len(ids):
+        return {}
+    return dict(zip(ids, styles, strict=True))
+
+
 def judged_batch(
     ids: Sequence[str],
     kept: set[str],
@@ -175,10 +206,13 @@ def judged_batch(
     provenance: Mapping[str, Any],
     checkpoint: str,
     user_id: str,
+    styles: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The body of ``POST /api/preferences/batch`` for an answered pick: the images by pixel id
-    (two identical images are one image, kept if either was), the ``kept`` ones selected."""
+    (two identical images are one image, kept if either was), the ``kept`` ones selected, each
+    with its look where ``styles`` has it."""
     ids = list(dict.fromkeys(ids))
+    styles = styles or {}
     image: dict[str, Any] = {"prompt": prompt, "checkpoint": checkpoint}
     loras = [lora for lora in provenance.get("loras") or () if isinstance(lora, dict)]
     if loras:
@@ -192,7 +226,11 @@ def judged_batch(
         "selected": [generation_id for generation_id in ids if generation_id in kept],
         "batch_id": "pick:" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:32],
         "user_id": user_id,
-        "images": [{**image, "generation_id": generation_id} for generation_id in ids],
+        "images": [
+            {**image, "generation_id": generation_id}
+            | ({"style": styles[generation_id]} if generation_id in styles else {})
+            for generation_id in ids
+        ],
     }
 
 
@@ -279,7 +317,8 @@ class TastebudPicker:
         if not checkpoint:
             status += ": not recorded, no checkpoint (connect ckpt_name)"
         else:
-            body = judged_batch(ids, kept, prompt, provenance, checkpoint, user_id)
+            styles = styles_of(server, ids, images)
+            body = judged_batch(ids, kept, prompt, provenance, checkpoint, user_id, styles)
             try:
                 client.post(server, "/api/preferences/batch", body)
                 status += ", recorded in tastebud"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
+import io
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Required
 
 from fastapi import APIRouter, Body, Query, Request
+from PIL import Image
 from pydantic import ConfigDict, Field, StrictBool, StrictInt
 from typing_extensions import TypedDict
 
@@ -25,6 +30,7 @@ from tastebud.importers.folders import (
 )
 from tastebud.problems import NO_NUL
 from tastebud.settings import Settings
+from tastebud.style import Style, style_of_image
 
 router = APIRouter(prefix="/api", route_class=JsonBodies, responses=ERROR_RESPONSES)
 MAX_REVIEW = 1_000
@@ -234,3 +240,46 @@ async def advance(
         user_id=profile,
     )  # fmt: skip
     return {"user_id": profile, "generations": [item.to_dict() for item in judged]}
+
+
+MAX_STYLE_IMAGES = 64
+MAX_STYLE_BYTES = 8_000_000
+
+
+class StyleRequest(TypedDict):
+    """Images to read the look of: PNG, JPEG or WebP files in base64 (a small copy will do)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    images: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=MAX_STYLE_BYTES * 4 // 3 + 4)]],
+        Field(min_length=1, max_length=MAX_STYLE_IMAGES),
+    ]
+
+
+@router.post("/style", summary="The look of images sent (for integrations that hold the pixels)")
+async def read_style(request: Request, body: Annotated[StyleRequest, Body()]) -> dict[str, Any]:
+    """What ``tastebud.style`` reads from each image, in order; an integration that holds the
+    pixels (the ComfyUI picker) sends a small copy, and records the style with its events."""
+    decoded = []
+    for index, text in enumerate(body["images"]):
+        try:
+            decoded.append(base64.b64decode(text, validate=True))
+        except (binascii.Error, ValueError):
+            raise InvalidInput(f"images[{index}]", "is not base64") from None
+    styles = []
+    for index, data in enumerate(decoded):
+        try:
+            async with request.app.state.decoding:
+                found = await asyncio.to_thread(_style_of_bytes, data)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            raise InvalidInput(
+                f"images[{index}]", "is not a readable PNG, JPEG or WebP image"
+            ) from None
+        styles.append(found.to_dict())
+    return {"styles": styles}
+
+
+def _style_of_bytes(data: bytes) -> Style:
+    with Image.open(io.BytesIO(data), formats=["PNG", "JPEG", "WEBP"]) as image:
+        return style_of_image(image)
