@@ -72,7 +72,7 @@ async def test_a_version_1_database_gains_the_review_queue_and_fitted_state(
 
         await store.db.write(back_to_version_1)
     async with PreferenceLearning(database=database) as pl:
-        assert await _versions(pl) == [1, 2, 3, 4, 5]
+        assert await _versions(pl) == [1, 2, 3, 4, 5, 6]
         assert (await pl.get_stats())["total_preferences"] == 1
         assert (await pl.list_generations()).total == 0
         assert (await pl.refit()).events == 1
@@ -96,7 +96,7 @@ async def test_a_version_4_database_gains_the_style_of_images(database: str) -> 
         ("brightness", "contrast", "colourfulness", "saturation", "warmth", "sharpness"), 0.5
     )
     async with PreferenceLearning(database=database) as pl:
-        assert await _versions(pl) == [4, 5]
+        assert await _versions(pl) == [4, 5, 6]
         await pl.record_preference(
             prompt="dog", checkpoint="sdxl", selected=False, style={**style, "flatness": 0.25}
         )

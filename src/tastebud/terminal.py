@@ -163,7 +163,8 @@ def _show_failed(failed: list[tuple[str, str]], title: str, why: str, shown: int
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1e6:,.1f} MB"
+    unit, scale = ("GB", 1e9) if size >= 1e9 else ("MB", 1e6) if size >= 1e6 else ("KB", 1e3)
+    return f"{size / scale:,.1f} {unit}"
 
 
 def show_cleanup(

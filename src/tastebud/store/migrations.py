@@ -48,7 +48,7 @@ def _add_style(connection: sa.Connection) -> None:
 
 def _add_trashed(connection: sa.Connection) -> None:
     """Version 6: what ``tastebud cleanup`` moved to the trash, to put back (starts empty)."""
-    trashed.create(connection)
+    trashed.create(connection, checkfirst=True)  # a database that has it already keeps it
 
 
 STEPS: dict[int, Step] = {
