@@ -17,7 +17,7 @@ from typing import Any
 
 from tastebud.errors import InvalidInput
 from tastebud.names import model_key
-from tastebud.style import Style, described
+from tastebud.style import Style, described, look
 
 UNREVIEWED, SELECTED, REJECTED = "unreviewed", "selected", "rejected"
 STATUSES = (UNREVIEWED, SELECTED, REJECTED)
@@ -77,6 +77,14 @@ class Generation:
             "style": self.style,
         }
 
+    def _look(self, style: Style) -> list[str]:
+        # Here: the prompt parser loads the lemmatiser, which `tastebud --help` need not wait for.
+        from tastebud.prompt import parse_prompt
+
+        words = [word for word in described(style) if word not in ("flat-colour", "photographic")]
+        prompt = str(self.metadata.get("prompt") or "")
+        return [*words, look(style, self.checkpoint or "", parse_prompt(prompt).keywords)]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -90,8 +98,9 @@ class Generation:
             "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
             "metadata": dict(self.metadata),
             "style": None if self.style is None else self.style.to_dict(),
-            # The style in words ("dark", "warm", "flat-colour"), for a person to read.
-            "look": None if self.style is None else described(self.style),
+            # The style in words ("dark", "warm"), and illustration or photographic: the texture,
+            # backed by the checkpoint's name and the prompt where the pixels are unclear.
+            "look": None if self.style is None else self._look(self.style),
         }
 
 
