@@ -18,11 +18,17 @@ from tastebud import terminal
 from tastebud.cli_common import (
     DATABASE,
     HALF_LIFE,
+    IMAGE_FOLDERS,
+    TRASH_FOLDER,
+    VISION_URL,
     AsJson,
     Database,
     HalfLife,
+    ImageFolders,
     PlainHelp,
+    TrashFolder,
     User,
+    VisionUrl,
     _errors_as_one_line,
     _option,
     _run,
@@ -112,21 +118,15 @@ def serve(
     max_import_mb: Annotated[float, _option("max_import_mb", "--max-import-mb")] = setting(
         "max_import_mb"
     ).default,
-    image_folders: Annotated[str | None, _option("image_folders", "--image-folders")] = setting(
-        "image_folders"
-    ).default,
+    image_folders: ImageFolders = IMAGE_FOLDERS,
     kept_folders: Annotated[str | None, _option("kept_folders", "--kept-folders")] = setting(
         "kept_folders"
     ).default,
     thumbnail_folder: Annotated[str, _option("thumbnail_folder", "--thumbnail-folder")] = setting(
         "thumbnail_folder"
     ).default,
-    trash_folder: Annotated[str, _option("trash_folder", "--trash-folder")] = setting(
-        "trash_folder"
-    ).default,
-    vision_url: Annotated[str | None, _option("vision_url", "--vision-url")] = setting(
-        "vision_url"
-    ).default,
+    trash_folder: TrashFolder = TRASH_FOLDER,
+    vision_url: VisionUrl = VISION_URL,
     vision_model: Annotated[str, _option("vision_model", "--vision-model")] = setting(
         "vision_model"
     ).default,

@@ -89,6 +89,13 @@ User = Annotated[
     str, typer.Option("--user", "-u", metavar="PROFILE", help="The profile (user_id).")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+# Settings that serve and cleanup both take.
+ImageFolders = Annotated[str | None, _option("image_folders", "--image-folders")]
+TrashFolder = Annotated[str, _option("trash_folder", "--trash-folder")]
+VisionUrl = Annotated[str | None, _option("vision_url", "--vision-url")]
+IMAGE_FOLDERS: str | None = setting("image_folders").default
+TRASH_FOLDER = str(setting("trash_folder").default)
+VISION_URL: str | None = setting("vision_url").default
 
 
 def _run(

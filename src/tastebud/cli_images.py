@@ -15,16 +15,22 @@ from tastebud import terminal
 from tastebud.cleanup import GRACE_DAYS
 from tastebud.cli_common import (
     DATABASE,
+    IMAGE_FOLDERS,
+    TRASH_FOLDER,
+    VISION_URL,
     AsJson,
     Database,
+    ImageFolders,
+    TrashFolder,
     User,
+    VisionUrl,
     _errors_as_one_line,
     _option,
     _run,
     err,
 )
 from tastebud.errors import InvalidInput
-from tastebud.settings import kept_names, setting
+from tastebud.settings import kept_names
 
 if TYPE_CHECKING:
     from tastebud.service import PreferenceLearning
@@ -180,9 +186,7 @@ def watch(
 
 
 def cleanup(
-    image_folders: Annotated[str | None, _option("image_folders", "--image-folders")] = setting(
-        "image_folders"
-    ).default,
+    image_folders: ImageFolders = IMAGE_FOLDERS,
     older_than: Annotated[
         float,
         typer.Option(
@@ -195,12 +199,8 @@ def cleanup(
     undo: Annotated[
         bool, typer.Option("--undo", help="Put back what the last cleanup moved.")
     ] = False,
-    trash_folder: Annotated[str, _option("trash_folder", "--trash-folder")] = setting(
-        "trash_folder"
-    ).default,
-    vision_url: Annotated[str | None, _option("vision_url", "--vision-url")] = setting(
-        "vision_url"
-    ).default,
+    trash_folder: TrashFolder = TRASH_FOLDER,
+    vision_url: VisionUrl = VISION_URL,
     user: User = "default",
     db: Database = DATABASE,
     as_json: AsJson = False,

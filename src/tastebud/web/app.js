@@ -1107,26 +1107,24 @@ function cleanupView(plan, note) {
 
 async function applyCleanup(plan) {
   if (!confirm(`Move ${plural(plan.images, "rejected image")} (${megabytes(plan.bytes)}) to the trash folder? Undo puts them back.`)) return;
-  const root = $("#cleanup");
-  try {
-    const done = await api("/api/cleanup", { method: "POST", json: { older_than_days: cleanupDays() } });
-    const note = h("p", { class: "notice", role: "status", id: "cleanup-done" },
-      `Moved ${plural(done.moved, "image")} (${megabytes(done.moved_bytes)}) to the trash folder.`);
-    const next = await api("/api/cleanup", { params: { older_than_days: cleanupDays() } });
-    root.replaceChildren(cleanupView(next, note));
-  } catch (error) {
-    root.replaceChildren(errorView(error));
-  }
+  await cleanupThen("/api/cleanup", { older_than_days: cleanupDays() }, (done) =>
+    `Moved ${plural(done.moved, "image")} (${megabytes(done.moved_bytes)}) to the trash folder.`);
 }
 
-async function undoCleanup() {
+function undoCleanup() {
+  return cleanupThen("/api/cleanup/undo", {}, (back) => {
+    const failed = back.failed || [];
+    return (back.restored.length ? `Put back ${plural(back.restored.length, "image")}.` : "Nothing to undo.")
+      + (failed.length ? ` ${failed.length} could not be: ${failed[0].reason}.` : "");
+  });
+}
+
+/** Post a cleanup or its undo, then show what it did above what can go now. */
+async function cleanupThen(path, body, said) {
   const root = $("#cleanup");
   try {
-    const back = await api("/api/cleanup/undo", { method: "POST", json: {} });
-    const failed = back.failed || [];
-    const note = h("p", { class: "notice", role: "status", id: "cleanup-done" },
-      back.restored.length ? `Put back ${plural(back.restored.length, "image")}.` : "Nothing to undo.",
-      failed.length ? ` ${failed.length} could not be: ${failed[0].reason}.` : "");
+    const done = await api(path, { method: "POST", json: body });
+    const note = h("p", { class: "notice", role: "status", id: "cleanup-done" }, said(done));
     const next = await api("/api/cleanup", { params: { older_than_days: cleanupDays() } });
     root.replaceChildren(cleanupView(next, note));
   } catch (error) {
