@@ -4,8 +4,10 @@ undo puts it back; real files in a temporary folder, real databases, random hist
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -18,6 +20,7 @@ from typer.testing import CliRunner
 
 from tastebud import PreferenceLearning
 from tastebud.api import create_app
+from tastebud.cleanup import Known, plan_cleanup
 from tastebud.cli import app as cli
 from tastebud.errors import InvalidInput
 from tastebud.importers.folders import import_images
@@ -262,3 +265,37 @@ async def test_with_vision_on_only_described_images_go(
     assert await pl.keep_vision("default", event.generation_id, "A lake.", ["lake"])
     plan = await pl.plan_cleanup([images], older_than_days=0, described_first=True)
     assert [Path(item.path).name for item in plan.removable] == ["seen.png"]
+
+
+async def test_a_dotted_path_a_favourites_copy_and_a_file_kept_over_the_api_stay(
+    pl: PreferenceLearning, tmp_path: Path
+) -> None:
+    images = tmp_path / "outputs"
+    first, kept_by_event = images / "copy.png", images / "api.png"
+    _image(first, 1)
+    _image(kept_by_event, 2)
+    await _judged(pl, [first, kept_by_event], images, "default", "rejected")
+    # Rejected, then moved into a favourites folder after all: the import follows the file.
+    copy = images / "best" / "copy.png"
+    copy.parent.mkdir()
+    first.rename(copy)
+    await import_images(pl, [copy], root=images)
+    # Another profile kept the second file under an id of its own, naming the file.
+    await pl.record_preference(
+        prompt="a lake", checkpoint="lakeModel_v1", selected=True, user_id="other",
+        image_path=str(kept_by_event.resolve()),
+    )  # fmt: skip
+    plan = await pl.plan_cleanup([images], older_than_days=0)
+    assert plan.removable == []
+    assert plan.skipped["in a favourites folder"] == 1
+    assert plan.skipped["kept, or waiting for review, in a profile"] == 1
+
+    outside = tmp_path / "elsewhere" / "x.png"
+    _image(outside, 3)
+    sneaky = Known(
+        content_hash=hashlib.sha256(outside.read_bytes()).hexdigest(),
+        path=str(images / ".." / "elsewhere" / "x.png"), generation_id="g", statuses=frozenset({"rejected"}),
+        rejected_at=datetime(2020, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    found = plan_cleanup([sneaky], [images], now=datetime.now(UTC))
+    assert found.removable == [] and found.skipped["a symbolic link, or under one"] == 1

@@ -7,13 +7,15 @@ An image file is safe to move only when every one of these holds (``plan_cleanup
 2. where vision is on, the vision model has described it (what it saw stays on the event);
 3. it was rejected at least the grace period ago (``GRACE_DAYS`` by default): a rejection made
    a minute ago may still be undone;
-4. its path is inside one of the image folders, with no symbolic link on the way (the file
-   itself is not a link either): a link may lead anywhere;
+4. its path is inside one of the image folders, with no symbolic link and no ``..`` on the way
+   (the file itself is not a link either), and in no folder named like a favourites folder (a
+   copy someone moved there to keep);
 5. the file still holds the bytes it was imported with (its SHA-256 is the content hash): a file
    overwritten by another image since is someone else's image.
 
-Nothing is ever deleted: ``move_to_trash`` moves files into a trash folder (one subfolder per
-cleanup), and ``put_back`` returns them to where they were, unless something else is there now.
+Nothing is ever deleted: ``move_one`` moves a file into a trash folder (one subfolder per
+cleanup), checking its bytes once it is there (moved back if they changed); ``put_one_back``
+returns it to where it was, never over a file that is there now.
 The events stay as they were: learning never reads the file.
 """
 
@@ -30,7 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tastebud.generations import REJECTED
+from tastebud.generations import FAVOURITE_FOLDERS, REJECTED
 
 GRACE_DAYS = 7.0
 """Days since an image was rejected before it may be moved away."""
@@ -38,6 +40,7 @@ MAX_DAYS = 100_000
 """The longest grace period taken (about 270 years): any longer is not a date."""
 
 KEPT = "kept, or waiting for review, in a profile"
+FAVOURITES = "in a favourites folder"
 UNDESCRIBED = "not described by the vision model yet"
 RECENT = "rejected less than the grace period ago"
 NO_FILE = "no file known"
@@ -45,7 +48,7 @@ LINK = "a symbolic link, or under one"
 OUTSIDE = "outside the image folders"
 MISSING = "the file is gone"
 CHANGED = "the file holds other bytes than when it was imported"
-REASONS = (KEPT, UNDESCRIBED, RECENT, NO_FILE, LINK, OUTSIDE, MISSING, CHANGED)
+REASONS = (KEPT, UNDESCRIBED, RECENT, NO_FILE, LINK, OUTSIDE, FAVOURITES, MISSING, CHANGED)
 """Why an image is left alone, in the order the rules are tried."""
 
 
@@ -116,7 +119,7 @@ def plan_cleanup(
 ) -> CleanupPlan:
     """The images of ``known`` that are safe to move away (see the module's rules);
     ``described_first``: vision is on, so only those the model has described."""
-    roots = [Path(folder).resolve() for folder in folders]
+    roots = [Path(os.path.realpath(folder)) for folder in folders]
     plan = CleanupPlan()
     for item in known:
         if described_first and not item.described and item.statuses == {REJECTED}:
@@ -145,6 +148,8 @@ def _why_not(item: Known, roots: Sequence[Path], before: datetime) -> tuple[str 
         return LINK, 0
     if not any(path.is_relative_to(root) for root in roots):
         return OUTSIDE, 0
+    if any(part.lower() in FAVOURITE_FOLDERS for part in path.parent.parts):
+        return FAVOURITES, 0
     try:
         found = path.lstat()
     except OSError:
@@ -157,19 +162,28 @@ def _why_not(item: Known, roots: Sequence[Path], before: datetime) -> tuple[str 
 
 
 def _through_a_link(path: Path) -> bool:
-    """Whether the path, or a folder on its way, is a symbolic link (or ``..`` moves it)."""
+    """Whether the path, or a folder on its way, is a symbolic link, or it holds a ``..`` (which
+    a containment test by text would let out of a folder)."""
+    if ".." in path.parts or os.path.normpath(path) != str(path):
+        return True
     try:
-        return Path(os.path.realpath(path)) != Path(os.path.normpath(path)) or path.is_symlink()
+        return Path(os.path.realpath(path)) != path or path.is_symlink()
     except OSError:
         return True
 
 
 def _sha256(path: Path) -> str | None:
+    """The file's SHA-256; None for anything but a regular file (a FIFO swapped in would block)."""
     try:
-        with path.open("rb") as file:
-            return hashlib.file_digest(file, "sha256").hexdigest()
+        descriptor = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        )
     except OSError:
         return None
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return None
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -183,22 +197,42 @@ class Moved:
     size: int
 
 
-def move_to_trash(removable: Iterable[Removable], trash: Path, batch_id: str) -> list[Moved]:
-    """Move each file into ``trash/<batch_id>/`` (named by its content, so names never clash);
-    a file that changed or went since it was planned is left (checked again just before)."""
+def move_one(item: Removable, trash: Path, batch_id: str) -> Moved | str:
+    """Move one file into ``trash/<batch_id>/`` (named by its content); the reason it stays,
+    where it does.
+
+    Within a file system: renamed, then its bytes checked where it now is (renamed back if they
+    are not the image's). Across file systems: copied, the copy checked, and the original removed
+    only if it is still the file that was copied (same inode, size and time).
+    """
+    path = Path(item.path)
+    if _through_a_link(path) or _sha256(path) != item.content_hash:
+        return CHANGED
     folder = trash / batch_id
-    moved = []
-    for item in removable:
-        path = Path(item.path)
-        if _through_a_link(path) or _sha256(path) != item.content_hash:
-            continue
+    target = folder / f"{item.content_hash}{path.suffix.lower()}"
+    try:
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{item.content_hash}{path.suffix.lower()}"
-        shutil.move(path, target)  # a rename within a file system, else a copy and a delete
-        moved.append(
-            Moved(str(path), str(target), item.content_hash, item.generation_id, item.size)
-        )
-    return moved
+        if target.exists() or target.is_symlink():
+            return "already in the trash folder"
+        before = path.stat()
+        if before.st_dev == folder.stat().st_dev:
+            os.rename(path, target)
+            if _sha256(target) != item.content_hash:  # changed between the check and the move
+                os.rename(target, path)
+                return CHANGED
+        else:
+            shutil.copy2(path, target)
+            after = path.stat()
+            same = (before.st_ino, before.st_size, before.st_mtime_ns) == (
+                after.st_ino, after.st_size, after.st_mtime_ns,
+            )  # fmt: skip
+            if not same or _sha256(target) != item.content_hash:
+                target.unlink()
+                return CHANGED
+            path.unlink()
+    except OSError as error:
+        return f"cannot move it: {error.strerror or error}"
+    return Moved(str(path), str(target), item.content_hash, item.generation_id, item.size)
 
 
 @dataclass
@@ -215,19 +249,30 @@ class PutBack:
         }
 
 
-def put_back(moved: Iterable[tuple[str, str]]) -> PutBack:
-    """Move each (original path, trash path) back; a place taken by another file since stays
-    as it is, and so does the file in the trash."""
-    done = PutBack()
-    for original, in_trash in moved:
-        source, target = Path(in_trash), Path(original)
-        if target.exists() or target.is_symlink():
-            done.failed.append((original, "another file is there now"))
-            continue
-        if not source.is_file():
-            done.failed.append((original, "it is no longer in the trash folder"))
-            continue
+def put_one_back(original: str, in_trash: str) -> str | None:
+    """Move a file back from the trash to where it was; the reason it cannot, or None.
+
+    Never over another file: a hard link claims the place (failing if anything is there), then
+    the trash's name goes; across file systems, the copy is written to a new file only.
+    """
+    source, target = Path(in_trash), Path(original)
+    if not source.is_file() or source.is_symlink():
+        return "it is no longer in the trash folder"
+    if target.exists() or target.is_symlink():
+        return "another file is there now"
+    try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(source, target)
-        done.restored.append(original)
-    return done
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            return "another file is there now"
+        except OSError:  # another file system (or one without hard links): copy to a new file
+            with source.open("rb") as given, target.open("xb") as made:
+                shutil.copyfileobj(given, made)
+            shutil.copystat(source, target)
+        source.unlink()
+    except FileExistsError:
+        return "another file is there now"
+    except OSError as error:
+        return f"cannot put it back: {error.strerror or error}"
+    return None

@@ -244,6 +244,7 @@ def cleanup(
                 terminal.show_cleanup(
                     done.plan,
                     moved=done.moved,
+                    failed=done.failed,
                     trash=done.batch_id and str(Path(trash_folder) / done.batch_id),
                 )
             return

@@ -20,6 +20,12 @@ from tastebud.names import model_key
 from tastebud.style import Style, described, look
 
 UNREVIEWED, SELECTED, REJECTED = "unreviewed", "selected", "rejected"
+FAVOURITE_FOLDERS = frozenset(
+    {"favorites", "favourites", "favorite", "favourite", "faves", "starred", "keep", "kept",
+     "keepers", "liked", "best"}
+)  # fmt: skip
+"""Folder names whose images were kept: an import counts them as kept, and a cleanup never moves
+anything from them."""
 STATUSES = (UNREVIEWED, SELECTED, REJECTED)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -169,7 +169,7 @@ def _megabytes(size: int) -> str:
 
 def show_cleanup(
     plan: CleanupPlan, *, moved: list[Moved] | None = None, trash: str | None = None,
-    shown: int = 20,
+    failed: Sequence[tuple[str, str]] = (), shown: int = 20,
 ) -> None:  # fmt: skip
     """What a cleanup would move (a dry run), or moved."""
     count = len(plan.removable)
@@ -197,6 +197,7 @@ def show_cleanup(
     if plan.skipped:
         left = "; ".join(f"{number} {reason}" for reason, number in plan.skipped.items() if number)
         out.print(f"left alone: {left}", highlight=False)
+    _show_failed(list(failed), "Not moved", "why", shown)
 
 
 def show_put_back(done: PutBack) -> None:

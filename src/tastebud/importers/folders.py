@@ -30,15 +30,11 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 
-from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation
+from tastebud.generations import FAVOURITE_FOLDERS, REJECTED, SELECTED, UNREVIEWED, Generation
 from tastebud.importers.metadata import UnreadableImage, read_metadata
 from tastebud.service import PreferenceLearning
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
-FAVOURITE_FOLDERS = frozenset(
-    {"favorites", "favourites", "favorite", "favourite", "faves", "starred", "keep", "kept",
-     "keepers", "liked", "best"}
-)  # fmt: skip
 BATCH = 500
 """Generations stored per transaction: progress moves, and memory stays flat on a huge folder."""
 

@@ -10,7 +10,7 @@ import asyncio
 import math
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,9 @@ from tastebud.cleanup import (
     CleanupPlan,
     Moved,
     PutBack,
-    move_to_trash,
+    move_one,
     plan_cleanup,
-    put_back,
+    put_one_back,
 )
 from tastebud.errors import InvalidInput
 from tastebud.service.base import StoreOpener, _profile
@@ -36,10 +36,13 @@ class CleanupDone:
     plan: CleanupPlan
     moved: list[Moved]
     batch_id: str | None
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(path, reason) of the files planned that could not be moved, and stay."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.plan.to_dict(),
+            "failed": [{"path": path, "reason": reason} for path, reason in self.failed],
             "moved": len(self.moved),
             "moved_bytes": sum(item.size for item in self.moved),
             "batch_id": self.batch_id,
@@ -52,6 +55,7 @@ class Cleaning:
 
     def __init__(self, store: StoreOpener) -> None:
         self.store = store
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def plan_cleanup(
         self,
@@ -93,20 +97,41 @@ class Cleaning:
             return CleanupDone(plan, [], None)
         batch_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S-") + secrets.token_hex(3)
         trash = Path(trash_folder).expanduser().resolve()
-        moved = await asyncio.to_thread(move_to_trash, plan.removable, trash, batch_id)
-        await (await self.store.get()).record_moves(user_id, batch_id, moved)
-        return CleanupDone(plan, moved, batch_id)
+        store = await self.store.get()
+        moved: list[Moved] = []
+        failed: list[tuple[str, str]] = []
+        async with self._lock(user_id):
+            for item in plan.removable:
+                # Each file recorded as soon as it is moved: stopped half-way, nothing moved is
+                # left without its record.
+                found = await asyncio.to_thread(move_one, item, trash, batch_id)
+                if isinstance(found, Moved):
+                    await store.record_moves(user_id, batch_id, [found])
+                    moved.append(found)
+                else:
+                    failed.append((item.path, found))
+        return CleanupDone(plan, moved, batch_id, failed)
 
     async def undo_cleanup(self, *, user_id: str = "default") -> PutBack:
         """Put the files of the profile's last cleanup back where they were (a place another file
         has taken since is left as it is, and said)."""
         user_id = _profile(user_id)
         store = await self.store.get()
-        _, rows = await store.last_trash_batch(user_id)
-        done = await asyncio.to_thread(put_back, [(row[1], row[2]) for row in rows])
-        back = set(done.restored)
-        await store.mark_restored(user_id, [(row[0], row[3]) for row in rows if row[1] in back])
+        done = PutBack()
+        async with self._lock(user_id):
+            _, rows = await store.last_trash_batch(user_id)
+            for row_id, original, in_trash, generation_id in rows:
+                reason = await asyncio.to_thread(put_one_back, original, in_trash)
+                if reason is None:
+                    await store.mark_restored(user_id, [(row_id, generation_id)])
+                    done.restored.append(original)
+                else:
+                    done.failed.append((original, reason))
         return done
+
+    def _lock(self, user_id: str) -> asyncio.Lock:
+        """One cleanup or undo of a profile at a time (a second click waits for the first)."""
+        return self._locks.setdefault(user_id, asyncio.Lock())
 
 
 def _folders(given: Sequence[str | Path]) -> list[Path]:

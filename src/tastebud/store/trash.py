@@ -31,10 +31,17 @@ def rejected_images(connection: sa.Connection, ids: Lookup, user_id: str) -> lis
         .order_by(table.id)
     ).all()
     statuses: dict[str, set[str]] = {}
+    # The latest judgement of the image in any profile: the grace period counts from it.
+    latest: dict[str, datetime] = {}
     for part in chunks([row.content_hash for row in rows]):
-        query = sa.select(table.content_hash, table.status).where(table.content_hash.in_(part))
-        for content_hash, status in connection.execute(query):
+        query = sa.select(table.content_hash, table.status, table.reviewed_at).where(
+            table.content_hash.in_(part)
+        )
+        for content_hash, status, reviewed_at in connection.execute(query):
             statuses.setdefault(content_hash, set()).add(status)
+            moment = _aware(reviewed_at)
+            if moment is not None and (content_hash not in latest or moment > latest[content_hash]):
+                latest[content_hash] = moment
     found = [
         (
             row,
@@ -50,6 +57,15 @@ def rejected_images(connection: sa.Connection, ids: Lookup, user_id: str) -> lis
             events.generation_id.in_(part), events.selected.is_(True)
         )
         kept.update(connection.execute(query).scalars())
+        # Kept under another id by an event naming the file (recorded over the API).
+        paths = {row.path: generation_id for row, generation_id in found}
+        query = sa.select(events.image_path).where(
+            events.image_path.in_(
+                [row.path for row, generation_id in found if generation_id in part]
+            ),
+            events.selected.is_(True),
+        )
+        kept.update(paths[path] for path in connection.execute(query).scalars() if path in paths)
         query = sa.select(events.generation_id).where(
             events.generation_id.in_(part),
             events.profile_id == profile,
@@ -58,7 +74,8 @@ def rejected_images(connection: sa.Connection, ids: Lookup, user_id: str) -> lis
         described.update(connection.execute(query).scalars())
     return [
         Known(
-            row.content_hash, row.path, generation_id, _aware(row.reviewed_at),
+            row.content_hash, row.path, generation_id,
+            latest.get(row.content_hash, _aware(row.reviewed_at)),
             frozenset(statuses.get(row.content_hash, ())), generation_id in kept,
             generation_id in described,
         )
