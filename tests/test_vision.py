@@ -92,7 +92,9 @@ async def test_judged_images_are_described_in_the_background_and_their_words_cou
         generation_id="img-1", image_path=str(picture),
     )  # fmt: skip
     await pl.record_preference(prompt="no file", checkpoint="sdxl", selected=False)
-    queue = Describing(pl, VisionSettings(url, "llava-stream", 5.0), retry_after=0.01)
+    queue = Describing(
+        pl, VisionSettings(url, "llava-stream", 5.0), [picture.parent], retry_after=0.01
+    )
     queue.start()
     try:
         await _described(pl, queue, 1)
@@ -118,7 +120,7 @@ async def test_a_model_that_keeps_failing_is_retried_then_left_and_recording_goe
         prompt="a beach", checkpoint="sdxl", selected=True, generation_id="img-1",
         image_path=str(picture),
     )  # fmt: skip
-    queue = Describing(pl, VisionSettings(url, "broken", 5.0), retry_after=0.01)
+    queue = Describing(pl, VisionSettings(url, "broken", 5.0), [picture.parent], retry_after=0.01)
     queue.start()
     try:
         await _described(pl, queue, 1)
@@ -131,7 +133,7 @@ async def test_a_model_that_keeps_failing_is_retried_then_left_and_recording_goe
     (event, _) = await pl.get_preferences()
     assert event.vision_description is None and event.keywords == ("beach",)
 
-    flaky = Describing(pl, VisionSettings(url, "flaky", 5.0), retry_after=0.01)
+    flaky = Describing(pl, VisionSettings(url, "flaky", 5.0), [picture.parent], retry_after=0.01)
     flaky.start()
     try:
         await _described(pl, flaky, 1)
@@ -147,7 +149,7 @@ async def test_a_model_that_cannot_see_is_reported_and_nothing_is_sent(
     await pl.record_preference(
         prompt="a beach", checkpoint="sdxl", selected=True, image_path=str(picture)
     )
-    queue = Describing(pl, VisionSettings(url, "llama3", 5.0))
+    queue = Describing(pl, VisionSettings(url, "llama3", 5.0), [picture.parent])
     queue.start()
     try:
         for _ in range(100):
@@ -178,6 +180,7 @@ def test_a_server_with_vision_describes_what_is_judged(
 
     url, _ = ollama
     args = ["--db", str(tmp_path / "v.db"), "--vision-url", url, "--vision-model", "llava"]
+    args += ["--image-folders", str(picture.parent)]
     with serving(*args) as base:
         assert httpx.get(base + "/api/vision").json()["model"] == "llava"
         event = {"prompt": "a coast", "checkpoint": "sdxl", "selected": False,
@@ -194,3 +197,31 @@ def test_a_server_with_vision_describes_what_is_judged(
         assert stored["vision_description"] == ANSWER["description"]
     with serving("--db", str(tmp_path / "off.db")) as base:
         assert httpx.get(base + "/api/vision").json() == {"enabled": False}
+
+
+async def test_ollama_away_gives_up_no_image_and_a_file_outside_the_folders_is_not_sent(
+    pl: PreferenceLearning, ollama: tuple[str, Any], picture: Path, tmp_path: Path
+) -> None:
+    await pl.record_preference(
+        prompt="a beach", checkpoint="sdxl", selected=True, image_path=str(picture)
+    )
+    away = Describing(pl, VisionSettings("http://127.0.0.1:9", "llava", 1.0), [picture.parent])
+    away.start()
+    try:
+        for _ in range(100):
+            if away.last_error:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await away.stop()
+    assert away.status()["state"] == "Ollama unreachable" and away.failed == 0
+
+    url, fake = ollama
+    elsewhere = Describing(pl, VisionSettings(url, "llava", 5.0), [tmp_path / "other"])
+    elsewhere.start()
+    try:
+        await _described(pl, elsewhere, 1)
+    finally:
+        await elsewhere.stop()
+    assert elsewhere.failed == 1 and "outside the image folders" in (elsewhere.last_error or "")
+    assert all(path != "/api/generate" for path, _ in fake.requests)

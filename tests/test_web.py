@@ -945,7 +945,7 @@ def test_the_data_page_shows_what_the_vision_model_is_doing(
     expect(page.locator("#vision-state")).to_contain_text("Off. Start the server with --vision-url")
     picture = tmp_path / "coast.png"
     _render(picture, 3)
-    with fake_ollama() as (url, _), serving("--db", str(tmp_path / "v.db"), "--vision-url", url, "--vision-model", "llava-stream") as base:  # fmt: skip
+    with fake_ollama() as (url, _), serving("--db", str(tmp_path / "v.db"), "--vision-url", url, "--vision-model", "llava-stream", "--image-folders", str(tmp_path)) as base:  # fmt: skip
         event = {"prompt": "a coast", "checkpoint": "sdxl", "selected": True,
                  "image_path": str(picture)}  # fmt: skip
         assert httpx.post(base + "/api/preferences", json=event).status_code == 201

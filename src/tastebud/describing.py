@@ -1,15 +1,21 @@
 """The vision queue: judged images described by a local model, in the background.
 
-A server started with ``--vision-url`` runs one: it checks the model once (it must exist and see
-images), then describes every judged image that has a file and no description yet, oldest first,
-one at a time, each call bounded by ``--vision-timeout``. A failed call is tried again
-``RETRIES`` times, waiting longer each time; an image that still fails is left for the next start.
+A server started with ``--vision-url`` runs one: it checks the model (it must exist and see
+images), then describes every judged image that has a file inside the server's image folders and
+no description yet, oldest first, one at a time, each call bounded by ``--vision-timeout``. A
+failed call is tried ``RETRIES`` times, waiting longer each time; an image that still fails is
+left for the next start. Ollama away or the model gone is no image's fault: the queue waits and
+looks at the model again, giving up no image.
 Recording never waits for it. ``status()`` says what it is doing, for ``GET /api/vision``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,13 +23,19 @@ from typing import Any
 import httpx
 
 from tastebud.service import PreferenceLearning
-from tastebud.vision import VisionError, check_model, describe
+from tastebud.vision import OllamaAway, VisionError, check_model, describe
 
 RETRIES = 3
 """Tries per image before it is left for the next start."""
 BATCH = 20
 IDLE_SECONDS = 2.0
 """How often an idle queue looks for newly judged images."""
+AWAY_SECONDS = 30.0
+"""How long the queue waits before it looks at Ollama again after a failure that is not an
+image's (Ollama away, the model missing)."""
+MAX_IMAGE_BYTES = 50_000_000
+
+log = logging.getLogger("tastebud.vision")
 
 
 @dataclass
@@ -37,10 +49,16 @@ class Describing:
     """The vision queue of a server."""
 
     def __init__(
-        self, learning: PreferenceLearning, settings: VisionSettings, *, retry_after: float = 1.0
+        self,
+        learning: PreferenceLearning,
+        settings: VisionSettings,
+        folders: Sequence[Path],
+        *,
+        retry_after: float = 1.0,
     ) -> None:
         self.learning = learning
         self.settings = settings
+        self.folders = [Path(os.path.realpath(folder)) for folder in folders]
         self.retry_after = retry_after
         self.described = 0
         self.failed = 0
@@ -78,14 +96,19 @@ class Describing:
             while True:
                 try:
                     await check_model(client, self.settings.model)
-                    break
+                    self.state = "idle"
+                    while True:
+                        await self._round(client)
+                        await self._idle(IDLE_SECONDS)
+                except OllamaAway as error:
+                    # Not the images' fault: none is given up; the model is looked at again.
+                    self.state, self.last_error = "Ollama unreachable", str(error)
                 except VisionError as error:
                     self.state, self.last_error = "model not usable", str(error)
-                await self._idle(30.0)  # Ollama started later, or the model pulled meanwhile
-            self.state = "idle"
-            while True:
-                await self._round(client)
-                await self._idle(IDLE_SECONDS)
+                except Exception as error:
+                    log.exception("the vision queue")
+                    self.state, self.last_error = "error", f"{type(error).__name__}: {error}"
+                await self._idle(AWAY_SECONDS)
 
     async def _idle(self, seconds: float) -> None:
         try:
@@ -114,14 +137,17 @@ class Describing:
         self.state = "idle"
 
     async def _one(self, client: httpx.AsyncClient, path: str) -> tuple[str, list[str]] | None:
+        """What the model saw in the image at ``path``; None when it cannot say (given up)."""
         try:
-            image = await asyncio.to_thread(Path(path).read_bytes)
-        except OSError as error:
-            self.last_error = f"cannot read {path}: {error.strerror or error}"
+            image = await asyncio.to_thread(readable_image, path, self.folders)
+        except (OSError, ValueError) as error:
+            self.last_error = f"{Path(path).name}: {getattr(error, 'strerror', None) or error}"
             return None
         for attempt in range(RETRIES):
             try:
                 seen = await describe(client, self.settings.model, image)
+            except OllamaAway:
+                raise
             except VisionError as error:
                 self.last_error = f"{Path(path).name}: {error}"
                 if attempt + 1 < RETRIES:
@@ -129,3 +155,20 @@ class Describing:
                 continue
             return seen.description, list(seen.words)
         return None
+
+
+def readable_image(path: str, folders: Sequence[Path]) -> bytes:
+    """The bytes of an image file the server may read: a regular file (no link) inside one of
+    ``folders``, at most ``MAX_IMAGE_BYTES``; ``ValueError`` saying why not."""
+    real = Path(os.path.realpath(path))
+    if not any(real.is_relative_to(folder) for folder in folders):
+        raise ValueError("outside the image folders (--image-folders)")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    descriptor = os.open(real, flags)
+    with os.fdopen(descriptor, "rb") as file:
+        found = os.fstat(file.fileno())
+        if not stat.S_ISREG(found.st_mode):
+            raise ValueError("not a regular file")
+        if found.st_size > MAX_IMAGE_BYTES:
+            raise ValueError(f"over {MAX_IMAGE_BYTES // 1_000_000} MB")
+        return file.read()

@@ -44,6 +44,10 @@ class VisionError(Exception):
     """The model could not describe the image; the message says why, in words."""
 
 
+class OllamaAway(VisionError):
+    """Ollama cannot be reached, or no longer has the model: not the image's fault."""
+
+
 @dataclass(frozen=True)
 class Seen:
     """What the model saw: one sentence, and a few words (subjects, then styles)."""
@@ -81,7 +85,7 @@ async def check_model(client: httpx.AsyncClient, model: str) -> None:
     """Whether Ollama has the model and it can see images; ``VisionError`` saying why not."""
     answer = await _post(client, "/api/show", {"model": model})
     if answer.status_code == 404:
-        raise VisionError(f"Ollama has no model {model!r} (ollama pull {model})")
+        raise OllamaAway(f"Ollama has no model {model!r} (ollama pull {model})")
     _raise_for(answer)
     capabilities = _json(answer).get("capabilities")
     if isinstance(capabilities, list) and "vision" not in capabilities:
@@ -101,7 +105,7 @@ async def describe(client: httpx.AsyncClient, model: str, image: bytes) -> Seen:
     try:
         async with client.stream("POST", "/api/generate", json=body) as answer:
             if answer.status_code == 404:
-                raise VisionError(f"Ollama has no model {model!r} (ollama pull {model})")
+                raise OllamaAway(f"Ollama has no model {model!r} (ollama pull {model})")
             if answer.status_code >= 400:
                 await answer.aread()
                 _raise_for(answer)
@@ -114,8 +118,10 @@ async def describe(client: httpx.AsyncClient, model: str, image: bytes) -> Seen:
                 text = str(found.get("response", ""))
     except httpx.TimeoutException:
         raise VisionError("Ollama did not answer in time") from None
+    except (httpx.ConnectError, httpx.RemoteProtocolError) as error:
+        raise OllamaAway(f"cannot reach Ollama: {error}") from None
     except httpx.HTTPError as error:
-        raise VisionError(f"cannot reach Ollama: {error}") from None
+        raise VisionError(f"Ollama's answer broke off: {error}") from None
     return seen_of(text)
 
 
@@ -144,9 +150,9 @@ async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> h
     try:
         return await client.post(path, json=body)
     except httpx.TimeoutException:
-        raise VisionError("Ollama did not answer in time") from None
+        raise OllamaAway("Ollama did not answer in time") from None
     except httpx.HTTPError as error:
-        raise VisionError(f"cannot reach Ollama: {error}") from None
+        raise OllamaAway(f"cannot reach Ollama: {error}") from None
 
 
 def _json(answer: httpx.Response) -> dict[str, Any]:

@@ -85,6 +85,7 @@ def create_app(
         Describing(
             learning,
             VisionSettings(settings.vision_url, settings.vision_model, settings.vision_timeout),
+            settings.allowed_folders,
         )
         if settings.vision_url
         else None

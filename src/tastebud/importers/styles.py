@@ -11,6 +11,7 @@ judged before its style was read gets its style on its event too.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from tastebud.style import Style, style_of_image
 
 BATCH = 100
 """Generations read per transaction."""
+
+log = logging.getLogger("tastebud.styles")
 
 
 @dataclass
@@ -127,7 +130,11 @@ class StylePass:
     async def _run(self) -> None:
         while True:
             self._again = False
-            report = await read_styles(self.learning, decoding=self.decoding)
+            try:
+                report = await read_styles(self.learning, decoding=self.decoding)
+            except Exception:  # the next import starts it again
+                log.exception("the style pass")
+                return
             self.read += report.read
             self.failed += len(report.failed)
             if not self._again:

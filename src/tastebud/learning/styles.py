@@ -34,6 +34,8 @@ RIDGE = 1.0
 """The style model's L2 penalty, per standardised feature and per checkpoint intercept."""
 LEAST_IMAGES = 30
 """Judged images with a style, at least, before the style model is fitted."""
+MIN_SPREAD = 0.02
+"""The least spread a feature is standardised by (a 0..1 scale, stored to three decimals)."""
 NOTABLE = 0.15
 """A checkpoint's style part (log-odds) from which it is worth a sentence."""
 OWN_IMAGES = 20.0
@@ -263,9 +265,14 @@ def fit_style(judged: Sequence[tuple[str, bool, Style, Sequence[str]]]) -> Style
     counted = np.maximum(free.sum(axis=0), 1)
     centre = np.where(free, features, 0.0).sum(axis=0) / counted
     features = np.where(wanted, centre, features)
-    spread = features.std(axis=0)
-    spread[spread < 1e-6] = 1.0  # a feature that never varies: its weight stays 0
+    # The spread of the values that speak (prompts that did not ask), at least MIN_SPREAD: the
+    # features are stored to three decimals, and a feature that barely varies would otherwise
+    # get a weight of thousands from one image.
+    spread = np.sqrt(np.where(free, (features - centre) ** 2, 0.0).sum(axis=0) / counted)
+    spread = np.maximum(spread, MIN_SPREAD)
     standard = (features - centre) / spread
+    # A feature with few images free to speak for it is left out (its weight stays 0).
+    standard[:, free.sum(axis=0) < LEAST_IMAGES] = 0.0
     owner = np.array([column[item[0]] for item in judged])
     checkpoints = np.zeros((len(judged), len(names)))
     checkpoints[np.arange(len(judged)), owner] = 1.0

@@ -20,6 +20,7 @@ from tastebud.learning.fitted import NOTHING_FITTED, Fitted, from_json, to_json
 from tastebud.learning.keys import StatType
 from tastebud.learning.refitting import Judged, refit_profile
 from tastebud.learning.strategy import Block, Evidence, Strategy
+from tastebud.prompt import parse_prompt
 from tastebud.service.base import StoreOpener, _profile
 
 REFIT_EVENTS = 20
@@ -32,6 +33,15 @@ FIT_TYPES = (
     StatType.PROFILE, StatType.CHECKPOINT, StatType.KEYWORD_CHECKPOINT, StatType.LORA,
     StatType.KEYWORD_LORA,
 )  # fmt: skip
+
+
+def prompt_keywords(event: PreferenceEvent) -> tuple[str, ...]:
+    """The event's keywords but those only a vision model gave (``events.with_vision`` lists
+    its words in ``vision_themes``): what the prompt asked for, not what was seen."""
+    if not event.vision_themes:
+        return event.keywords
+    seen = set(event.vision_themes) - set(parse_prompt(event.prompt).keywords)
+    return tuple(word for word in event.keywords if word not in seen)
 
 
 def _batches(events: list[PreferenceEvent]) -> list[list[Judged]]:
@@ -108,7 +118,7 @@ class Fitting:
             before = NOTHING_FITTED  # events were deleted: the weights start again
         new = len(_batches(events[before.events :])) if before.events else len(history)
         styles = [
-            (event.checkpoint_key, event.selected, event.style, event.keywords)
+            (event.checkpoint_key, event.selected, event.style, prompt_keywords(event))
             for event in events
             if event.style is not None
         ]

@@ -232,6 +232,8 @@ class Repository:
             profile_ids = ids.profile_ids([user_id])
             if user_id not in profile_ids:
                 return False
+            # Read under the profile's lock: a judgement changed meanwhile is not written over.
+            self._writer.lock_profile(connection, profile_ids[user_id])
             stored = reads.stored_events(connection, ids, profile_ids, [place])
             if place not in stored or stored[place][1].vision_description is not None:
                 return False
