@@ -8,6 +8,7 @@ import sys
 CORE = [
     "tastebud.prompt", "tastebud.keywords", "tastebud.events", "tastebud.names",
     "tastebud.errors", "tastebud.learning", "tastebud.generations", "tastebud.style",
+    "tastebud.cleanup", "tastebud.regular_files",
 ]  # fmt: skip
 FORBIDDEN = ["sqlalchemy", "aiosqlite", "asyncpg", "fastapi", "starlette", "typer", "rich"]
 

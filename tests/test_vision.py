@@ -75,6 +75,18 @@ async def test_what_goes_wrong_is_said_in_words(ollama: tuple[str, Any], picture
     assert "llava:latest" in {model["name"] for model in tags["models"]}
 
 
+async def _until_it_says_why(queue: Describing) -> None:
+    """Run the queue until it reports an error (a readiness wait, up to 10 s), then stop it."""
+    queue.start()
+    try:
+        for _ in range(100):
+            if queue.last_error:
+                return
+            await asyncio.sleep(0.1)
+    finally:
+        await queue.stop()
+
+
 async def _described(pl: PreferenceLearning, queue: Describing, count: int) -> None:
     for _ in range(200):  # a readiness wait, up to 20 s: the queue runs in the background
         if queue.described + queue.failed >= count:
@@ -150,14 +162,7 @@ async def test_a_model_that_cannot_see_is_reported_and_nothing_is_sent(
         prompt="a beach", checkpoint="sdxl", selected=True, image_path=str(picture)
     )
     queue = Describing(pl, VisionSettings(url, "llama3", 5.0), [picture.parent])
-    queue.start()
-    try:
-        for _ in range(100):
-            if queue.last_error:
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        await queue.stop()
+    await _until_it_says_why(queue)
     assert queue.status()["state"] == "model not usable"
     assert "cannot see images" in (queue.last_error or "")
     assert all(path != "/api/generate" for path, _ in fake.requests)
@@ -206,14 +211,7 @@ async def test_ollama_away_gives_up_no_image_and_a_file_outside_the_folders_is_n
         prompt="a beach", checkpoint="sdxl", selected=True, image_path=str(picture)
     )
     away = Describing(pl, VisionSettings("http://127.0.0.1:9", "llava", 1.0), [picture.parent])
-    away.start()
-    try:
-        for _ in range(100):
-            if away.last_error:
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        await away.stop()
+    await _until_it_says_why(away)
     assert away.status()["state"] == "Ollama unreachable" and away.failed == 0
 
     url, fake = ollama

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tastebud.generations import FAVOURITE_FOLDERS, REJECTED
+from tastebud.regular_files import open_regular
 
 GRACE_DAYS = 7.0
 """Days since an image was rejected before it may be moved away."""
@@ -175,14 +176,10 @@ def _through_a_link(path: Path) -> bool:
 def _sha256(path: Path) -> str | None:
     """The file's SHA-256; None for anything but a regular file (a FIFO swapped in would block)."""
     try:
-        descriptor = os.open(
-            path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        )
-    except OSError:
+        file, _ = open_regular(path)
+    except (OSError, ValueError):
         return None
-    with os.fdopen(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-            return None
+    with file:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from tastebud.regular_files import open_regular
 from tastebud.service import PreferenceLearning
 from tastebud.vision import OllamaAway, VisionError, check_model, describe
 
@@ -163,12 +163,8 @@ def readable_image(path: str, folders: Sequence[Path]) -> bytes:
     real = Path(os.path.realpath(path))
     if not any(real.is_relative_to(folder) for folder in folders):
         raise ValueError("outside the image folders (--image-folders)")
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    descriptor = os.open(real, flags)
-    with os.fdopen(descriptor, "rb") as file:
-        found = os.fstat(file.fileno())
-        if not stat.S_ISREG(found.st_mode):
-            raise ValueError("not a regular file")
-        if found.st_size > MAX_IMAGE_BYTES:
+    file, size = open_regular(real)
+    with file:
+        if size > MAX_IMAGE_BYTES:
             raise ValueError(f"over {MAX_IMAGE_BYTES // 1_000_000} MB")
         return file.read()

@@ -29,6 +29,12 @@ anything from them."""
 STATUSES = (UNREVIEWED, SELECTED, REJECTED)
 
 
+def event_id(content_hash: str, metadata: Mapping[str, Any]) -> str:
+    """The generation id of a generation's preference event: the one tastebud's picker node
+    recorded it under, or else from the file's content."""
+    return str(metadata.get("generation_id") or f"image:{content_hash}")
+
+
 @dataclass(frozen=True, slots=True)
 class Generation:
     """One image awaiting review, or already judged."""
@@ -51,9 +57,8 @@ class Generation:
 
     @property
     def generation_id(self) -> str:
-        """The generation id of the preference event that judging this image records: the one
-        tastebud's picker node recorded it under, or else from the file's content."""
-        return str(self.metadata.get("generation_id") or f"image:{self.content_hash}")
+        """The generation id of the preference event that judging this image records."""
+        return event_id(self.content_hash, self.metadata)
 
     @property
     def checkpoint(self) -> str | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from PIL import Image
 
 from tastebud.service import PreferenceLearning
-from tastebud.store.queue import Unstyled
+from tastebud.store.looks import Unstyled
 from tastebud.style import Style, style_of_image
 
 BATCH = 100

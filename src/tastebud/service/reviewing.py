@@ -23,7 +23,8 @@ from tastebud.generations import (
 )
 from tastebud.paging import PageRequest
 from tastebud.service.base import StoreOpener, _profile
-from tastebud.store.queue import QueuePage, Unstyled
+from tastebud.store.looks import Unstyled
+from tastebud.store.queue import QueuePage
 from tastebud.style import Style
 
 

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from tastebud.generations import UNREVIEWED, Generation, QueueFilter
 from tastebud.store.ids import Lookup, insert_for
 from tastebud.store.reads import chunks, profiles_by_id
-from tastebud.store.schema import generations, user_preferences
-from tastebud.style import Style, from_text
+from tastebud.store.schema import generations
+from tastebud.style import from_text
 
 _table = generations.c
 
@@ -246,85 +246,21 @@ def every_generation(
     return [_generation(row, users[row.profile_id]) for row in connection.execute(query)]
 
 
-@dataclass(frozen=True)
-class Unstyled:
-    """A generation whose style is not read yet: where its file is, and its event's id."""
-
-    id: int
-    profile_id: int
-    path: str
-    generation_id: str
-
-
-def unstyled(connection: sa.Connection, limit: int, after: int = 0) -> list[Unstyled]:
-    """Up to ``limit`` generations (of every profile) above row ``after`` whose style the style
-    pass has not read, oldest first."""
-    query = (
-        sa.select(_table.id, _table.profile_id, _table.path, _table.content_hash, _table.metadata)
-        .where(_table.style.is_(None), _table.id > after)
-        .order_by(_table.id)
-        .limit(limit)
-    )
-    return [
-        Unstyled(
-            row.id, row.profile_id, row.path,
-            Generation(row.content_hash, row.path, json.loads(row.metadata), _NEVER).generation_id,
-        )
-        for row in connection.execute(query)
-    ]  # fmt: skip
-
-
-def set_styles(connection: sa.Connection, found: Sequence[tuple[Unstyled, Style | None]]) -> None:
-    """Store the styles read, on each generation and on its event where it has one (judged
-    before its style was read); None marks a file whose pixels could not be read."""
-    if not found:
-        return
-    connection.execute(
-        generations.update()
-        .where(_table.id == sa.bindparam("row"))
-        .values(style=sa.bindparam("text")),
-        [
-            {"row": item.id, "text": "" if style is None else style.to_text()}
-            for item, style in found
-        ],
-    )
-    events = user_preferences.c
-    judged = [
-        {"profile": item.profile_id, "generation": item.generation_id, "text": style.to_text()}
-        for item, style in found
-        if style is not None
-    ]
-    if judged:
-        connection.execute(
-            user_preferences.update()
-            .where(
-                events.profile_id == sa.bindparam("profile"),
-                events.generation_id == sa.bindparam("generation"),
-                events.style.is_(None),
-            )
-            .values(style=sa.bindparam("text")),
-            judged,
-        )
-
-
-_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def _generation(row: Any, user_id: str) -> Generation:
     return Generation(
         content_hash=row.content_hash,
         path=row.path,
         metadata=json.loads(row.metadata),
-        made_at=_aware(row.made_at),
+        made_at=aware(row.made_at),
         status=row.status,
         user_id=user_id,
         id=row.id,
-        seen_at=_aware(row.seen_at),
-        reviewed_at=_aware(row.reviewed_at) if row.reviewed_at else None,
+        seen_at=aware(row.seen_at),
+        reviewed_at=aware(row.reviewed_at) if row.reviewed_at else None,
         style=from_text(row.style) if row.style else None,
     )
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything stored is UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -19,7 +19,6 @@ from tastebud.store.cells import STAT_CODES, from_stored, key_kinds
 from tastebud.store.ids import Lookup
 from tastebud.store.rows import row_event
 from tastebud.store.schema import models, preference_stats, profiles, user_preferences
-from tastebud.style import Style, from_text
 
 CHUNK = 500  # values per IN (...) list: well inside SQLite's and asyncpg's parameter limits
 
@@ -475,34 +474,6 @@ def judged_times(
         (moment if moment.tzinfo else moment.replace(tzinfo=UTC), bool(selected))
         for moment, selected in connection.execute(query)
     ]
-
-
-def judged_styles(connection: sa.Connection, ids: Lookup, user_id: str) -> list[tuple[bool, Style]]:
-    """(selected, style) of the profile's events whose image's style is known."""
-    profile = ids.profile_ids([user_id]).get(user_id)
-    if profile is None:
-        return []
-    table = user_preferences.c
-    query = sa.select(table.selected, table.style).where(
-        table.profile_id == profile, table.style.is_not(None)
-    )
-    return [(bool(selected), from_text(text)) for selected, text in connection.execute(query)]
-
-
-def undescribed(
-    connection: sa.Connection, limit: int, after: int
-) -> list[tuple[int, str, str, str]]:
-    """Judged images not described by the vision model yet, of every profile, above event row
-    ``after``: (row id, profile, generation id, image path) each, oldest first."""
-    table = user_preferences.c
-    query = (
-        sa.select(table.id, profiles.c.user_id, table.generation_id, table.image_path)
-        .join(profiles, profiles.c.id == table.profile_id)
-        .where(table.vision_description.is_(None), table.image_path.is_not(None), table.id > after)
-        .order_by(table.id)
-        .limit(limit)
-    )
-    return [(row[0], row[1], row[2], row[3]) for row in connection.execute(query)]
 
 
 def profile_totals(connection: sa.Connection) -> dict[str, int]:

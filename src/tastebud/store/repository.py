@@ -15,17 +15,17 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from tastebud.cleanup import Known, Moved
-from tastebud.events import PreferenceEvent, with_vision
+from tastebud.events import PreferenceEvent
 from tastebud.generations import REJECTED, SELECTED, UNREVIEWED, Generation, QueueFilter
 from tastebud.learning.keys import StatType
 from tastebud.learning.strategy import Block, Evidence
 from tastebud.names import matches_model
-from tastebud.store import queue, reads, trash
+from tastebud.store import queue, reads
 from tastebud.store.at_once import AtOnce
 from tastebud.store.cache import StatisticsCache
 from tastebud.store.database import Database
 from tastebud.store.ids import Ids, Lookup
+from tastebud.store.images import ImageWork
 from tastebud.store.migrations import migrate
 from tastebud.store.reads import CheckReport, Page, StatRow
 from tastebud.store.schema import (
@@ -38,7 +38,6 @@ from tastebud.store.schema import (
     user_preferences,
 )
 from tastebud.store.writes import Writer, WriteSummary
-from tastebud.style import Style
 
 __all__ = ["CheckReport", "Page", "Repository", "StatRow", "WriteSummary"]
 
@@ -58,7 +57,7 @@ def _analyze(connection: sa.Connection) -> None:
     connection.exec_driver_sql("ANALYZE user_preferences, preference_stats")
 
 
-class Repository:
+class Repository(ImageWork):
     """Storage of events and statistics in one database."""
 
     def __init__(self, database: str | Path, *, durable: bool = True) -> None:
@@ -205,66 +204,6 @@ class Repository:
         if dry_run:
             return await self._read(work)
         return await self._write(work)
-
-    async def unstyled(self, limit: int, after: int = 0) -> list[queue.Unstyled]:
-        """Generations (of every profile) whose style is not read yet, oldest first."""
-        return await self._read(lambda c, ids: queue.unstyled(c, limit, after), small=True)
-
-    async def set_styles(self, found: Sequence[tuple[queue.Unstyled, Style | None]]) -> None:
-        """Store the styles the style pass read, on generations and their events."""
-        await self._write(lambda c, ids: queue.set_styles(c, found))
-
-    # -- vision ------------------------------------------------------------------------------
-
-    async def undescribed(self, limit: int, after: int = 0) -> list[tuple[int, str, str, str]]:
-        """Judged images the vision model has not described yet (``reads.undescribed``)."""
-        return await self._read(lambda c, ids: reads.undescribed(c, limit, after), small=True)
-
-    async def describe(
-        self, user_id: str, generation_id: str, description: str, words: Sequence[str]
-    ) -> bool:
-        """Keep what the vision model saw on the event: its description, and its words as
-        ``vision_themes`` and among the event's keywords (the statistics move with them); False
-        when the event is gone or was described meanwhile."""
-
-        def work(connection: sa.Connection, ids: Lookup) -> bool:
-            place = (user_id, generation_id)
-            profile_ids = ids.profile_ids([user_id])
-            if user_id not in profile_ids:
-                return False
-            # Read under the profile's lock: a judgement changed meanwhile is not written over.
-            self._writer.lock_profile(connection, profile_ids[user_id])
-            stored = reads.stored_events(connection, ids, profile_ids, [place])
-            if place not in stored or stored[place][1].vision_description is not None:
-                return False
-            old = stored[place][1]
-            new = with_vision(old, description, words)
-            self._writer.record(connection, ids, {place: new}, False)
-            return True
-
-        return await self._write(work)
-
-    # -- the cleanup ---------------------------------------------------------------------------
-
-    async def rejected_images(self, user_id: str) -> list[Known]:
-        """The profile's rejected generations, with what every profile thinks of each."""
-        return await self._read(lambda c, ids: trash.rejected_images(c, ids, user_id))
-
-    async def record_moves(self, user_id: str, batch_id: str, moved: Sequence[Moved]) -> None:
-        """Keep what a cleanup moved to the trash folder."""
-        now = datetime.now(UTC)
-        await self._write(lambda c, ids: trash.record_moves(c, ids, user_id, batch_id, moved, now))
-
-    async def last_trash_batch(
-        self, user_id: str
-    ) -> tuple[str | None, list[tuple[int, str, str, str]]]:
-        """The profile's latest cleanup with files still in the trash."""
-        return await self._read(lambda c, ids: trash.last_batch(c, ids, user_id))
-
-    async def mark_restored(self, user_id: str, restored: Sequence[tuple[int, str]]) -> None:
-        """The files an undo put back: (row id, generation id) each."""
-        now = datetime.now(UTC)
-        await self._write(lambda c, ids: trash.mark_restored(c, ids, user_id, restored, now))
 
     async def generations(self, user_id: str, row_ids: Sequence[int]) -> dict[int, Generation]:
         """This profile's generations among ``row_ids``, by row id."""
@@ -457,10 +396,6 @@ class Repository:
             )  # fmt: skip
 
         return await self._read(work)
-
-    async def judged_styles(self, user_id: str) -> list[tuple[bool, Style]]:
-        """(selected, style) of the profile's events whose style is known."""
-        return await self._read(lambda c, ids: reads.judged_styles(c, ids, user_id))
 
     async def judged_times(self, user_id: str, since: datetime) -> list[tuple[datetime, bool]]:
         """(when, selected) of the profile's events since ``since``."""

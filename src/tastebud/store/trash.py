@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from tastebud.cleanup import Known, Moved
-from tastebud.generations import REJECTED, Generation
+from tastebud.generations import REJECTED, event_id
 from tastebud.store.ids import Lookup
+from tastebud.store.queue import aware
 from tastebud.store.reads import chunks
 from tastebud.store.schema import generations, image_cleanup, trashed, user_preferences
-
-_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def rejected_images(connection: sa.Connection, ids: Lookup, user_id: str) -> list[Known]:
@@ -39,16 +38,10 @@ def rejected_images(connection: sa.Connection, ids: Lookup, user_id: str) -> lis
         )
         for content_hash, status, reviewed_at in connection.execute(query):
             statuses.setdefault(content_hash, set()).add(status)
-            moment = _aware(reviewed_at)
+            moment = aware(reviewed_at) if reviewed_at else None
             if moment is not None and (content_hash not in latest or moment > latest[content_hash]):
                 latest[content_hash] = moment
-    found = [
-        (
-            row,
-            Generation(row.content_hash, row.path, json.loads(row.metadata), _NEVER).generation_id,
-        )
-        for row in rows
-    ]
+    found = [(row, event_id(row.content_hash, json.loads(row.metadata))) for row in rows]
     kept: set[str] = set()
     described: set[str] = set()
     events = user_preferences.c
@@ -75,7 +68,7 @@ def rejected_images(connection: sa.Connection, ids: Lookup, user_id: str) -> lis
     return [
         Known(
             row.content_hash, row.path, generation_id,
-            latest.get(row.content_hash, _aware(row.reviewed_at)),
+            latest.get(row.content_hash, aware(row.reviewed_at) if row.reviewed_at else None),
             frozenset(statuses.get(row.content_hash, ())), generation_id in kept,
             generation_id in described,
         )
@@ -160,9 +153,3 @@ def _mark(
             .where(table.profile_id == profile, table.generation_id.in_(part))
             .values(deleted=deleted)
         )
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

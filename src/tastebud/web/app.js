@@ -640,12 +640,9 @@ async function loadReview({ focusGrid = false } = {}) {
   const body = $("#review-body");
   body.setAttribute("aria-busy", "true");
   try {
-    const [data, facets] = await Promise.all([
-      api("/api/generations", { params: { status: "unreviewed", limit: pageSize(), ...reviewFilters() } }),
-      api("/api/generations/facets", { params: { status: "unreviewed" } }),
-    ]);
+    const data = await api("/api/generations", { params: { status: "unreviewed", limit: pageSize(), ...reviewFilters() } });
     if (!current()) return;
-    fillFilters(facets);
+    loadFacets();  // after the images: the page never waits for the filters' counts
     const ids = new Set(data.generations.map((g) => g.id));
     const before = r.restore || r.marks;
     r.marks = new Map([...before].filter(([id]) => ids.has(id)));
@@ -674,6 +671,16 @@ function reviewFilters() {
     if (value) found[name] = value;
   }
   return found;
+}
+
+async function loadFacets() {
+  const current = ticket("facets");
+  try {
+    const facets = await api("/api/generations/facets", { params: { status: "unreviewed" } });
+    if (current()) fillFilters(facets);
+  } catch {
+    // The filters keep what they listed; the page itself has loaded.
+  }
 }
 
 /** Each select lists what the queue has (with how many), keeping what is chosen. */
