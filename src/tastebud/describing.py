@@ -33,6 +33,8 @@ IDLE_SECONDS = 2.0
 AWAY_SECONDS = 30.0
 """How long the queue waits before it looks at Ollama again after a failure that is not an
 image's (Ollama away, the model missing)."""
+FULL_SCAN_ROUNDS = 150
+"""Rounds (about 5 minutes when idle) between two looks at every event."""
 MAX_IMAGE_BYTES = 50_000_000
 
 log = logging.getLogger("tastebud.vision")
@@ -66,6 +68,8 @@ class Describing:
         self.state = "starting"
         self.last_error: str | None = None
         self._given_up: set[int] = set()
+        self._seen_up_to = 0
+        self._rounds = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -118,7 +122,13 @@ class Describing:
         self._wake.clear()
 
     async def _round(self, client: httpx.AsyncClient) -> None:
-        after = 0
+        # From where the last round ended: an idle queue looks at new events only, not the whole
+        # table every 2 s. Now and then from the start, for an event recorded again since (it
+        # keeps its row, and loses its description).
+        self._rounds += 1
+        if self._rounds % FULL_SCAN_ROUNDS == 0:
+            self._seen_up_to = 0
+        after = self._seen_up_to
         while found := await self.learning.undescribed(BATCH, after):
             todo = [item for item in found if item[0] not in self._given_up]
             self.waiting = len(todo)
@@ -133,7 +143,7 @@ class Describing:
                     await self.learning.keep_vision(user_id, generation_id, *seen)
                     self.described += 1
                 self.waiting -= 1
-            after = found[-1][0]
+            after = self._seen_up_to = max(self._seen_up_to, found[-1][0])
         self.state = "idle"
 
     async def _one(self, client: httpx.AsyncClient, path: str) -> tuple[str, list[str]] | None:
